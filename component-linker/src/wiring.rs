@@ -1,0 +1,186 @@
+//! Choosing what satisfies each import, and the instantiation order.
+
+use indexmap::IndexMap;
+
+use crate::LinkError;
+use crate::input::{Externs, Kind};
+
+/// The position of an input in the slice given to [`link`](crate::link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct InputId(pub(crate) usize);
+
+/// What satisfies one import of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provider {
+    /// The export of the same name of another input.
+    Input(InputId),
+    /// An import of the composed component.
+    Outer,
+}
+
+/// The wiring of all inputs.
+#[derive(Debug)]
+pub(crate) struct Wiring {
+    /// For each input, each of its imports with its kind and provider, in
+    /// the input's import order.
+    pub(crate) imports: Vec<IndexMap<String, (Kind, Provider)>>,
+    /// The imports no input satisfies, in order of first use, each with the
+    /// inputs that need it.
+    pub(crate) outer: IndexMap<String, Vec<InputId>>,
+    /// Every export name with the inputs exporting it, in input order.
+    pub(crate) exporters: IndexMap<String, Vec<InputId>>,
+    /// The inputs in instantiation order: each after all it imports from.
+    pub(crate) order: Vec<InputId>,
+}
+
+/// Applies the default wiring: an import is satisfied by the one *other*
+/// input exporting the same name, or else left to the composed component.
+pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkError> {
+    let mut exporters: IndexMap<String, Vec<InputId>> = IndexMap::new();
+    for (i, ext) in externs.iter().enumerate() {
+        for name in ext.exports.keys() {
+            exporters.entry(name.clone()).or_default().push(InputId(i));
+        }
+    }
+
+    let mut imports = Vec::with_capacity(externs.len());
+    let mut outer: IndexMap<String, Vec<InputId>> = IndexMap::new();
+    let mut deps: Vec<Vec<InputId>> = Vec::with_capacity(externs.len());
+    for (i, ext) in externs.iter().enumerate() {
+        let me = InputId(i);
+        let mut wired = IndexMap::new();
+        let mut my_deps = Vec::new();
+        for (import, &kind) in &ext.imports {
+            let candidates: Vec<InputId> = exporters
+                .get(import)
+                .map(|ids| ids.iter().copied().filter(|&id| id != me).collect())
+                .unwrap_or_default();
+            let provider = match candidates.as_slice() {
+                [] => {
+                    if kind != Kind::Instance {
+                        return Err(LinkError::UnsupportedImport {
+                            component: names[i].to_owned(),
+                            import: import.clone(),
+                            kind: kind.to_string(),
+                        });
+                    }
+                    outer.entry(import.clone()).or_default().push(me);
+                    Provider::Outer
+                }
+                [exporter] => {
+                    let found = externs[exporter.0].exports[import];
+                    if found != kind {
+                        return Err(LinkError::KindMismatch {
+                            importer: names[i].to_owned(),
+                            import: import.clone(),
+                            exporter: names[exporter.0].to_owned(),
+                            expected: kind.to_string(),
+                            found: found.to_string(),
+                        });
+                    }
+                    if !my_deps.contains(exporter) {
+                        my_deps.push(*exporter);
+                    }
+                    Provider::Input(*exporter)
+                }
+                many => {
+                    return Err(LinkError::AmbiguousExport {
+                        importer: names[i].to_owned(),
+                        import: import.clone(),
+                        exporters: many.iter().map(|id| names[id.0].to_owned()).collect(),
+                    });
+                }
+            };
+            wired.insert(import.clone(), (kind, provider));
+        }
+        imports.push(wired);
+        deps.push(my_deps);
+    }
+
+    let order = topological_order(names, &deps)?;
+    Ok(Wiring {
+        imports,
+        outer,
+        exporters,
+        order,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    New,
+    Visiting,
+    Done,
+}
+
+/// Orders the inputs so that each comes after those it depends on; ties
+/// keep input order. `deps[i]` lists what input `i` imports from.
+fn topological_order(names: &[&str], deps: &[Vec<InputId>]) -> Result<Vec<InputId>, LinkError> {
+    fn visit(
+        id: InputId,
+        names: &[&str],
+        deps: &[Vec<InputId>],
+        marks: &mut [Mark],
+        path: &mut Vec<InputId>,
+        order: &mut Vec<InputId>,
+    ) -> Result<(), LinkError> {
+        match marks[id.0] {
+            Mark::Done => return Ok(()),
+            Mark::Visiting => {
+                let start = path.iter().position(|&p| p == id).unwrap_or(0);
+                let cycle = path[start..]
+                    .iter()
+                    .chain([&id])
+                    .map(|p| names[p.0].to_owned())
+                    .collect();
+                return Err(LinkError::Cycle { cycle });
+            }
+            Mark::New => {}
+        }
+        marks[id.0] = Mark::Visiting;
+        path.push(id);
+        for &dep in &deps[id.0] {
+            visit(dep, names, deps, marks, path, order)?;
+        }
+        path.pop();
+        marks[id.0] = Mark::Done;
+        order.push(id);
+        Ok(())
+    }
+
+    let mut marks = vec![Mark::New; names.len()];
+    let mut order = Vec::with_capacity(names.len());
+    let mut path = Vec::new();
+    for i in 0..names.len() {
+        visit(InputId(i), names, deps, &mut marks, &mut path, &mut order)?;
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[usize]) -> Vec<InputId> {
+        v.iter().copied().map(InputId).collect()
+    }
+
+    #[test]
+    fn order_puts_dependencies_first_and_keeps_input_order() {
+        let names = ["a", "b", "c", "d"];
+        let deps = [ids(&[2]), ids(&[]), ids(&[1]), ids(&[])];
+        let order = topological_order(&names, &deps).unwrap();
+        assert_eq!(order, ids(&[1, 2, 0, 3]));
+    }
+
+    #[test]
+    fn cycle_is_named_from_where_it_was_entered() {
+        let names = ["a", "b", "c"];
+        let deps = [ids(&[1]), ids(&[2]), ids(&[1])];
+        let err = topological_order(&names, &deps).unwrap_err();
+        match err {
+            LinkError::Cycle { cycle } => assert_eq!(cycle, ["b", "c", "b"]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

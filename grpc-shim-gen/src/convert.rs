@@ -1,0 +1,244 @@
+//! Conversions between prost messages and WIT values, shared by the guest
+//! shims and the generated host. Every conversion moves its input (strings
+//! and byte vectors are moved, never copied) and is fallible: a proto enum
+//! number the WIT enum does not have is an `INVALID_ARGUMENT`, not a silent
+//! default.
+
+use proc_macro2::TokenStream;
+use proto2wit::{Label, Map, MessageMap, ServiceMap, ValueType};
+use quote::{format_ident, quote};
+
+use crate::rust_names::{ident, prost_camel, prost_snake, wit_camel, wit_snake};
+
+/// Where the two sides of a conversion live.
+#[allow(missing_debug_implementations)]
+pub struct ConvTarget<'a> {
+    /// Path of the module holding the interface's WIT types
+    /// (`crate::bindings::exports::cofaas::app::helloworld_greeter`).
+    pub wit_types: TokenStream,
+    /// Path of the prost type of a message or enum, by fully-qualified proto
+    /// name, as seen from the conversion module.
+    pub pb_path: &'a dyn Fn(&str) -> TokenStream,
+    /// Path of tonic's `Status` (`::tonic::Status`).
+    pub status: TokenStream,
+}
+
+/// The relative path prost-build uses for `full_name` from inside a module
+/// nested `extra_depth` levels below the module of proto package `from_pkg`.
+pub fn prost_relative_path(map: &Map, from_pkg: &str, full_name: &str, extra_depth: usize) -> TokenStream {
+    let (package, path) = match (map.messages.get(full_name), map.enums.get(full_name)) {
+        (Some(m), _) => (m.package.clone(), m.path.clone()),
+        (None, Some(e)) => (e.package.clone(), e.path.clone()),
+        (None, None) => (String::new(), vec![full_name.to_string()]),
+    };
+    // Same package: relative to the package's module, whatever the user
+    // named it (`pub mod hello_world { include_proto!("helloworld"); }`).
+    // Another package: prost-build's convention, packages nest as modules.
+    let mut segs: Vec<String> = std::iter::repeat_n("super".to_string(), extra_depth).collect();
+    if package != from_pkg {
+        let depth = from_pkg.split('.').filter(|s| !s.is_empty()).count();
+        segs.extend(std::iter::repeat_n("super".to_string(), depth));
+        segs.extend(package.split('.').filter(|s| !s.is_empty()).map(prost_snake));
+    }
+    let (last, parents) = path.split_last().expect("a type has a name");
+    segs.extend(parents.iter().map(|p| prost_snake(p)));
+    segs.push(prost_camel(last));
+    crate::rust_names::path(segs)
+}
+
+fn conv_name(prefix: &str, wit: &str) -> proc_macro2::Ident {
+    format_ident!("{}_{}", prefix, wit_snake(wit).trim_end_matches('_'))
+}
+
+/// `to_wit_x` / `from_wit_x` for messages, `enum_to_wit_x` / `enum_from_wit_x` for enums.
+pub fn to_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
+    match map.messages.get(full) {
+        Some(m) => conv_name("to_wit", &m.wit_name),
+        None => conv_name("enum_to_wit", &map.enums[full].wit_name),
+    }
+}
+
+/// See [`to_wit_fn`].
+pub fn from_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
+    match map.messages.get(full) {
+        Some(m) => conv_name("from_wit", &m.wit_name),
+        None => conv_name("enum_from_wit", &map.enums[full].wit_name),
+    }
+}
+
+fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream) -> TokenStream {
+    match ty {
+        ValueType::Scalar(_) => v,
+        ValueType::Message(m) | ValueType::Enum(m) => {
+            let f = to_wit_fn(map, m);
+            quote!(#f(#v)?)
+        }
+    }
+}
+
+fn value_from_wit(map: &Map, ty: &ValueType, v: TokenStream) -> TokenStream {
+    match ty {
+        ValueType::Scalar(_) => v,
+        ValueType::Message(m) => {
+            let f = from_wit_fn(map, m);
+            quote!(#f(#v)?)
+        }
+        ValueType::Enum(e) => {
+            let f = from_wit_fn(map, e);
+            quote!(#f(#v))
+        }
+    }
+}
+
+fn field_to_wit(map: &Map, label: &Label, ty: &ValueType, v: TokenStream) -> TokenStream {
+    let scalar = matches!(ty, ValueType::Scalar(_));
+    match label {
+        Label::Singular => value_to_wit(map, ty, v),
+        Label::Optional if scalar => v,
+        Label::Optional => {
+            let inner = value_to_wit(map, ty, quote!(x));
+            quote!(match #v { Some(x) => Some(#inner), None => None })
+        }
+        Label::Repeated if scalar => v,
+        Label::Repeated => {
+            let inner = value_to_wit(map, ty, quote!(x));
+            quote!(#v.into_iter().map(|x| Ok(#inner)).collect::<Result<Vec<_>, _>>()?)
+        }
+        Label::Map { .. } => {
+            let inner = value_to_wit(map, ty, quote!(x));
+            // Sorted by key: HashMap order must not reach the WIT value.
+            quote!({
+                let mut entries = #v.into_iter().map(|(k, x)| Ok((k, #inner))).collect::<Result<Vec<_>, _>>()?;
+                entries.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(::std::cmp::Ordering::Equal));
+                entries
+            })
+        }
+    }
+}
+
+fn field_from_wit(map: &Map, label: &Label, ty: &ValueType, v: TokenStream) -> TokenStream {
+    let scalar = matches!(ty, ValueType::Scalar(_));
+    match label {
+        Label::Singular => value_from_wit(map, ty, v),
+        Label::Optional if scalar => v,
+        Label::Optional => {
+            let inner = value_from_wit(map, ty, quote!(x));
+            quote!(match #v { Some(x) => Some(#inner), None => None })
+        }
+        Label::Repeated if scalar => v,
+        Label::Repeated => {
+            let inner = value_from_wit(map, ty, quote!(x));
+            quote!(#v.into_iter().map(|x| Ok(#inner)).collect::<Result<Vec<_>, _>>()?)
+        }
+        Label::Map { .. } => {
+            let inner = value_from_wit(map, ty, quote!(x));
+            quote!(#v.into_iter().map(|(k, x)| Ok((k, #inner))).collect::<Result<_, _>>()?)
+        }
+    }
+}
+
+fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
+    let status = &t.status;
+    let wit_types = &t.wit_types;
+    let wit_ty = ident(&wit_camel(&m.wit_name));
+    let pb_ty = (t.pb_path)(&m.proto_name);
+    let to = to_wit_fn(map, &m.proto_name);
+    let from = from_wit_fn(map, &m.proto_name);
+    let mut to_fields = Vec::new();
+    let mut from_fields = Vec::new();
+    for f in &m.fields {
+        let pb = ident(&prost_snake(&f.proto_name));
+        let wit = ident(&wit_snake(&f.wit_name));
+        let to_expr = field_to_wit(map, &f.label, &f.ty, quote!(m.#pb));
+        let from_expr = field_from_wit(map, &f.label, &f.ty, quote!(w.#wit));
+        to_fields.push(quote!(#wit: #to_expr));
+        from_fields.push(quote!(#pb: #from_expr));
+    }
+    let (m_arg, w_arg) = if m.fields.is_empty() {
+        (quote!(_m), quote!(_w))
+    } else {
+        (quote!(m), quote!(w))
+    };
+    let doc_to = format!(" `{}` → WIT `{}`.", m.proto_name, m.wit_name);
+    let doc_from = format!(" WIT `{}` → `{}`.", m.wit_name, m.proto_name);
+    quote! {
+        #[doc = #doc_to]
+        pub(crate) fn #to(#m_arg: #pb_ty) -> Result<#wit_types::#wit_ty, #status> {
+            Ok(#wit_types::#wit_ty { #(#to_fields,)* })
+        }
+        #[doc = #doc_from]
+        pub(crate) fn #from(#w_arg: #wit_types::#wit_ty) -> Result<#pb_ty, #status> {
+            Ok(#pb_ty { #(#from_fields,)* })
+        }
+    }
+}
+
+fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
+    let e = &map.enums[full];
+    let status = &t.status;
+    let wit_types = &t.wit_types;
+    let wit_ty = ident(&wit_camel(&e.wit_name));
+    let to = to_wit_fn(map, full);
+    let from = from_wit_fn(map, full);
+    let numbers: Vec<i32> = e.values.iter().map(|v| v.number).collect();
+    let cases: Vec<_> = e.values.iter().map(|v| ident(&wit_camel(&v.wit_name))).collect();
+    let err = format!("value {{}} is not a number of enum `{full}`");
+    quote! {
+        pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {
+            match v {
+                #(#numbers => Ok(#wit_types::#wit_ty::#cases),)*
+                other => Err(#status::invalid_argument(format!(#err, other))),
+            }
+        }
+        pub(crate) fn #from(v: #wit_types::#wit_ty) -> i32 {
+            match v {
+                #(#wit_types::#wit_ty::#cases => #numbers,)*
+            }
+        }
+    }
+}
+
+/// Conversion functions for every type a service interface defines, plus
+/// `status_to_wit` / `status_from_wit`.
+pub fn conversions(map: &Map, service: &ServiceMap, t: &ConvTarget) -> TokenStream {
+    let mut items = Vec::new();
+    for ty in &service.types {
+        if let Some(m) = map.messages.get(ty) {
+            items.push(message_fns(map, m, t));
+        } else if map.enums.contains_key(ty) {
+            items.push(enum_fns(map, ty, t));
+        }
+    }
+    let status = &t.status;
+    let wit_types = &t.wit_types;
+    quote! {
+        #(#items)*
+        /// A gRPC status → WIT `rpc-status`.
+        pub(crate) fn status_to_wit(s: #status) -> #wit_types::RpcStatus {
+            #wit_types::RpcStatus {
+                code: s.code() as i32,
+                message: s.message().to_string(),
+                details: s.details().to_vec(),
+            }
+        }
+        /// WIT `rpc-status` → a gRPC status.
+        pub(crate) fn status_from_wit(s: #wit_types::RpcStatus) -> #status {
+            #status::with_details(s.code.into(), s.message, s.details)
+        }
+    }
+}
+
+/// The conversion module's name for a service (`__cofaas_greeter`).
+pub fn conv_module(service: &ServiceMap) -> proc_macro2::Ident {
+    format_ident!("__cofaas_{}", crate::rust_names::tonic_snake(&service.name))
+}
+
+/// Method name as tonic-build spells it (`say_hello`).
+pub fn method_ident(proto: &str) -> proc_macro2::Ident {
+    ident(&prost_snake(proto))
+}
+
+/// The WIT function as the bindings spell it (`say_hello`).
+pub fn wit_fn_ident(wit: &str) -> proc_macro2::Ident {
+    ident(&wit_snake(wit))
+}

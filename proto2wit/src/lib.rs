@@ -1,0 +1,1041 @@
+//! Map Protobuf contracts to WebAssembly Interface Types.
+//!
+//! `proto2wit` reads `.proto` files (parsed in pure Rust by [`protox`]) or a
+//! ready [`prost_types::FileDescriptorSet`], and produces one WIT package:
+//!
+//! * an interface per gRPC service (`helloworld.Greeter` →
+//!   `helloworld-greeter`) holding the records and enums its rpcs use and one
+//!   function per rpc, `func(request: T) -> result<U, rpc-status>`;
+//! * without an app description, a `<service>-server` and `<service>-client`
+//!   world per service;
+//! * with an [`App`], a world per function (exports its services, imports the
+//!   ones it calls, exports its lifecycle interface `<function>-lifecycle`
+//!   whose `init` runs the function's original `main`), and the top-level
+//!   world `app` that exports the entries' services;
+//! * beside the WIT, a serialisable [`Map`] from every proto element to its
+//!   WIT name with field and enum numbers, so later stages never re-derive
+//!   names.
+//!
+//! Every emitted package is re-parsed by `wit-parser` before it is returned.
+//!
+//! Constructs this version does not map yet (`oneof`, groups, recursive
+//! messages, well-known types other than `Empty`, streaming rpcs) are refused
+//! with an [`Error::Unsupported`] naming the element and its file, never
+//! mapped approximately. Streaming rpcs can be skipped with a warning by
+//! [`Options::skip_streaming`].
+//!
+//! ```
+//! let dir = std::env::temp_dir().join(format!("proto2wit-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("hello.proto"), r#"
+//!     syntax = "proto3";
+//!     package helloworld;
+//!     service Greeter { rpc SayHello (HelloRequest) returns (HelloReply); }
+//!     message HelloRequest { string name = 1; }
+//!     message HelloReply { string message = 1; }
+//! "#).unwrap();
+//! let fds = proto2wit::compile_protos(&[dir.join("hello.proto")], &[&dir]).unwrap();
+//! let out = proto2wit::generate(&fds, None, &proto2wit::Options::default()).unwrap();
+//! assert!(out.wit.contains("say-hello: func(request: hello-request) -> result<hello-reply, rpc-status>;"));
+//! assert_eq!(out.map.services["helloworld.Greeter"].interface, "helloworld-greeter");
+//! ```
+#![deny(missing_docs)]
+
+mod map;
+mod names;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use prost_types::field_descriptor_proto::{Label as PLabel, Type as PType};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
+use wit_encoder::{
+    EnumCase, Field, Interface, Package, PackageName, Params, Result_, StandaloneFunc, Type,
+    TypeDef, World,
+};
+
+pub use map::*;
+pub use names::kebab;
+
+/// Errors of [`compile_protos`] and [`generate`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A .proto file did not parse or check.
+    #[error("{file}:{line}:{column}: {message}")]
+    Proto {
+        /// File the problem is in (as given, or as imported).
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// 1-based column (0 when unknown).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A construct this version cannot map.
+    #[error("{file}: {element}: {what} is not supported yet")]
+    Unsupported {
+        /// File that declares the element.
+        file: String,
+        /// Fully-qualified element (`pkg.Msg.field`, `pkg.Service.Rpc`).
+        element: String,
+        /// The construct (`oneof`, `client-streaming rpc`, ...).
+        what: String,
+    },
+    /// Two proto names map to the same WIT name.
+    #[error("`{first}` and `{second}` both map to WIT name `{wit}` in {scope}")]
+    Collision {
+        /// One proto element.
+        first: String,
+        /// The other.
+        second: String,
+        /// The WIT name they share.
+        wit: String,
+        /// Where (`interface helloworld-greeter`, `package`).
+        scope: String,
+    },
+    /// A proto name has no usable WIT spelling.
+    #[error("`{proto}` has no valid WIT spelling")]
+    BadName {
+        /// The proto name.
+        proto: String,
+    },
+    /// A type reference that the descriptor set does not define.
+    #[error("`{element}` refers to unknown type `{type_name}`")]
+    UnknownType {
+        /// Referring element.
+        element: String,
+        /// The missing type.
+        type_name: String,
+    },
+    /// The app description names a service no .proto declares.
+    #[error("function `{function}` names service `{service}`, which no .proto declares")]
+    UnknownService {
+        /// Function (or `entries`).
+        function: String,
+        /// The service.
+        service: String,
+    },
+    /// The app description is inconsistent.
+    #[error("app description: {message}")]
+    App {
+        /// What is wrong.
+        message: String,
+    },
+    /// The generated WIT did not parse: a bug in proto2wit.
+    #[error("generated WIT does not parse (this is a bug): {message}")]
+    Internal {
+        /// wit-parser's message.
+        message: String,
+    },
+}
+
+/// Options of [`generate`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// WIT package name (`ns:name`); defaults to `cofaas:<app>` with an app,
+    /// `cofaas:protos` without.
+    pub package_name: Option<String>,
+    /// Skip streaming rpcs with a warning instead of failing.
+    pub skip_streaming: bool,
+}
+
+/// One function of an app.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Function {
+    /// Function name (becomes a world name).
+    pub name: String,
+    /// Services it serves (proto names, `helloworld.Greeter`).
+    pub exports: Vec<String>,
+    /// Services it calls.
+    pub imports: Vec<String>,
+}
+
+impl Function {
+    /// A function with its exported and imported services.
+    pub fn new(
+        name: impl Into<String>,
+        exports: impl IntoIterator<Item = impl Into<String>>,
+        imports: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            exports: exports.into_iter().map(Into::into).collect(),
+            imports: imports.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An app: its functions and which of them are entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct App {
+    /// App name (`prodcon`).
+    pub name: String,
+    /// The functions.
+    pub functions: Vec<Function>,
+    /// Entry functions: their exports are the app's public interface.
+    pub entries: Vec<String>,
+}
+
+impl App {
+    /// An app description.
+    pub fn new(
+        name: impl Into<String>,
+        functions: Vec<Function>,
+        entries: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            functions,
+            entries: entries.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What [`generate`] produces.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Output {
+    /// The WIT package, as a `wit-encoder` model.
+    pub package: Package,
+    /// The package as WIT text (parsed by `wit-parser` already).
+    pub wit: String,
+    /// The name map.
+    pub map: Map,
+    /// Warnings (e.g. skipped streaming rpcs).
+    pub warnings: Vec<String>,
+}
+
+/// Parses and checks `.proto` files with protox (no `protoc` needed), returning
+/// a descriptor set that includes imports and source info.
+pub fn compile_protos(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<FileDescriptorSet, Error> {
+    protox::compile(files, includes).map_err(|err| proto_error(&err, includes))
+}
+
+fn proto_error(err: &protox::Error, includes: &[impl AsRef<Path>]) -> Error {
+    use miette::Diagnostic;
+    let file = err.file().unwrap_or("<input>").to_string();
+    let mut line = 0;
+    let mut column = 0;
+    let span = err
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| *l.inner());
+    if let Some(span) = span {
+        // The error's own source is the most precise; fall back to reading the
+        // file from the include dirs.
+        let text = includes
+            .iter()
+            .map(|i| i.as_ref().join(&file))
+            .chain(std::iter::once(PathBuf::from(&file)))
+            .find_map(|p| std::fs::read_to_string(p).ok());
+        if let Some(text) = text {
+            let upto = &text[..span.offset().min(text.len())];
+            line = upto.matches('\n').count() + 1;
+            column = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        }
+    }
+    let mut message = err.to_string();
+    if let Some(help) = err.help() {
+        message.push_str(&format!(" (help: {help})"));
+    }
+    Error::Proto {
+        file,
+        line,
+        column,
+        message,
+    }
+}
+
+struct MsgInfo<'a> {
+    file: String,
+    package: String,
+    syntax3: bool,
+    path: Vec<String>,
+    desc: &'a DescriptorProto,
+}
+
+struct EnumInfo<'a> {
+    package: String,
+    path: Vec<String>,
+    desc: &'a EnumDescriptorProto,
+}
+
+struct Index<'a> {
+    messages: BTreeMap<String, MsgInfo<'a>>,
+    enums: BTreeMap<String, EnumInfo<'a>>,
+}
+
+fn full_name(package: &str, path: &[String]) -> String {
+    let mut name = package.to_string();
+    for part in path {
+        if !name.is_empty() {
+            name.push('.');
+        }
+        name.push_str(part);
+    }
+    name
+}
+
+impl<'a> Index<'a> {
+    fn new(fds: &'a FileDescriptorSet) -> Self {
+        let mut index = Index {
+            messages: BTreeMap::new(),
+            enums: BTreeMap::new(),
+        };
+        for file in &fds.file {
+            let syntax3 = file.syntax() == "proto3";
+            for msg in &file.message_type {
+                index.add_message(file.name(), file.package(), syntax3, Vec::new(), msg);
+            }
+            for e in &file.enum_type {
+                index.add_enum(file.package(), Vec::new(), e);
+            }
+        }
+        index
+    }
+
+    fn add_message(
+        &mut self,
+        file: &str,
+        package: &str,
+        syntax3: bool,
+        mut path: Vec<String>,
+        msg: &'a DescriptorProto,
+    ) {
+        path.push(msg.name().to_string());
+        for nested in &msg.nested_type {
+            self.add_message(file, package, syntax3, path.clone(), nested);
+        }
+        for e in &msg.enum_type {
+            self.add_enum(package, path.clone(), e);
+        }
+        self.messages.insert(
+            full_name(package, &path),
+            MsgInfo {
+                file: file.to_string(),
+                package: package.to_string(),
+                syntax3,
+                path,
+                desc: msg,
+            },
+        );
+    }
+
+    fn add_enum(
+        &mut self,
+        package: &str,
+        mut path: Vec<String>,
+        e: &'a EnumDescriptorProto,
+    ) {
+        path.push(e.name().to_string());
+        self.enums.insert(
+            full_name(package, &path),
+            EnumInfo {
+                package: package.to_string(),
+                path,
+                desc: e,
+            },
+        );
+    }
+}
+
+fn wit_name_of_path(path: &[String]) -> Result<String, Error> {
+    path.iter()
+        .map(|p| kebab(p).ok_or_else(|| Error::BadName { proto: p.clone() }))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|parts| parts.join("-"))
+}
+
+struct Mapper<'a> {
+    index: Index<'a>,
+    map: Map,
+}
+
+impl<'a> Mapper<'a> {
+    fn map_enum(&mut self, name: &str) -> Result<(), Error> {
+        if self.map.enums.contains_key(name) {
+            return Ok(());
+        }
+        let info = &self.index.enums[name];
+        let mut values = Vec::new();
+        let mut seen_numbers = BTreeSet::new();
+        let mut seen_names: BTreeMap<String, String> = BTreeMap::new();
+        for v in &info.desc.value {
+            if !seen_numbers.insert(v.number()) {
+                continue; // an alias of an earlier value
+            }
+            let wit = kebab(v.name()).ok_or_else(|| Error::BadName {
+                proto: v.name().to_string(),
+            })?;
+            if let Some(first) = seen_names.insert(wit.clone(), v.name().to_string()) {
+                return Err(Error::Collision {
+                    first,
+                    second: v.name().to_string(),
+                    wit,
+                    scope: format!("enum {name}"),
+                });
+            }
+            values.push(EnumValueMap {
+                proto_name: v.name().to_string(),
+                wit_name: wit,
+                number: v.number(),
+            });
+        }
+        let wit_name = wit_name_of_path(&info.path)?;
+        self.map.enums.insert(
+            name.to_string(),
+            EnumMap {
+                proto_name: name.to_string(),
+                package: info.package.clone(),
+                path: info.path.clone(),
+                wit_name,
+                values,
+            },
+        );
+        Ok(())
+    }
+
+    /// Maps a message and everything it refers to; `stack` detects recursion.
+    fn map_message(&mut self, name: &str, stack: &mut Vec<String>) -> Result<(), Error> {
+        if self.map.messages.contains_key(name) {
+            return Ok(());
+        }
+        let info = self.index.messages.get(name).ok_or_else(|| Error::UnknownType {
+            element: stack.last().cloned().unwrap_or_default(),
+            type_name: name.to_string(),
+        })?;
+        if let Some(pos) = stack.iter().position(|s| s == name) {
+            let mut cycle = stack[pos..].to_vec();
+            cycle.push(name.to_string());
+            return Err(Error::Unsupported {
+                file: info.file.clone(),
+                element: name.to_string(),
+                what: format!("recursive message (cycle {})", cycle.join(" -> ")),
+            });
+        }
+        if info.package == "google.protobuf" && !info.desc.field.is_empty() {
+            return Err(Error::Unsupported {
+                file: info.file.clone(),
+                element: name.to_string(),
+                what: "well-known type".to_string(),
+            });
+        }
+        stack.push(name.to_string());
+        let file = info.file.clone();
+        let syntax3 = info.syntax3;
+        let desc = info.desc;
+        let mut fields = Vec::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for f in &desc.field {
+            let element = format!("{name}.{}", f.name());
+            if f.oneof_index.is_some() && !f.proto3_optional() {
+                return Err(Error::Unsupported {
+                    file,
+                    element,
+                    what: "oneof".into(),
+                });
+            }
+            let wit_name = kebab(f.name()).ok_or_else(|| Error::BadName {
+                proto: element.clone(),
+            })?;
+            if let Some(first) = seen.insert(wit_name.clone(), f.name().to_string()) {
+                return Err(Error::Collision {
+                    first: format!("{name}.{first}"),
+                    second: element,
+                    wit: wit_name,
+                    scope: format!("record {name}"),
+                });
+            }
+            let (label, ty) = self.field_type(f, &element, &file, syntax3, stack)?;
+            fields.push(FieldMap {
+                proto_name: f.name().to_string(),
+                wit_name,
+                number: f.number(),
+                label,
+                ty,
+            });
+        }
+        stack.pop();
+        let info = &self.index.messages[name];
+        let wit_name = wit_name_of_path(&info.path)?;
+        self.map.messages.insert(
+            name.to_string(),
+            MessageMap {
+                proto_name: name.to_string(),
+                package: info.package.clone(),
+                path: info.path.clone(),
+                wit_name,
+                fields,
+            },
+        );
+        Ok(())
+    }
+
+    fn value_type(
+        &mut self,
+        f: &prost_types::FieldDescriptorProto,
+        element: &str,
+        file: &str,
+        stack: &mut Vec<String>,
+    ) -> Result<ValueType, Error> {
+        let scalar = |s| Ok(ValueType::Scalar(s));
+        match f.r#type() {
+            PType::Double => scalar(Scalar::Double),
+            PType::Float => scalar(Scalar::Float),
+            PType::Int64 => scalar(Scalar::Int64),
+            PType::Uint64 => scalar(Scalar::Uint64),
+            PType::Int32 => scalar(Scalar::Int32),
+            PType::Fixed64 => scalar(Scalar::Fixed64),
+            PType::Fixed32 => scalar(Scalar::Fixed32),
+            PType::Bool => scalar(Scalar::Bool),
+            PType::String => scalar(Scalar::String),
+            PType::Bytes => scalar(Scalar::Bytes),
+            PType::Uint32 => scalar(Scalar::Uint32),
+            PType::Sfixed32 => scalar(Scalar::Sfixed32),
+            PType::Sfixed64 => scalar(Scalar::Sfixed64),
+            PType::Sint32 => scalar(Scalar::Sint32),
+            PType::Sint64 => scalar(Scalar::Sint64),
+            PType::Group => Err(Error::Unsupported {
+                file: file.to_string(),
+                element: element.to_string(),
+                what: "group".into(),
+            }),
+            PType::Enum => {
+                let target = f.type_name().trim_start_matches('.').to_string();
+                if !self.index.enums.contains_key(&target) {
+                    return Err(Error::UnknownType {
+                        element: element.to_string(),
+                        type_name: target,
+                    });
+                }
+                self.map_enum(&target)?;
+                Ok(ValueType::Enum(target))
+            }
+            PType::Message => {
+                let target = f.type_name().trim_start_matches('.').to_string();
+                self.map_message(&target, stack)?;
+                Ok(ValueType::Message(target))
+            }
+        }
+    }
+
+    fn field_type(
+        &mut self,
+        f: &prost_types::FieldDescriptorProto,
+        element: &str,
+        file: &str,
+        syntax3: bool,
+        stack: &mut Vec<String>,
+    ) -> Result<(Label, ValueType), Error> {
+        // map<K, V>: a repeated field of a synthetic map-entry message.
+        if f.label() == PLabel::Repeated && f.r#type() == PType::Message {
+            let target = f.type_name().trim_start_matches('.').to_string();
+            if let Some(entry) = self.index.messages.get(&target)
+                && entry.desc.options.as_ref().is_some_and(|o| o.map_entry())
+            {
+                let entry = entry.desc;
+                let (Some(k), Some(v)) = (entry.field.first(), entry.field.get(1)) else {
+                    return Err(Error::UnknownType {
+                        element: element.to_string(),
+                        type_name: target,
+                    });
+                };
+                let key = self.value_type(k, element, file, stack)?;
+                let value = self.value_type(v, element, file, stack)?;
+                return Ok((Label::Map { key }, value));
+            }
+        }
+        let ty = self.value_type(f, element, file, stack)?;
+        let label = match f.label() {
+            PLabel::Repeated => Label::Repeated,
+            _ if matches!(ty, ValueType::Message(_)) => Label::Optional,
+            _ if f.proto3_optional() => Label::Optional,
+            PLabel::Optional if !syntax3 => Label::Optional,
+            _ => Label::Singular,
+        };
+        Ok((label, ty))
+    }
+
+    fn is_empty(&self, message: &str) -> bool {
+        self.map
+            .messages
+            .get(message)
+            .is_some_and(|m| m.fields.is_empty())
+    }
+
+    /// Messages and enums reachable from `roots`, in a deterministic order.
+    fn reachable(&self, roots: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut work: Vec<String> = roots.iter().rev().cloned().collect();
+        while let Some(name) = work.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if let Some(m) = self.map.messages.get(&name) {
+                out.push(name.clone());
+                let mut refs = Vec::new();
+                for f in &m.fields {
+                    if let Label::Map { key } = &f.label {
+                        refs.extend(type_ref(key));
+                    }
+                    refs.extend(type_ref(&f.ty));
+                }
+                work.extend(refs.into_iter().rev());
+            } else if self.map.enums.contains_key(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+}
+
+fn type_ref(ty: &ValueType) -> Option<String> {
+    match ty {
+        ValueType::Message(n) | ValueType::Enum(n) => Some(n.clone()),
+        ValueType::Scalar(_) => None,
+    }
+}
+
+/// Maps a descriptor set (with imports, as [`compile_protos`] returns) to WIT.
+pub fn generate(
+    fds: &FileDescriptorSet,
+    app: Option<&App>,
+    options: &Options,
+) -> Result<Output, Error> {
+    let package_name = match (&options.package_name, app) {
+        (Some(name), _) => name.clone(),
+        (None, Some(app)) => format!(
+            "cofaas:{}",
+            kebab(&app.name).ok_or_else(|| Error::BadName {
+                proto: app.name.clone()
+            })?
+        ),
+        (None, None) => "cofaas:protos".to_string(),
+    };
+    let mut mapper = Mapper {
+        index: Index::new(fds),
+        map: Map {
+            format: MAP_FORMAT,
+            wit_package: package_name.clone(),
+            services: BTreeMap::new(),
+            messages: BTreeMap::new(),
+            enums: BTreeMap::new(),
+            worlds: BTreeMap::new(),
+            packages: BTreeMap::new(),
+        },
+    };
+    let mut warnings = Vec::new();
+    let mut interface_owner: BTreeMap<String, String> = BTreeMap::new();
+
+    for file in &fds.file {
+        mapper
+            .map
+            .packages
+            .entry(file.package().to_string())
+            .or_default()
+            .push(file.name().to_string());
+        for service in &file.service {
+            let proto_name = full_name(file.package(), &[service.name().to_string()]);
+            let interface = format!(
+                "{}{}",
+                file.package()
+                    .split('.')
+                    .filter_map(kebab)
+                    .map(|p| p + "-")
+                    .collect::<String>(),
+                kebab(service.name()).ok_or_else(|| Error::BadName {
+                    proto: proto_name.clone()
+                })?
+            );
+            if let Some(first) = interface_owner.insert(interface.clone(), proto_name.clone()) {
+                return Err(Error::Collision {
+                    first,
+                    second: proto_name,
+                    wit: interface,
+                    scope: "package".into(),
+                });
+            }
+            let mut methods = Vec::new();
+            let mut skipped = Vec::new();
+            let mut roots = Vec::new();
+            let mut fn_names: BTreeMap<String, String> = BTreeMap::new();
+            for m in &service.method {
+                let element = format!("{proto_name}.{}", m.name());
+                if m.client_streaming() || m.server_streaming() {
+                    let kind = match (m.client_streaming(), m.server_streaming()) {
+                        (true, true) => "bidi-streaming rpc",
+                        (true, false) => "client-streaming rpc",
+                        _ => "server-streaming rpc",
+                    };
+                    if options.skip_streaming {
+                        warnings.push(format!(
+                            "{}: {element}: {kind} skipped (streaming is not supported yet)",
+                            file.name()
+                        ));
+                        skipped.push(m.name().to_string());
+                        continue;
+                    }
+                    return Err(Error::Unsupported {
+                        file: file.name().to_string(),
+                        element,
+                        what: kind.into(),
+                    });
+                }
+                let input = m.input_type().trim_start_matches('.').to_string();
+                let output = m.output_type().trim_start_matches('.').to_string();
+                for ty in [&input, &output] {
+                    if ty == "google.protobuf.Empty" && !mapper.map.messages.contains_key(ty) {
+                        mapper.map.messages.insert(
+                            ty.clone(),
+                            MessageMap {
+                                proto_name: ty.clone(),
+                                package: "google.protobuf".into(),
+                                path: vec!["Empty".into()],
+                                wit_name: "empty".into(),
+                                fields: Vec::new(),
+                            },
+                        );
+                    }
+                    mapper.map_message(ty, &mut vec![element.clone()])?;
+                }
+                let wit_name = kebab(m.name()).ok_or_else(|| Error::BadName {
+                    proto: element.clone(),
+                })?;
+                if let Some(first) = fn_names.insert(wit_name.clone(), m.name().to_string()) {
+                    return Err(Error::Collision {
+                        first: format!("{proto_name}.{first}"),
+                        second: element,
+                        wit: wit_name,
+                        scope: format!("interface {interface}"),
+                    });
+                }
+                let input_empty = mapper.is_empty(&input);
+                let output_empty = mapper.is_empty(&output);
+                if !input_empty {
+                    roots.push(input.clone());
+                }
+                if !output_empty {
+                    roots.push(output.clone());
+                }
+                methods.push(MethodMap {
+                    proto_name: m.name().to_string(),
+                    wit_name,
+                    input,
+                    output,
+                    input_empty,
+                    output_empty,
+                });
+            }
+            let types = mapper.reachable(&roots);
+            let mut type_names: BTreeMap<String, String> = BTreeMap::new();
+            type_names.insert("rpc-status".into(), "(cofaas rpc-status)".into());
+            for t in &types {
+                let wit = mapper
+                    .map
+                    .messages
+                    .get(t)
+                    .map(|m| m.wit_name.clone())
+                    .or_else(|| mapper.map.enums.get(t).map(|e| e.wit_name.clone()))
+                    .unwrap_or_default();
+                if let Some(first) = type_names.insert(wit.clone(), t.clone()) {
+                    return Err(Error::Collision {
+                        first,
+                        second: t.clone(),
+                        wit,
+                        scope: format!("interface {interface}"),
+                    });
+                }
+            }
+            mapper.map.services.insert(
+                proto_name.clone(),
+                ServiceMap {
+                    proto_name,
+                    package: file.package().to_string(),
+                    name: service.name().to_string(),
+                    file: file.name().to_string(),
+                    interface,
+                    methods,
+                    types,
+                    skipped,
+                },
+            );
+        }
+    }
+
+    let mut map = mapper.map;
+    add_worlds(&mut map, app, &interface_owner)?;
+    let package = encode(&map)?;
+    let wit = package.to_string();
+    let mut resolve = wit_parser::Resolve::new();
+    resolve
+        .push_str("generated.wit", &wit)
+        .map_err(|e| Error::Internal {
+            message: format!("{e:#}"),
+        })?;
+    Ok(Output {
+        package,
+        wit,
+        map,
+        warnings,
+    })
+}
+
+fn add_worlds(
+    map: &mut Map,
+    app: Option<&App>,
+    interfaces: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let Some(app) = app else {
+        for service in map.services.values() {
+            for (suffix, export) in [("server", true), ("client", false)] {
+                let name = format!("{}-{suffix}", service.interface);
+                let (exports, imports) = if export {
+                    (vec![service.proto_name.clone()], vec![])
+                } else {
+                    (vec![], vec![service.proto_name.clone()])
+                };
+                map.worlds.insert(
+                    name.clone(),
+                    WorldMap {
+                        name,
+                        function: None,
+                        exports,
+                        imports,
+                        lifecycles: vec![],
+                    },
+                );
+            }
+        }
+        return Ok(());
+    };
+    let mut top_exports = Vec::new();
+    let mut lifecycles = Vec::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for f in &app.functions {
+        let world = kebab(&f.name).ok_or_else(|| Error::BadName {
+            proto: f.name.clone(),
+        })?;
+        if world == "app" {
+            return Err(Error::App {
+                message: format!("function name `{}` is reserved for the top-level world", f.name),
+            });
+        }
+        if let Some(first) = names.insert(world.clone(), f.name.clone()) {
+            return Err(Error::Collision {
+                first,
+                second: f.name.clone(),
+                wit: world,
+                scope: "worlds".into(),
+            });
+        }
+        let lifecycle = format!("{world}-lifecycle");
+        if let Some(service) = interfaces.get(&lifecycle) {
+            return Err(Error::Collision {
+                first: service.clone(),
+                second: format!("lifecycle of function {}", f.name),
+                wit: lifecycle,
+                scope: "package".into(),
+            });
+        }
+        for s in f.exports.iter().chain(&f.imports) {
+            if !map.services.contains_key(s) {
+                return Err(Error::UnknownService {
+                    function: f.name.clone(),
+                    service: s.clone(),
+                });
+            }
+        }
+        if let Some(s) = f.exports.iter().find(|s| f.imports.contains(s)) {
+            return Err(Error::App {
+                message: format!("function `{}` both exports and imports `{s}`", f.name),
+            });
+        }
+        if app.entries.contains(&f.name) {
+            top_exports.extend(f.exports.iter().cloned());
+        }
+        lifecycles.push(lifecycle.clone());
+        map.worlds.insert(
+            world.clone(),
+            WorldMap {
+                name: world,
+                function: Some(f.name.clone()),
+                exports: f.exports.clone(),
+                imports: f.imports.clone(),
+                lifecycles: vec![lifecycle],
+            },
+        );
+    }
+    if app.entries.is_empty() {
+        return Err(Error::App {
+            message: "no entry function".into(),
+        });
+    }
+    for e in &app.entries {
+        if !app.functions.iter().any(|f| &f.name == e) {
+            return Err(Error::App {
+                message: format!("entry `{e}` is not a function"),
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for s in &top_exports {
+        if !seen.insert(s) {
+            return Err(Error::App {
+                message: format!("service `{s}` is exported by two entry functions"),
+            });
+        }
+    }
+    map.worlds.insert(
+        "app".into(),
+        WorldMap {
+            name: "app".into(),
+            function: None,
+            exports: top_exports,
+            imports: vec![],
+            lifecycles,
+        },
+    );
+    Ok(())
+}
+
+fn ident(name: &str) -> wit_encoder::Ident {
+    names::encoder_ident(name).into()
+}
+
+fn value_type(map: &Map, ty: &ValueType) -> Type {
+    match ty {
+        ValueType::Scalar(s) => match s {
+            Scalar::Double => Type::F64,
+            Scalar::Float => Type::F32,
+            Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => Type::S32,
+            Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => Type::S64,
+            Scalar::Uint32 | Scalar::Fixed32 => Type::U32,
+            Scalar::Uint64 | Scalar::Fixed64 => Type::U64,
+            Scalar::Bool => Type::Bool,
+            Scalar::String => Type::String,
+            Scalar::Bytes => Type::list(Type::U8),
+        },
+        ValueType::Message(m) => Type::named(ident(&map.messages[m].wit_name)),
+        ValueType::Enum(e) => Type::named(ident(&map.enums[e].wit_name)),
+    }
+}
+
+fn field_type(map: &Map, f: &FieldMap) -> Type {
+    let ty = value_type(map, &f.ty);
+    match &f.label {
+        Label::Singular => ty,
+        Label::Optional => Type::option(ty),
+        Label::Repeated => Type::list(ty),
+        Label::Map { key } => Type::list(Type::tuple([value_type(map, key), ty])),
+    }
+}
+
+fn encode(map: &Map) -> Result<Package, Error> {
+    let (ns, name) = map
+        .wit_package
+        .split_once(':')
+        .ok_or_else(|| Error::BadName {
+            proto: map.wit_package.clone(),
+        })?;
+    let mut package = Package::new(PackageName::new(ns.to_string(), name.to_string(), None));
+    for service in map.services.values() {
+        let mut iface = Interface::new(ident(&service.interface));
+        iface.set_docs(Some(format!(
+            "gRPC service `{}` (from `{}`).",
+            service.proto_name, service.file
+        )));
+        let mut status = TypeDef::record(
+            "rpc-status",
+            [
+                Field::new("code", Type::S32),
+                Field::new("message", Type::String),
+                Field::new("details", Type::list(Type::U8)),
+            ],
+        );
+        status.set_docs(Some("A gRPC status: code, message and encoded details."));
+        iface.type_def(status);
+        for t in &service.types {
+            if let Some(m) = map.messages.get(t) {
+                let fields = m.fields.iter().map(|f| {
+                    let mut field = Field::new(ident(&f.wit_name), field_type(map, f));
+                    field.set_docs(Some(format!("`{}` = {}", f.proto_name, f.number)));
+                    field
+                });
+                let mut def = TypeDef::record(ident(&m.wit_name), fields);
+                def.set_docs(Some(format!("Message `{}`.", m.proto_name)));
+                iface.type_def(def);
+            } else if let Some(e) = map.enums.get(t) {
+                let cases = e.values.iter().map(|v| {
+                    let mut case = EnumCase::new(ident(&v.wit_name));
+                    case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
+                    case
+                });
+                let mut def = TypeDef::enum_(ident(&e.wit_name), cases);
+                def.set_docs(Some(format!("Enum `{}`.", e.proto_name)));
+                iface.type_def(def);
+            }
+        }
+        for m in &service.methods {
+            let mut func = StandaloneFunc::new(ident(&m.wit_name), false);
+            func.set_docs(Some(format!("rpc `{}`.", m.proto_name)));
+            let mut params = Params::empty();
+            if !m.input_empty {
+                params.push(
+                    "request",
+                    Type::named(ident(&map.messages[&m.input].wit_name)),
+                );
+            }
+            func.set_params(params);
+            let ok = (!m.output_empty)
+                .then(|| Type::named(ident(&map.messages[&m.output].wit_name)));
+            let result = match ok {
+                Some(ok) => Result_::both(ok, Type::named("rpc-status")),
+                None => Result_::err(Type::named("rpc-status")),
+            };
+            func.set_result(Some(Type::result(result)));
+            iface.function(func);
+        }
+        package.interface(iface);
+    }
+    let lifecycles: BTreeSet<&String> = map.worlds.values().flat_map(|w| &w.lifecycles).collect();
+    for l in lifecycles {
+        let mut iface = Interface::new(ident(l));
+        iface.set_docs(Some(
+            "Lifecycle of a function: `init` runs its original `main` once.",
+        ));
+        let mut init = StandaloneFunc::new("init", false);
+        init.set_result(Some(Type::result(Result_::err(Type::String))));
+        iface.function(init);
+        package.interface(iface);
+    }
+    for w in map.worlds.values() {
+        let mut world = World::new(ident(&w.name));
+        match &w.function {
+            Some(f) => world.set_docs(Some(format!("Function `{f}`."))),
+            None if w.name == "app" => world.set_docs(Some(
+                "The app's public interface: the entry functions' exports.",
+            )),
+            None => {}
+        }
+        for s in &w.imports {
+            world.named_interface_import(ident(&map.services[s].interface));
+        }
+        for s in &w.exports {
+            world.named_interface_export(ident(&map.services[s].interface));
+        }
+        for l in &w.lifecycles {
+            world.named_interface_export(ident(l));
+        }
+        package.world(world);
+    }
+    Ok(package)
+}

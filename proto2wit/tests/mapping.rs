@@ -1,0 +1,74 @@
+//! Snapshot tests of the mapping. Each directory under `tests/cases/` holds
+//! one case: its `.proto` files (all compiled together, the directory being
+//! the include root) and optionally `app.txt`, an app description
+//! (`[*]function: exports ; imports`, `*` marks an entry). The expected WIT
+//! and map, or the expected error, are snapshotted.
+
+use std::path::Path;
+
+fn app_of(dir: &Path) -> Option<proto2wit::App> {
+    let text = std::fs::read_to_string(dir.join("app.txt")).ok()?;
+    let mut functions = Vec::new();
+    let mut entries = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let (name, rest) = line.split_once(':').expect("app.txt line has a colon");
+        let (exports, imports) = rest.split_once(';').expect("app.txt line has a ;");
+        let list = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let name = match name.strip_prefix('*') {
+            Some(n) => {
+                entries.push(n.to_string());
+                n
+            }
+            None => name,
+        };
+        functions.push(proto2wit::Function::new(name, list(exports), list(imports)));
+    }
+    Some(proto2wit::App::new("prodcon", functions, entries))
+}
+
+fn run(dir: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "proto"))
+        .map(|p| p.file_name().unwrap().to_owned())
+        .collect();
+    files.sort();
+    let fds = match proto2wit::compile_protos(&files, &[dir]) {
+        Ok(fds) => fds,
+        Err(e) => return format!("error: {e}"),
+    };
+    let app = app_of(dir);
+    match proto2wit::generate(&fds, app.as_ref(), &proto2wit::Options::default()) {
+        Ok(out) => {
+            // Deterministic: a second run gives the same bytes.
+            let again = proto2wit::generate(&fds, app.as_ref(), &Default::default()).unwrap();
+            assert_eq!(out.wit, again.wit);
+            assert_eq!(out.map.to_json(), again.map.to_json());
+            // The map round-trips through JSON.
+            assert_eq!(proto2wit::Map::from_json(&out.map.to_json()).unwrap(), out.map);
+            format!("{}\n---- map.json ----\n{}", out.wit, out.map.to_json())
+        }
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[test]
+fn cases() {
+    insta::glob!("cases/*", |dir| {
+        insta::assert_snapshot!(run(dir));
+    });
+}
+
+#[test]
+fn streaming_can_be_skipped_with_a_warning() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/streaming_error");
+    let fds = proto2wit::compile_protos(&["route.proto"], &[&dir]).unwrap();
+    let mut opts = proto2wit::Options::default();
+    opts.skip_streaming = true;
+    let out = proto2wit::generate(&fds, None, &opts).unwrap();
+    assert_eq!(out.map.services["routeguide.RouteGuide"].skipped, ["ListFeatures"]);
+    assert!(out.warnings[0].contains("routeguide.RouteGuide.ListFeatures"));
+    assert!(out.wit.contains("get-feature:"));
+    assert!(!out.wit.contains("list-features"));
+}
