@@ -1,1 +1,21 @@
-//! placeholder
+//! The `cofaas` command as a library: `build`, `run` and `demo` drive the
+//! pipeline stages (proto2wit, grpc-shim-gen, stubs, component-linker,
+//! host-gen); each stage is also a library of its own.
+//!
+//! ```no_run
+//! let artifacts = cofaas::pipeline::build(&cofaas::pipeline::BuildOptions::new("examples/prodcon"))?;
+//! println!("composed component: {}", artifacts.composed.display());
+//! # Ok::<(), cofaas::pipeline::BuildError>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod demo;
+pub mod manifest;
+pub mod pipeline;
+pub mod proc;
+
+/// The prodcon example's public API (client side), for the demo and tests.
+#[allow(missing_docs, clippy::all)]
+pub mod helloworld {
+    tonic::include_proto!("helloworld");
+}

@@ -83,7 +83,9 @@ pub enum LinkError {
 
     /// An import is wired to an export of a different kind (for example an
     /// instance import to a function export).
-    #[error("input `{importer}` imports `{import}` as {expected}, but `{exporter}` exports it as {found}")]
+    #[error(
+        "input `{importer}` imports `{import}` as {expected}, but `{exporter}` exports it as {found}"
+    )]
     KindMismatch {
         /// The importing input.
         importer: String,

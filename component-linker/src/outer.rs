@@ -24,8 +24,7 @@ use indexmap::IndexMap;
 use wasmparser::{ComponentTypeRef, Parser, Payload};
 use wit_component::{ComponentEncoder, DecodedWasm, StringEncoding};
 use wit_parser::{
-    InterfaceId, ManglingAndAbi, Package, PackageName, Resolve, World, WorldId, WorldItem,
-    WorldKey,
+    InterfaceId, ManglingAndAbi, Package, PackageName, Resolve, World, WorldId, WorldItem, WorldKey,
 };
 
 use crate::input::Kind;

@@ -1,0 +1,251 @@
+//! `cofaas demo`: prodcon built both ways, driven by one client.
+//!
+//! The native deployment is the example's two processes talking gRPC over
+//! loopback; the consolidated one is the generated host serving the composed
+//! component. Both get the same requests from the same tonic client.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::helloworld::HelloRequest;
+use crate::helloworld::greeter_client::GreeterClient;
+use crate::pipeline::{Artifacts, BuildOptions, cargo, run};
+use crate::proc::{Guard, free_port};
+
+/// Paths of the natively built prodcon functions.
+#[derive(Debug, Clone)]
+pub struct NativeBins {
+    /// The producer binary.
+    pub producer: PathBuf,
+    /// The consumer binary.
+    pub consumer: PathBuf,
+}
+
+/// Builds the example's functions natively (unchanged, with real tonic).
+pub fn build_native(app_dir: &Path, target_dir: &Path, release: bool) -> Result<NativeBins> {
+    let mut cmd = cargo(target_dir);
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(app_dir.join("Cargo.toml"));
+    if release {
+        cmd.arg("--release");
+    }
+    run(&mut cmd).context("building the native functions")?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(NativeBins {
+        producer: target_dir.join(profile).join("producer"),
+        consumer: target_dir.join(profile).join("consumer"),
+    })
+}
+
+/// The native deployment, running.
+#[derive(Debug)]
+pub struct Native {
+    /// The producer's address (the public Greeter).
+    pub addr: SocketAddr,
+    _consumer: Guard,
+    _producer: Guard,
+}
+
+/// Starts consumer then producer on free loopback ports.
+pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
+    let consumer_addr = free_port()?;
+    let mut consumer = Guard::start(
+        "consumer",
+        &bins.consumer,
+        &[],
+        &[("CONSUMER_LISTEN", consumer_addr.to_string())],
+        verbose,
+    )?;
+    consumer.wait_for_port(consumer_addr, Duration::from_secs(30))?;
+    let addr = free_port()?;
+    let mut producer = Guard::start(
+        "producer",
+        &bins.producer,
+        &[],
+        &[
+            ("PRODUCER_LISTEN", addr.to_string()),
+            ("CONSUMER_ADDR", format!("http://{consumer_addr}")),
+        ],
+        verbose,
+    )?;
+    producer.wait_for_port(addr, Duration::from_secs(30))?;
+    Ok(Native {
+        addr,
+        _consumer: consumer,
+        _producer: producer,
+    })
+}
+
+/// The consolidated deployment, running.
+#[derive(Debug)]
+pub struct Consolidated {
+    /// The host's address.
+    pub addr: SocketAddr,
+    _host: Guard,
+}
+
+/// Starts the generated host on a free loopback port.
+pub fn start_host(artifacts: &Artifacts, listen: Option<SocketAddr>, verbose: bool) -> Result<Consolidated> {
+    let addr = match listen {
+        Some(a) => a,
+        None => free_port()?,
+    };
+    let component = artifacts.composed.display().to_string();
+    let listen = addr.to_string();
+    let mut host = Guard::start(
+        "host",
+        &artifacts.host_bin,
+        &["--component", &component, "--listen", &listen],
+        &[],
+        verbose,
+    )?;
+    host.wait_for_port(addr, Duration::from_secs(120))?;
+    Ok(Consolidated { addr, _host: host })
+}
+
+/// Figures for one configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Median round trip.
+    pub median: Duration,
+    /// 99th percentile round trip.
+    pub p99: Duration,
+    /// Mean inter-function call latency, measured in the producer.
+    pub inter_function: Duration,
+}
+
+/// Sends `requests` SayHello requests with `calls` calls of `kib` KiB and
+/// measures round trips; the producer measures its calls on every request.
+pub async fn measure(addr: SocketAddr, calls: u32, kib: u32, requests: usize) -> Result<Stats> {
+    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+    let request = HelloRequest {
+        name: "demo".into(),
+        calls,
+        payload_kib: kib,
+        measure_latency: true,
+        ..Default::default()
+    };
+    for _ in 0..requests.div_ceil(10) {
+        client.say_hello(request.clone()).await?;
+    }
+    let mut rts = Vec::with_capacity(requests);
+    let mut latency_ns: u128 = 0;
+    for _ in 0..requests {
+        let t = Instant::now();
+        let reply = client.say_hello(request.clone()).await?.into_inner();
+        rts.push(t.elapsed());
+        if reply.bytes_consumed != u64::from(calls) * u64::from(kib) * 1024 {
+            bail!("consumer received {} bytes, expected {}", reply.bytes_consumed, u64::from(calls) * u64::from(kib) * 1024);
+        }
+        latency_ns += u128::from(reply.mean_latency_ns);
+    }
+    rts.sort();
+    let median = rts[rts.len() / 2];
+    let p99 = rts[(rts.len() * 99 / 100).min(rts.len() - 1)];
+    Ok(Stats {
+        median,
+        p99,
+        inter_function: Duration::from_nanos((latency_ns / requests as u128) as u64),
+    })
+}
+
+/// One row of the demo table.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// Inter-function calls per request.
+    pub calls: u32,
+    /// Payload per call, KiB.
+    pub kib: u32,
+    /// Native figures.
+    pub native: Stats,
+    /// Consolidated figures.
+    pub consolidated: Stats,
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+/// Renders the demo table.
+pub fn table(rows: &[Row]) -> String {
+    let mut s = String::new();
+    s.push_str("| n  | payload | native RT median (µs) | cofaas RT median (µs) | RT speedup | native inter-fn (µs) | cofaas inter-fn (µs) | inter-fn speedup |\n");
+    s.push_str("|----|---------|-----------------------|-----------------------|------------|----------------------|----------------------|------------------|\n");
+    for r in rows {
+        let rt = r.native.median.as_secs_f64() / r.consolidated.median.as_secs_f64();
+        let lat = r.native.inter_function.as_secs_f64() / r.consolidated.inter_function.as_secs_f64().max(1e-9);
+        s.push_str(&format!(
+            "| {:<2} | {:>4} KiB | {:>21} | {:>21} | {:>9.1}x | {:>20} | {:>20} | {:>15.1}x |\n",
+            r.calls,
+            r.kib,
+            us(r.native.median),
+            us(r.consolidated.median),
+            rt,
+            us(r.native.inter_function),
+            us(r.consolidated.inter_function),
+            lat
+        ));
+    }
+    s
+}
+
+/// Options of [`run_demo`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DemoOptions {
+    /// Build options (the app must be prodcon).
+    pub build: BuildOptions,
+    /// Requests per configuration.
+    pub requests: usize,
+    /// Values of n.
+    pub calls: Vec<u32>,
+    /// Payload per call, KiB.
+    pub kib: u32,
+}
+
+impl DemoOptions {
+    /// The demo of the issue: n ∈ {1, 10, 20} at 1 KiB, 300 requests each.
+    pub fn new(app_dir: impl Into<PathBuf>) -> Self {
+        DemoOptions {
+            build: BuildOptions::new(app_dir),
+            requests: 300,
+            calls: vec![1, 10, 20],
+            kib: 1,
+        }
+    }
+}
+
+/// Builds prodcon both ways, starts both, measures, stops both.
+pub async fn run_demo(opts: &DemoOptions) -> Result<Vec<Row>> {
+    let verbose = opts.build.verbose;
+    eprintln!("cofaas demo: building {} consolidated...", opts.build.app_dir.display());
+    let build = opts.build.clone();
+    let artifacts = tokio::task::spawn_blocking(move || crate::pipeline::build(&build)).await??;
+    eprintln!("cofaas demo: building it natively...");
+    let app_dir = opts.build.app_dir.clone();
+    let target = opts.build.cargo_target_dir.clone();
+    let release = opts.build.release_host;
+    let bins = tokio::task::spawn_blocking(move || build_native(&app_dir, &target, release)).await??;
+    let native = start_native(&bins, verbose)?;
+    let host = start_host(&artifacts, None, verbose)?;
+    eprintln!(
+        "cofaas demo: native on {}, consolidated on {}; {} requests per row",
+        native.addr, host.addr, opts.requests
+    );
+    let mut rows = Vec::new();
+    for &calls in &opts.calls {
+        let n = measure(native.addr, calls, opts.kib, opts.requests).await?;
+        let c = measure(host.addr, calls, opts.kib, opts.requests).await?;
+        rows.push(Row {
+            calls,
+            kib: opts.kib,
+            native: n,
+            consolidated: c,
+        });
+    }
+    Ok(rows)
+}

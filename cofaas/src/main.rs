@@ -1,0 +1,168 @@
+//! The `cofaas` command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use cofaas::demo::{DemoOptions, run_demo, table};
+use cofaas::pipeline::{BuildOptions, build};
+
+#[derive(Parser)]
+#[command(version, about = "Consolidate gRPC serverless functions into one WebAssembly component")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build an app: WIT, map, components, composed.wasm and host, under target/cofaas/<app>/.
+    Build {
+        /// App directory (holding cofaas.toml).
+        app: PathBuf,
+        /// Build the host with the dev profile (faster to build, slower to run).
+        #[arg(long)]
+        debug_host: bool,
+    },
+    /// Build an app and serve its public interface.
+    Run {
+        /// App directory (holding cofaas.toml).
+        app: PathBuf,
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: SocketAddr,
+    },
+    /// Build prodcon both ways, run both, and compare them.
+    Demo {
+        /// App directory.
+        #[arg(long, default_value = "examples/prodcon")]
+        app: PathBuf,
+        /// Requests per row.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        /// Show the functions' and host's logs.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Map .proto files to a WIT package.
+    Wit {
+        /// .proto files.
+        files: Vec<PathBuf>,
+        /// Include dirs.
+        #[arg(short = 'I', long = "include")]
+        includes: Vec<PathBuf>,
+        /// Write `<dir>/<package>.wit` and `<dir>/map.json` instead of printing.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Skip streaming rpcs with a warning instead of failing.
+        #[arg(long)]
+        skip_streaming: bool,
+    },
+    /// Compose components: the first is the entry.
+    Link {
+        /// The entry component, then the others.
+        #[arg(required = true)]
+        components: Vec<PathBuf>,
+        /// Output file.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Build { app, debug_host } => {
+            let mut opts = BuildOptions::new(app);
+            opts.release_host = !debug_host;
+            let a = build(&opts)?;
+            println!("built {}", a.dir.display());
+        }
+        Cmd::Run { app, listen } => {
+            let opts = BuildOptions::new(app);
+            let a = build(&opts)?;
+            let status = std::process::Command::new(&a.host_bin)
+                .arg("--component")
+                .arg(&a.composed)
+                .arg("--listen")
+                .arg(listen.to_string())
+                .status()
+                .with_context(|| format!("starting {}", a.host_bin.display()))?;
+            if !status.success() {
+                anyhow::bail!("host exited with {status}");
+            }
+        }
+        Cmd::Demo {
+            app,
+            requests,
+            verbose,
+        } => {
+            let mut opts = DemoOptions::new(app);
+            opts.requests = requests;
+            opts.build.verbose = verbose;
+            let rt = tokio::runtime::Runtime::new()?;
+            let rows = rt.block_on(async {
+                tokio::select! {
+                    rows = run_demo(&opts) => rows,
+                    _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+                }
+            })?;
+            print!("{}", table(&rows));
+        }
+        Cmd::Wit {
+            files,
+            includes,
+            out,
+            skip_streaming,
+        } => {
+            let fds = proto2wit::compile_protos(&files, &includes)?;
+            let mut opts = proto2wit::Options::default();
+            opts.skip_streaming = skip_streaming;
+            let output = proto2wit::generate(&fds, None, &opts)?;
+            for w in &output.warnings {
+                eprintln!("warning: {w}");
+            }
+            match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    let name = output.map.wit_package.replace(':', "-");
+                    std::fs::write(dir.join(format!("{name}.wit")), &output.wit)?;
+                    std::fs::write(dir.join("map.json"), output.map.to_json())?;
+                }
+                None => print!("{}", output.wit),
+            }
+        }
+        Cmd::Link { components, out } => {
+            let mut inputs = Vec::new();
+            for path in &components {
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                inputs.push(component_linker::Input { name, bytes });
+            }
+            let mut plan = component_linker::Plan::default();
+            plan.entries = vec![inputs[0].name.clone()];
+            let linked = component_linker::link(&inputs, &plan)?;
+            for w in &linked.wiring {
+                println!("{w}");
+            }
+            std::fs::write(&out, &linked.component)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `cofaas.toml`: the app description.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A parsed `cofaas.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The app.
+    pub app: AppSection,
+    /// The functions, by name.
+    pub functions: BTreeMap<String, FunctionSection>,
+}
+
+/// `[app]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSection {
+    /// App name.
+    pub name: String,
+    /// .proto files, relative to the manifest.
+    pub protos: Vec<PathBuf>,
+    /// Include dirs, relative to the manifest.
+    #[serde(default)]
+    pub includes: Vec<PathBuf>,
+    /// Entry functions: their exports are the public interface.
+    pub entries: Vec<String>,
+}
+
+/// A function's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// A tonic function.
+    Rust,
+    /// A grpc-go function (not supported yet).
+    Go,
+}
+
+/// `[functions.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSection {
+    /// Crate directory, relative to the manifest.
+    pub path: PathBuf,
+    /// Language.
+    pub language: Language,
+    /// Services served.
+    #[serde(default)]
+    pub exports: Vec<String>,
+    /// Services called.
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Whether the function keeps no state between calls (may be pooled).
+    #[serde(default)]
+    pub stateless: bool,
+}
+
+/// Errors reading a manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid manifest.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's error, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The manifest is inconsistent.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Manifest {
+    /// Reads `<app_dir>/cofaas.toml` (or the file itself if given one).
+    pub fn load(app: &Path) -> Result<(PathBuf, Manifest), ManifestError> {
+        let path = if app.is_dir() {
+            app.join("cofaas.toml")
+        } else {
+            app.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|source| ManifestError::Parse {
+            path: path.clone(),
+            source,
+        })?;
+        let invalid = |message: String| ManifestError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        if manifest.functions.is_empty() {
+            return Err(invalid("no [functions.*]".into()));
+        }
+        for e in &manifest.app.entries {
+            if !manifest.functions.contains_key(e) {
+                return Err(invalid(format!("entry `{e}` is not a function")));
+            }
+        }
+        for (name, f) in &manifest.functions {
+            if f.language != Language::Rust {
+                return Err(invalid(format!(
+                    "function `{name}`: only language = \"rust\" is supported so far"
+                )));
+            }
+        }
+        Ok((path, manifest))
+    }
+
+    /// The app description proto2wit takes.
+    pub fn app(&self) -> proto2wit::App {
+        proto2wit::App::new(
+            self.app.name.clone(),
+            self.functions
+                .iter()
+                .map(|(name, f)| proto2wit::Function::new(name.clone(), f.exports.clone(), f.imports.clone()))
+                .collect(),
+            self.app.entries.clone(),
+        )
+    }
+}

@@ -1,0 +1,447 @@
+//! `cofaas build`: every stage, from `cofaas.toml` to a host binary.
+//!
+//! The user's files are only read. Function crates are built from a copy of
+//! the app directory under `<out>/src/`, whose manifests are rewritten to
+//! link the stub crates, with the generated shims placed beside them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::manifest::{Manifest, ManifestError};
+
+/// Options of [`build`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BuildOptions {
+    /// The app directory (holding `cofaas.toml`).
+    pub app_dir: PathBuf,
+    /// Root of cofaas outputs; artifacts go to `<out_root>/<app>/`.
+    pub out_root: PathBuf,
+    /// Cargo target dir shared by every build (wasm functions, host).
+    pub cargo_target_dir: PathBuf,
+    /// Build the host with the release profile.
+    pub release_host: bool,
+    /// Print progress to stderr.
+    pub verbose: bool,
+}
+
+impl BuildOptions {
+    /// Defaults: outputs in `./target/cofaas`, cargo's target dir from
+    /// `CARGO_TARGET_DIR` or `./target`, release host.
+    pub fn new(app_dir: impl Into<PathBuf>) -> Self {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("target"));
+        let target = std::path::absolute(&target).unwrap_or(target);
+        BuildOptions {
+            app_dir: app_dir.into(),
+            out_root: target.join("cofaas"),
+            cargo_target_dir: target,
+            release_host: true,
+            verbose: true,
+        }
+    }
+}
+
+/// Where the build put things.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Artifacts {
+    /// `<out_root>/<app>/`.
+    pub dir: PathBuf,
+    /// The WIT package directory.
+    pub wit_dir: PathBuf,
+    /// `map.json`.
+    pub map: PathBuf,
+    /// One component per function.
+    pub components: BTreeMap<String, PathBuf>,
+    /// The composed component.
+    pub composed: PathBuf,
+    /// The generated host crate.
+    pub host_crate: PathBuf,
+    /// The host binary.
+    pub host_bin: PathBuf,
+    /// How imports were wired, for printing.
+    pub wiring: Vec<String>,
+}
+
+/// Errors of [`build`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `cofaas.toml` is missing or wrong.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The protos did not map.
+    #[error("proto2wit: {0}")]
+    Proto2Wit(#[from] proto2wit::Error),
+    /// Shim generation failed.
+    #[error("grpc-shim-gen: {0}")]
+    Shim(#[from] grpc_shim_gen::Error),
+    /// Stub or manifest rewriting failed.
+    #[error("{file}: {source}")]
+    Stubs {
+        /// The manifest being rewritten.
+        file: PathBuf,
+        /// The error.
+        #[source]
+        source: stubs::Error,
+    },
+    /// Composition failed.
+    #[error("component-linker: {0}")]
+    Link(#[from] component_linker::LinkError),
+    /// Host generation failed.
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command failed.
+    #[error("`{command}` failed ({status})\n{output}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The end of its output.
+        output: String,
+    },
+    /// The app's layout is not supported.
+    #[error("{0}")]
+    Layout(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn say(opts: &BuildOptions, msg: impl AsRef<str>) {
+    if opts.verbose {
+        eprintln!("{}", msg.as_ref());
+    }
+}
+
+/// Runs a command; on failure returns its last output lines.
+pub(crate) fn run(cmd: &mut Command) -> Result<(), BuildError> {
+    let out = cmd.output().map_err(|e| BuildError::Command {
+        command: format!("{cmd:?}"),
+        status: "could not start".into(),
+        output: e.to_string(),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+    Err(BuildError::Command {
+        command: format!("{cmd:?}"),
+        status: out.status.to_string(),
+        output: tail,
+    })
+}
+
+/// A `cargo` command with the environment of an outer cargo removed.
+pub(crate) fn cargo(target_dir: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd.env("CARGO_TARGET_DIR", target_dir);
+    cmd
+}
+
+/// Makes sure the `wasm32-wasip2` target is installed, installing it with
+/// rustup if it can.
+pub fn ensure_wasm_target() -> Result<(), BuildError> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2") => Ok(()),
+        Ok(_) => run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])).map_err(
+            |e| BuildError::Layout(format!(
+                "the wasm32-wasip2 target is missing and installing it failed; run `rustup target add wasm32-wasip2`\n{e}"
+            )),
+        ),
+        Err(_) => Err(BuildError::Layout(
+            "rustup not found: install the wasm32-wasip2 target for your toolchain (`rustup target add wasm32-wasip2`)".into(),
+        )),
+    }
+}
+
+/// Copies `from` to `to` recursively, skipping `target/` and hidden entries;
+/// files whose bytes are unchanged are not rewritten (cargo fingerprints).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .map_err(io(from))?
+        .collect::<Result<_, _>>()
+        .map_err(io(from))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if name_str == "target" || name_str.starts_with('.') {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        let ty = entry.file_type().map_err(io(&src))?;
+        if ty.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if ty.is_file() {
+            write_if_changed(&dst, &std::fs::read(&src).map_err(io(&src))?)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    if std::fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::write(path, bytes).map_err(io(path))
+}
+
+fn package_name(manifest: &Path) -> Result<String, BuildError> {
+    let text = std::fs::read_to_string(manifest).map_err(io(manifest))?;
+    let doc: toml::Table = toml::from_str(&text).map_err(|e| {
+        BuildError::Layout(format!("{}: {e}", manifest.display()))
+    })?;
+    doc.get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| BuildError::Layout(format!("{}: no [package] name", manifest.display())))
+}
+
+/// The binary's main file of a function crate (relative to the crate).
+fn main_file(crate_dir: &Path) -> Result<PathBuf, BuildError> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
+    let bins = doc.get("bin").and_then(|b| b.as_array());
+    match bins.map(|b| b.as_slice()) {
+        None | Some([]) => {
+            let p = PathBuf::from("src/main.rs");
+            if crate_dir.join(&p).is_file() {
+                Ok(p)
+            } else {
+                Err(BuildError::Layout(format!(
+                    "{}: no binary target (src/main.rs)",
+                    crate_dir.display()
+                )))
+            }
+        }
+        Some([bin]) => Ok(bin
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("src/main.rs"))),
+        Some(_) => Err(BuildError::Layout(format!(
+            "{}: several [[bin]] targets; a function crate must have one",
+            manifest.display()
+        ))),
+    }
+}
+
+/// Builds the app: WIT and map, one component per function, the composed
+/// component and the host.
+pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
+    let (manifest_path, manifest) = Manifest::load(&opts.app_dir)?;
+    let app_dir = std::path::absolute(manifest_path.parent().unwrap_or(Path::new(".")))
+        .map_err(io(&opts.app_dir))?;
+    let name = manifest.app.name.clone();
+    let dir = opts.out_root.join(&name);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+
+    // 1. proto2wit.
+    let protos: Vec<PathBuf> = manifest.app.protos.iter().map(|p| app_dir.join(p)).collect();
+    let includes: Vec<PathBuf> = manifest.app.includes.iter().map(|p| app_dir.join(p)).collect();
+    let fds = proto2wit::compile_protos(&protos, &includes)?;
+    let app = manifest.app();
+    let out = proto2wit::generate(&fds, Some(&app), &proto2wit::Options::default())?;
+    for w in &out.warnings {
+        say(opts, format!("warning: {w}"));
+    }
+    let wit_dir = dir.join("wit");
+    write_if_changed(&wit_dir.join(format!("{name}.wit")), out.wit.as_bytes())?;
+    let map_path = dir.join("map.json");
+    write_if_changed(&map_path, out.map.to_json().as_bytes())?;
+    say(opts, format!("  wit        {}", wit_dir.display()));
+    say(opts, format!("  map        {}", map_path.display()));
+
+    // 2. Transformed copy + stubs + shims.
+    ensure_wasm_target()?;
+    let src = dir.join("src");
+    copy_tree(&app_dir, &src)?;
+    let stubs = stubs::write_rust_stubs(&dir.join("stubs")).map_err(|source| BuildError::Stubs {
+        file: dir.join("stubs"),
+        source,
+    })?;
+    let rewrite = |path: &Path, role: &stubs::Role| -> Result<(), BuildError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let new = stubs::rewrite_manifest(&text, role, &stubs).map_err(|source| {
+            BuildError::Stubs {
+                file: path.to_path_buf(),
+                source,
+            }
+        })?;
+        write_if_changed(path, new.as_bytes())
+    };
+    // The original text, so rewriting twice starts from the user's manifest.
+    let workspace_manifest = src.join("Cargo.toml");
+    let function_dirs: BTreeMap<&String, PathBuf> = manifest
+        .functions
+        .iter()
+        .map(|(n, f)| (n, src.join(&f.path)))
+        .collect();
+    if workspace_manifest.is_file() && !function_dirs.values().any(|d| *d == src) {
+        rewrite(&workspace_manifest, &stubs::Role::WorkspaceRoot)?;
+    } else if !workspace_manifest.is_file() {
+        // Functions outside any workspace: give the copy one of its own.
+        let members: Vec<String> = manifest
+            .functions
+            .values()
+            .map(|f| format!("{:?}", f.path.display().to_string()))
+            .collect();
+        write_if_changed(
+            &workspace_manifest,
+            format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n", members.join(", ")).as_bytes(),
+        )?;
+    }
+    let mut packages = BTreeMap::new();
+    for (fname, fdir) in &function_dirs {
+        let main_rel = main_file(&app_dir.join(&manifest.functions[*fname].path))?;
+        let main_name = main_rel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let main_dir = main_rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let lib_rel = main_dir.join("__cofaas_lib.rs");
+        rewrite(
+            &fdir.join("Cargo.toml"),
+            &stubs::Role::Function {
+                lib_path: lib_rel.display().to_string(),
+            },
+        )?;
+        let guest = grpc_shim_gen::RustGuest::new(&out.map, fname);
+        let files = guest.generate(&fds)?;
+        let gen_dir = fdir.join(".cofaas/generated");
+        for (file, text) in &files.packages {
+            write_if_changed(&gen_dir.join(file), text.as_bytes())?;
+        }
+        write_if_changed(&fdir.join(".cofaas/wit").join(format!("{name}.wit")), out.wit.as_bytes())?;
+        let main_path = fdir.join(&main_rel);
+        let main_source = std::fs::read_to_string(&main_path).map_err(io(&main_path))?;
+        let root = guest.root(&main_name, &main_source, ".cofaas/wit")?;
+        write_if_changed(&fdir.join(&lib_rel), root.root.as_bytes())?;
+        if let Some(main) = root.main {
+            write_if_changed(&fdir.join(&main_dir).join("__cofaas_main.rs"), main.as_bytes())?;
+        }
+        packages.insert((*fname).clone(), package_name(&fdir.join("Cargo.toml"))?);
+    }
+
+    // 3. Build the components.
+    let mut cmd = cargo(&opts.cargo_target_dir);
+    cmd.current_dir(&src)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(&workspace_manifest);
+    for p in packages.values() {
+        cmd.args(["-p", p]);
+    }
+    say(opts, "  building function components (wasm32-wasip2)...");
+    run(&mut cmd)?;
+    let components_dir = dir.join("components");
+    let mut components = BTreeMap::new();
+    let mut inputs = Vec::new();
+    for (fname, package) in &packages {
+        let built = opts
+            .cargo_target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let bytes = std::fs::read(&built).map_err(io(&built))?;
+        let path = components_dir.join(format!("{fname}.wasm"));
+        write_if_changed(&path, &bytes)?;
+        say(opts, format!("  component  {}", path.display()));
+        components.insert(fname.clone(), path);
+        inputs.push(component_linker::Input {
+            name: fname.clone(),
+            bytes,
+        });
+    }
+
+    // 4. Compose.
+    let mut plan = component_linker::Plan::default();
+    plan.entries = manifest.app.entries.clone();
+    for (fname, w) in out.map.worlds.iter().filter(|(_, w)| w.function.is_some()) {
+        let _ = fname;
+        let function = w.function.clone().unwrap_or_default();
+        if !plan.entries.contains(&function) {
+            for l in &w.lifecycles {
+                plan.extra_exports
+                    .push((function.clone(), format!("{}/{l}", out.map.wit_package)));
+            }
+        }
+    }
+    let linked = component_linker::link(&inputs, &plan)?;
+    let composed = dir.join("composed.wasm");
+    write_if_changed(&composed, &linked.component)?;
+    let wiring: Vec<String> = linked.wiring.iter().map(|w| w.to_string()).collect();
+    for w in &wiring {
+        say(opts, format!("  wire       {w}"));
+    }
+    say(opts, format!("  composed   {}", composed.display()));
+
+    // 5. Host.
+    let (host_crate, host_bin) = build_host(opts, &dir, &name, &wit_dir, &out.map, &fds)?;
+    say(opts, format!("  host       {}", host_bin.display()));
+    Ok(Artifacts {
+        dir,
+        wit_dir,
+        map: map_path,
+        components,
+        composed,
+        host_crate,
+        host_bin,
+        wiring,
+    })
+}
+
+fn build_host(
+    opts: &BuildOptions,
+    dir: &Path,
+    name: &str,
+    wit_dir: &Path,
+    map: &proto2wit::Map,
+    fds: &prost_types::FileDescriptorSet,
+) -> Result<(PathBuf, PathBuf), BuildError> {
+    let _ = (opts, dir, name, wit_dir, map, fds, workspace_lockfile());
+    Err(BuildError::Layout("host not wired yet".into()))
+}
+
+/// The cofaas workspace's `Cargo.lock`, copied into generated hosts so they
+/// resolve to the versions already built in the shared target dir.
+fn workspace_lockfile() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock")
+}
