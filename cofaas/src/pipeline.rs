@@ -92,6 +92,8 @@ pub enum BuildError {
     #[error("component-linker: {0}")]
     Link(#[from] component_linker::LinkError),
     /// Host generation failed.
+    #[error("host-gen: {0}")]
+    Host(#[from] host_gen::Error),
     /// A file operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -436,8 +438,34 @@ fn build_host(
     map: &proto2wit::Map,
     fds: &prost_types::FileDescriptorSet,
 ) -> Result<(PathBuf, PathBuf), BuildError> {
-    let _ = (opts, dir, name, wit_dir, map, fds, workspace_lockfile());
-    Err(BuildError::Layout("host not wired yet".into()))
+    let host_crate = dir.join("host");
+    let crate_name = format!("{name}-host");
+    let mut host_opts = host_gen::HostOptions::new(crate_name.clone(), wit_dir.to_path_buf());
+    host_opts.lockfile = Some(workspace_lockfile());
+    let host = host_gen::generate(map, fds, &host_opts)?;
+    host.write(&host_crate).map_err(io(&host_crate))?;
+    let mut cmd = cargo(&opts.cargo_target_dir);
+    cmd.current_dir(&host_crate)
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(host_crate.join("Cargo.toml"));
+    if opts.release_host {
+        cmd.arg("--release");
+    }
+    say(opts, "  building the host...");
+    run(&mut cmd)?;
+    let profile = if opts.release_host { "release" } else { "debug" };
+    let built = opts.cargo_target_dir.join(profile).join(&crate_name);
+    let host_bin = dir.join(&crate_name);
+    let bytes = std::fs::read(&built).map_err(io(&built))?;
+    write_if_changed(&host_bin, &bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&host_bin, std::fs::Permissions::from_mode(0o755))
+            .map_err(io(&host_bin))?;
+    }
+    Ok((host_crate, host_bin))
 }
 
 /// The cofaas workspace's `Cargo.lock`, copied into generated hosts so they

@@ -223,7 +223,7 @@ pub fn conversions(map: &Map, service: &ServiceMap, t: &ConvTarget) -> TokenStre
         }
         /// WIT `rpc-status` → a gRPC status.
         pub(crate) fn status_from_wit(s: #wit_types::RpcStatus) -> #status {
-            #status::with_details(s.code.into(), s.message, s.details)
+            #status::with_details(s.code.into(), s.message, s.details.into())
         }
     }
 }

@@ -140,6 +140,18 @@ pub const STUB_TOKIO: &str = "cofaas-stub-tokio";
 /// The wit-bindgen requirement added to function crates.
 pub const WIT_BINDGEN_VERSION: &str = "0.61.1";
 
+impl RustStubs {
+    /// Where [`write_rust_stubs`] puts the stubs under `dir`, without writing them.
+    pub fn at(dir: &Path) -> Self {
+        RustStubs {
+            tonic: dir.join("tonic"),
+            tonic_prost: dir.join("tonic-prost"),
+            tonic_build: dir.join("tonic-prost-build"),
+            tokio: dir.join("tokio"),
+        }
+    }
+}
+
 /// Writes the Rust stub crates under `dir` (one sub-directory each).
 pub fn write_rust_stubs(dir: &Path) -> Result<RustStubs, Error> {
     for t in TEMPLATES {
@@ -159,12 +171,7 @@ pub fn write_rust_stubs(dir: &Path) -> Result<RustStubs, Error> {
             })?;
         }
     }
-    Ok(RustStubs {
-        tonic: dir.join("tonic"),
-        tonic_prost: dir.join("tonic-prost"),
-        tonic_build: dir.join("tonic-prost-build"),
-        tokio: dir.join("tokio"),
-    })
+    Ok(RustStubs::at(dir))
 }
 
 /// What a manifest is, for [`rewrite_manifest`].

@@ -291,11 +291,11 @@ impl Status {
             details: Vec::new(),
         }
     }
-    pub fn with_details(code: Code, message: impl Into<String>, details: impl Into<Vec<u8>>) -> Status {
+    pub fn with_details(code: Code, message: impl Into<String>, details: Vec<u8>) -> Status {
         Status {
             code,
             message: message.into(),
-            details: details.into(),
+            details,
         }
     }
     ctors! {
