@@ -89,7 +89,11 @@ pub struct Consolidated {
 }
 
 /// Starts the generated host on a free loopback port.
-pub fn start_host(artifacts: &Artifacts, listen: Option<SocketAddr>, verbose: bool) -> Result<Consolidated> {
+pub fn start_host(
+    artifacts: &Artifacts,
+    listen: Option<SocketAddr>,
+    verbose: bool,
+) -> Result<Consolidated> {
     let addr = match listen {
         Some(a) => a,
         None => free_port()?,
@@ -139,7 +143,11 @@ pub async fn measure(addr: SocketAddr, calls: u32, kib: u32, requests: usize) ->
         let reply = client.say_hello(request.clone()).await?.into_inner();
         rts.push(t.elapsed());
         if reply.bytes_consumed != u64::from(calls) * u64::from(kib) * 1024 {
-            bail!("consumer received {} bytes, expected {}", reply.bytes_consumed, u64::from(calls) * u64::from(kib) * 1024);
+            bail!(
+                "consumer received {} bytes, expected {}",
+                reply.bytes_consumed,
+                u64::from(calls) * u64::from(kib) * 1024
+            );
         }
         latency_ns += u128::from(reply.mean_latency_ns);
     }
@@ -177,7 +185,8 @@ pub fn table(rows: &[Row]) -> String {
     s.push_str("|----|---------|-----------------------|-----------------------|------------|----------------------|----------------------|------------------|\n");
     for r in rows {
         let rt = r.native.median.as_secs_f64() / r.consolidated.median.as_secs_f64();
-        let lat = r.native.inter_function.as_secs_f64() / r.consolidated.inter_function.as_secs_f64().max(1e-9);
+        let lat = r.native.inter_function.as_secs_f64()
+            / r.consolidated.inter_function.as_secs_f64().max(1e-9);
         s.push_str(&format!(
             "| {:<2} | {:>4} KiB | {:>21} | {:>21} | {:>9.1}x | {:>20} | {:>20} | {:>15.1}x |\n",
             r.calls,
@@ -222,14 +231,18 @@ impl DemoOptions {
 /// Builds prodcon both ways, starts both, measures, stops both.
 pub async fn run_demo(opts: &DemoOptions) -> Result<Vec<Row>> {
     let verbose = opts.build.verbose;
-    eprintln!("cofaas demo: building {} consolidated...", opts.build.app_dir.display());
+    eprintln!(
+        "cofaas demo: building {} consolidated...",
+        opts.build.app_dir.display()
+    );
     let build = opts.build.clone();
     let artifacts = tokio::task::spawn_blocking(move || crate::pipeline::build(&build)).await??;
     eprintln!("cofaas demo: building it natively...");
     let app_dir = opts.build.app_dir.clone();
     let target = opts.build.cargo_target_dir.clone();
     let release = opts.build.release_host;
-    let bins = tokio::task::spawn_blocking(move || build_native(&app_dir, &target, release)).await??;
+    let bins =
+        tokio::task::spawn_blocking(move || build_native(&app_dir, &target, release)).await??;
     let native = start_native(&bins, verbose)?;
     let host = start_host(&artifacts, None, verbose)?;
     eprintln!(

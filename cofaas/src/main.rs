@@ -11,7 +11,10 @@ use cofaas::demo::{DemoOptions, run_demo, table};
 use cofaas::pipeline::{BuildOptions, build};
 
 #[derive(Parser)]
-#[command(version, about = "Consolidate gRPC serverless functions into one WebAssembly component")]
+#[command(
+    version,
+    about = "Consolidate gRPC serverless functions into one WebAssembly component"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -152,7 +155,8 @@ fn real_main() -> Result<()> {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 inputs.push(component_linker::Input { name, bytes });
             }
             let mut plan = component_linker::Plan::default();

@@ -134,7 +134,9 @@ impl Manifest {
             self.app.name.clone(),
             self.functions
                 .iter()
-                .map(|(name, f)| proto2wit::Function::new(name.clone(), f.exports.clone(), f.imports.clone()))
+                .map(|(name, f)| {
+                    proto2wit::Function::new(name.clone(), f.exports.clone(), f.imports.clone())
+                })
                 .collect(),
             self.app.entries.clone(),
         )

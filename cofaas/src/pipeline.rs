@@ -226,9 +226,8 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
 
 fn package_name(manifest: &Path) -> Result<String, BuildError> {
     let text = std::fs::read_to_string(manifest).map_err(io(manifest))?;
-    let doc: toml::Table = toml::from_str(&text).map_err(|e| {
-        BuildError::Layout(format!("{}: {e}", manifest.display()))
-    })?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
     doc.get("package")
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
@@ -278,8 +277,18 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
 
     // 1. proto2wit.
-    let protos: Vec<PathBuf> = manifest.app.protos.iter().map(|p| app_dir.join(p)).collect();
-    let includes: Vec<PathBuf> = manifest.app.includes.iter().map(|p| app_dir.join(p)).collect();
+    let protos: Vec<PathBuf> = manifest
+        .app
+        .protos
+        .iter()
+        .map(|p| app_dir.join(p))
+        .collect();
+    let includes: Vec<PathBuf> = manifest
+        .app
+        .includes
+        .iter()
+        .map(|p| app_dir.join(p))
+        .collect();
     let fds = proto2wit::compile_protos(&protos, &includes)?;
     let app = manifest.app();
     let out = proto2wit::generate(&fds, Some(&app), &proto2wit::Options::default())?;
@@ -297,18 +306,18 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     ensure_wasm_target()?;
     let src = dir.join("src");
     copy_tree(&app_dir, &src)?;
-    let stubs = stubs::write_rust_stubs(&dir.join("stubs")).map_err(|source| BuildError::Stubs {
-        file: dir.join("stubs"),
-        source,
-    })?;
+    let stubs =
+        stubs::write_rust_stubs(&dir.join("stubs")).map_err(|source| BuildError::Stubs {
+            file: dir.join("stubs"),
+            source,
+        })?;
     let rewrite = |path: &Path, role: &stubs::Role| -> Result<(), BuildError> {
         let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let new = stubs::rewrite_manifest(&text, role, &stubs).map_err(|source| {
-            BuildError::Stubs {
+        let new =
+            stubs::rewrite_manifest(&text, role, &stubs).map_err(|source| BuildError::Stubs {
                 file: path.to_path_buf(),
                 source,
-            }
-        })?;
+            })?;
         write_if_changed(path, new.as_bytes())
     };
     // The original text, so rewriting twice starts from the user's manifest.
@@ -329,7 +338,11 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
             .collect();
         write_if_changed(
             &workspace_manifest,
-            format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n", members.join(", ")).as_bytes(),
+            format!(
+                "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+                members.join(", ")
+            )
+            .as_bytes(),
         )?;
     }
     let mut packages = BTreeMap::new();
@@ -353,13 +366,19 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         for (file, text) in &files.packages {
             write_if_changed(&gen_dir.join(file), text.as_bytes())?;
         }
-        write_if_changed(&fdir.join(".cofaas/wit").join(format!("{name}.wit")), out.wit.as_bytes())?;
+        write_if_changed(
+            &fdir.join(".cofaas/wit").join(format!("{name}.wit")),
+            out.wit.as_bytes(),
+        )?;
         let main_path = fdir.join(&main_rel);
         let main_source = std::fs::read_to_string(&main_path).map_err(io(&main_path))?;
         let root = guest.root(&main_name, &main_source, ".cofaas/wit")?;
         write_if_changed(&fdir.join(&lib_rel), root.root.as_bytes())?;
         if let Some(main) = root.main {
-            write_if_changed(&fdir.join(&main_dir).join("__cofaas_main.rs"), main.as_bytes())?;
+            write_if_changed(
+                &fdir.join(&main_dir).join("__cofaas_main.rs"),
+                main.as_bytes(),
+            )?;
         }
         packages.insert((*fname).clone(), package_name(&fdir.join("Cargo.toml"))?);
     }
@@ -367,7 +386,13 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     // 3. Build the components.
     let mut cmd = cargo(&opts.cargo_target_dir);
     cmd.current_dir(&src)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
         .arg(&workspace_manifest);
     for p in packages.values() {
         cmd.args(["-p", p]);
@@ -454,7 +479,11 @@ fn build_host(
     }
     say(opts, "  building the host...");
     run(&mut cmd)?;
-    let profile = if opts.release_host { "release" } else { "debug" };
+    let profile = if opts.release_host {
+        "release"
+    } else {
+        "debug"
+    };
     let built = opts.cargo_target_dir.join(profile).join(&crate_name);
     let host_bin = dir.join(&crate_name);
     let bytes = std::fs::read(&built).map_err(io(&built))?;

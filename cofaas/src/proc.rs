@@ -26,7 +26,11 @@ impl Guard {
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if verbose { Stdio::inherit() } else { Stdio::null() });
+            .stderr(if verbose {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
         for (k, v) in envs {
             cmd.env(k, v);
         }

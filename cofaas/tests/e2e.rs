@@ -13,7 +13,10 @@ use cofaas::pipeline::{BuildOptions, build};
 use sha2::{Digest, Sha256};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// SHA-256 of every file under `dir` except build output.
@@ -39,8 +42,13 @@ fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
-async fn say_hello(addr: std::net::SocketAddr, req: HelloRequest) -> cofaas::helloworld::HelloReply {
-    let mut client = GreeterClient::connect(format!("http://{addr}")).await.unwrap();
+async fn say_hello(
+    addr: std::net::SocketAddr,
+    req: HelloRequest,
+) -> cofaas::helloworld::HelloReply {
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
     client.say_hello(req).await.unwrap().into_inner()
 }
 
@@ -61,10 +69,17 @@ async fn prodcon_consolidated_answers_like_native() {
     opts.out_root = target.join("cofaas");
     opts.release_host = false;
     opts.verbose = false;
-    let artifacts = tokio::task::spawn_blocking(move || build(&opts)).await.unwrap().unwrap();
+    let artifacts = tokio::task::spawn_blocking(move || build(&opts))
+        .await
+        .unwrap()
+        .unwrap();
 
     // The user's sources and Cargo files are byte-identical after the build.
-    assert_eq!(before, hash_tree(&app), "cofaas build modified the user's files");
+    assert_eq!(
+        before,
+        hash_tree(&app),
+        "cofaas build modified the user's files"
+    );
 
     // Every artifact is where the build says.
     assert!(artifacts.dir.ends_with("cofaas/prodcon"));
@@ -106,8 +121,12 @@ async fn prodcon_consolidated_answers_like_native() {
         payload_kib: 5000,
         ..Default::default()
     };
-    let mut n = GreeterClient::connect(format!("http://{}", native.addr)).await.unwrap();
-    let mut c = GreeterClient::connect(format!("http://{}", host.addr)).await.unwrap();
+    let mut n = GreeterClient::connect(format!("http://{}", native.addr))
+        .await
+        .unwrap();
+    let mut c = GreeterClient::connect(format!("http://{}", host.addr))
+        .await
+        .unwrap();
     let en = n.say_hello(bad.clone()).await.unwrap_err();
     let ec = c.say_hello(bad).await.unwrap_err();
     assert_eq!((ec.code(), ec.message()), (en.code(), en.message()));

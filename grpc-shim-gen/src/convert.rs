@@ -25,7 +25,12 @@ pub struct ConvTarget<'a> {
 
 /// The relative path prost-build uses for `full_name` from inside a module
 /// nested `extra_depth` levels below the module of proto package `from_pkg`.
-pub fn prost_relative_path(map: &Map, from_pkg: &str, full_name: &str, extra_depth: usize) -> TokenStream {
+pub fn prost_relative_path(
+    map: &Map,
+    from_pkg: &str,
+    full_name: &str,
+    extra_depth: usize,
+) -> TokenStream {
     let (package, path) = match (map.messages.get(full_name), map.enums.get(full_name)) {
         (Some(m), _) => (m.package.clone(), m.path.clone()),
         (None, Some(e)) => (e.package.clone(), e.path.clone()),
@@ -38,7 +43,12 @@ pub fn prost_relative_path(map: &Map, from_pkg: &str, full_name: &str, extra_dep
     if package != from_pkg {
         let depth = from_pkg.split('.').filter(|s| !s.is_empty()).count();
         segs.extend(std::iter::repeat_n("super".to_string(), depth));
-        segs.extend(package.split('.').filter(|s| !s.is_empty()).map(prost_snake));
+        segs.extend(
+            package
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(prost_snake),
+        );
     }
     let (last, parents) = path.split_last().expect("a type has a name");
     segs.extend(parents.iter().map(|p| prost_snake(p)));
@@ -181,7 +191,11 @@ fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
     let to = to_wit_fn(map, full);
     let from = from_wit_fn(map, full);
     let numbers: Vec<i32> = e.values.iter().map(|v| v.number).collect();
-    let cases: Vec<_> = e.values.iter().map(|v| ident(&wit_camel(&v.wit_name))).collect();
+    let cases: Vec<_> = e
+        .values
+        .iter()
+        .map(|v| ident(&wit_camel(&v.wit_name)))
+        .collect();
     let err = format!("value {{}} is not a number of enum `{full}`");
     quote! {
         pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {

@@ -359,7 +359,13 @@ impl<'a> RustGuest<'a> {
                 )
             };
             let (ok_ty, reply) = if m.output_empty {
-                (quote!(()), quote!({ let _ = response; Ok(()) }))
+                (
+                    quote!(()),
+                    quote!({
+                        let _ = response;
+                        Ok(())
+                    }),
+                )
             } else {
                 let ty = ident(&wit_camel(&self.map.messages[&m.output].wit_name));
                 let to = to_wit_fn(self.map, &m.output);
@@ -485,7 +491,13 @@ impl<'a> RustGuest<'a> {
             .unwrap_or(("cofaas", &self.map.wit_package));
         let world_name = format!("{}/{}", self.map.wit_package, world.name);
         let lifecycle = world.lifecycles.first().map(|l| {
-            let p = path(["exports", &wit_snake(ns), &wit_snake(pkg), &wit_snake(l), "Guest"]);
+            let p = path([
+                "exports",
+                &wit_snake(ns),
+                &wit_snake(pkg),
+                &wit_snake(l),
+                "Guest",
+            ]);
             quote! {
                 impl __cofaas_bindings::#p for __cofaas_bindings::Component {
                     fn init() -> Result<(), String> {
@@ -562,7 +574,9 @@ fn split_inner_attributes(source: &str) -> (String, String) {
     let mut in_header = true;
     for line in source.split_inclusive('\n') {
         let t = line.trim_start();
-        if in_header && (t.starts_with("//!") || (t.starts_with("#![") && t.trim_end().ends_with(']'))) {
+        if in_header
+            && (t.starts_with("//!") || (t.starts_with("#![") && t.trim_end().ends_with(']')))
+        {
             hoisted.push_str(line);
             rest.push('\n'); // keep line numbers for diagnostics
         } else {

@@ -9,8 +9,16 @@ fn setup() -> (prost_types::FileDescriptorSet, proto2wit::Map) {
     let app = proto2wit::App::new(
         "prodcon",
         vec![
-            proto2wit::Function::new("producer", ["helloworld.Greeter"], ["prodcon.ProducerConsumer"]),
-            proto2wit::Function::new("consumer", ["prodcon.ProducerConsumer"], Vec::<String>::new()),
+            proto2wit::Function::new(
+                "producer",
+                ["helloworld.Greeter"],
+                ["prodcon.ProducerConsumer"],
+            ),
+            proto2wit::Function::new(
+                "consumer",
+                ["prodcon.ProducerConsumer"],
+                Vec::<String>::new(),
+            ),
         ],
         ["producer"],
     );
@@ -25,12 +33,24 @@ fn shims_for_each_function() {
         let guest = grpc_shim_gen::RustGuest::new(&map, function);
         let files = guest.generate(&fds).unwrap();
         assert_eq!(files, guest.generate(&fds).unwrap(), "deterministic");
-        assert_eq!(files.packages.keys().collect::<Vec<_>>(), ["helloworld.rs", "prodcon.rs"]);
+        assert_eq!(
+            files.packages.keys().collect::<Vec<_>>(),
+            ["helloworld.rs", "prodcon.rs"]
+        );
         for (name, text) in &files.packages {
             insta::assert_snapshot!(format!("{function}__{name}"), text);
         }
-        let root = guest.root("main.rs", "//! A function.\nuse std::env;\nfn main() {}\n", ".cofaas/wit").unwrap();
-        assert_eq!(root.main.as_deref(), Some("\nuse std::env;\nfn main() {}\n"));
+        let root = guest
+            .root(
+                "main.rs",
+                "//! A function.\nuse std::env;\nfn main() {}\n",
+                ".cofaas/wit",
+            )
+            .unwrap();
+        assert_eq!(
+            root.main.as_deref(),
+            Some("\nuse std::env;\nfn main() {}\n")
+        );
         insta::assert_snapshot!(format!("{function}__root"), root.root);
     }
 }
@@ -38,6 +58,8 @@ fn shims_for_each_function() {
 #[test]
 fn unknown_function_is_an_error() {
     let (fds, map) = setup();
-    let err = grpc_shim_gen::RustGuest::new(&map, "nope").generate(&fds).unwrap_err();
+    let err = grpc_shim_gen::RustGuest::new(&map, "nope")
+        .generate(&fds)
+        .unwrap_err();
     assert_eq!(err.to_string(), "the map has no world for function `nope`");
 }

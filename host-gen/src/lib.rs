@@ -1,1 +1,674 @@
-//! placeholder
+//! Generate the host crate that serves an app's public gRPC interface from
+//! its composed component.
+//!
+//! The generated crate is a standalone Cargo package (its own empty
+//! `[workspace]`) that links [`cofaas-host`](../cofaas_host/index.html):
+//!
+//! - `src/pb/<package>.rs`: prost messages and tonic *server* code for the
+//!   app's protos (tonic-prost-build, from the descriptor set: no protoc);
+//! - `wit/`: a copy of the app's WIT package;
+//! - `src/main.rs`: `wasmtime::component::bindgen!` of the top-level world
+//!   `app`, `cofaas_host::World` for it (lifecycle `init`s), and per public
+//!   service a handler implementing the tonic server trait whose methods
+//!   convert the request to WIT values (grpc-shim-gen's conversions), call
+//!   the component's export and convert back; `main` is
+//!   `cofaas_host::run`, so the binary takes
+//!   `--component <composed.wasm|.cwasm> [--listen <addr>]`;
+//! - `Cargo.toml` (same `[profile.*]` as the cofaas workspace, so a shared
+//!   target dir reuses wasmtime's artifacts) and, optionally, the
+//!   workspace's `Cargo.lock`.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fds = proto2wit::compile_protos(&["helloworld.proto"], &["proto"])?;
+//! let app = proto2wit::App::new(
+//!     "hello",
+//!     vec![proto2wit::Function::new("greeter", ["helloworld.Greeter"], Vec::<String>::new())],
+//!     ["greeter"],
+//! );
+//! let out = proto2wit::generate(&fds, Some(&app), &Default::default())?;
+//! // ... write `out.wit` to `wit/hello.wit`, then:
+//! let opts = host_gen::HostOptions::new("hello-host", "wit");
+//! let krate = host_gen::generate(&out.map, &fds, &opts)?;
+//! krate.write(std::path::Path::new("target/hello-host"))?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use grpc_shim_gen::{
+    ConvTarget, conv_module, conversions, from_wit_fn, method_ident,
+    rust_names::{ident, path, prost_camel, prost_snake, tonic_snake, wit_camel, wit_snake},
+    to_wit_fn, wit_fn_ident,
+};
+use proc_macro2::TokenStream;
+use prost_types::FileDescriptorSet;
+use proto2wit::{Map, ServiceMap};
+use quote::{format_ident, quote};
+
+/// The top-level world proto2wit emits for an app.
+pub const APP_WORLD: &str = "app";
+
+/// Versions of the crates the generated code names directly; the same
+/// requirements as the cofaas workspace's `[workspace.dependencies]`
+/// (checked by a test), so with the workspace's lockfile the versions are
+/// identical.
+const DEP_VERSIONS: &[(&str, &str)] = &[
+    ("prost", "0.14.1"),
+    ("prost-types", "0.14.1"),
+    ("tonic", "0.14.2"),
+    ("tonic-prost", "0.14.2"),
+];
+
+/// The cofaas workspace's `[profile.*]` sections, verbatim (checked by a
+/// test): equal profiles let a shared target dir reuse the workspace's
+/// compiled wasmtime.
+pub const PROFILES: &str = "\
+# wasmtime's compiler is slow unoptimised; the tests compile a composed
+# component, so optimise the compiler crates even in dev builds.
+[profile.dev.package.cranelift-codegen]
+opt-level = 2
+[profile.dev.package.regalloc2]
+opt-level = 2
+[profile.dev.package.wasmtime-internal-cranelift]
+opt-level = 2
+
+[profile.release]
+debug = false
+";
+
+/// Errors of [`generate`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The map has no top-level `app` world: it was generated without an app.
+    #[error("the map has no top-level world `{APP_WORLD}` (was proto2wit run with an app?)")]
+    NoAppWorld,
+    /// The app world exports a service the map does not describe.
+    #[error("the app world exports `{service}`, which the map does not describe")]
+    UnknownService {
+        /// The service's proto name.
+        service: String,
+    },
+    /// A message the app's services use is missing from the map.
+    #[error("message `{message}` is missing from the map")]
+    UnknownMessage {
+        /// The message's proto name.
+        message: String,
+    },
+    /// tonic-prost-build failed on the descriptor set.
+    #[error("tonic-prost-build failed: {source}")]
+    Prost {
+        /// Its error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The WIT directory holds no `.wit` file.
+    #[error("no `.wit` file in `{}`", dir.display())]
+    NoWit {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The generated Rust does not parse (a bug in host-gen).
+    #[error("generated `src/main.rs` does not parse (this is a bug): {source}")]
+    Syntax {
+        /// syn's error.
+        #[source]
+        source: syn::Error,
+    },
+}
+
+/// Options of [`generate`].
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Name of the generated package (and binary), e.g. `prodcon-host`.
+    pub crate_name: String,
+    /// Path of the `cofaas-host` crate, written as a path dependency
+    /// (default: [`default_cofaas_host_path`]).
+    pub cofaas_host_path: PathBuf,
+    /// The WIT package directory to copy into the crate's `wit/` (its
+    /// `.wit` files; the package must define the world `app`).
+    pub wit_dir: PathBuf,
+    /// A `Cargo.lock` to copy in, normally the cofaas workspace's, so the
+    /// host builds with exactly the workspace's versions and reuses the
+    /// artifacts of a shared target dir.
+    pub lockfile: Option<PathBuf>,
+}
+
+impl HostOptions {
+    /// Options for a crate named `crate_name` from the WIT in `wit_dir`,
+    /// with cofaas-host at [`default_cofaas_host_path`] and no lockfile.
+    pub fn new(crate_name: impl Into<String>, wit_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            crate_name: crate_name.into(),
+            cofaas_host_path: default_cofaas_host_path(),
+            wit_dir: wit_dir.into(),
+            lockfile: None,
+        }
+    }
+}
+
+/// The `cofaas-host` crate next to this one in the cofaas source tree.
+pub fn default_cofaas_host_path() -> PathBuf {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cofaas-host"));
+    p.canonicalize().unwrap_or(p)
+}
+
+/// The generated crate: file contents by path relative to its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostCrate {
+    /// Relative path → contents.
+    pub files: BTreeMap<PathBuf, String>,
+}
+
+impl HostCrate {
+    /// Writes every file under `dir` (creating directories; files whose
+    /// contents are unchanged are not rewritten, so Cargo does not rebuild).
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        for (rel, contents) in &self.files {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            if std::fs::read(&path).ok().as_deref() == Some(contents.as_bytes()) {
+                continue;
+            }
+            std::fs::write(&path, contents)?;
+        }
+        Ok(())
+    }
+}
+
+/// Generates the host crate for the app described by `map` (its world
+/// `app`) and `fds` (the descriptor set proto2wit mapped).
+pub fn generate(
+    map: &Map,
+    fds: &FileDescriptorSet,
+    opts: &HostOptions,
+) -> Result<HostCrate, Error> {
+    let mut files = BTreeMap::new();
+    let pb = protobuf_files(fds)?;
+    let main = main_rs(map, &pb, opts)?;
+    for (name, text) in pb {
+        files.insert(PathBuf::from("src/pb").join(name), text);
+    }
+    files.insert(PathBuf::from("src/main.rs"), main);
+    for (name, text) in wit_files(&opts.wit_dir)? {
+        files.insert(PathBuf::from("wit").join(name), text);
+    }
+    files.insert(PathBuf::from("Cargo.toml"), cargo_toml(opts));
+    if let Some(lock) = &opts.lockfile {
+        let text = std::fs::read_to_string(lock).map_err(|source| Error::Read {
+            path: lock.clone(),
+            source,
+        })?;
+        files.insert(PathBuf::from("Cargo.lock"), text);
+    }
+    Ok(HostCrate { files })
+}
+
+/// tonic-prost-build's output: `<package>.rs` by file name, sorted.
+fn protobuf_files(fds: &FileDescriptorSet) -> Result<BTreeMap<String, String>, Error> {
+    let prost = |source| Error::Prost { source };
+    let dir = tempdir().map_err(prost)?;
+    let result = (|| {
+        tonic_prost_build::configure()
+            .build_client(false)
+            .build_server(true)
+            .build_transport(false)
+            .emit_rerun_if_changed(false)
+            .out_dir(&dir)
+            .compile_fds(fds.clone())?;
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".rs") {
+                out.insert(name, std::fs::read_to_string(entry.path())?);
+            }
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result.map_err(prost)
+}
+
+/// The `.wit` files of `dir`, by file name.
+fn wit_files(dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+    let read = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Read { path, source }
+    };
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).map_err(read(dir))? {
+        let entry = entry.map_err(read(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".wit") {
+            let p = entry.path();
+            out.insert(name, std::fs::read_to_string(&p).map_err(read(&p))?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::NoWit {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+fn cargo_toml(opts: &HostOptions) -> String {
+    let host_path = opts.cofaas_host_path.to_string_lossy();
+    let mut deps = format!("cofaas-host = {{ path = {} }}\n", toml_str(&host_path));
+    for (name, version) in DEP_VERSIONS {
+        deps.push_str(&format!("{name} = {}\n", toml_str(version)));
+    }
+    format!(
+        "# @generated by cofaas host-gen. Do not edit.\n\
+         [package]\n\
+         name = {name}\n\
+         version = \"0.1.0\"\n\
+         edition = \"2024\"\n\
+         publish = false\n\
+         \n\
+         [dependencies]\n\
+         {deps}\n\
+         # Not part of any enclosing workspace.\n\
+         [workspace]\n\
+         \n\
+         # Same profiles as the cofaas workspace, so a shared target dir reuses its artifacts.\n\
+         {PROFILES}",
+        name = toml_str(&opts.crate_name),
+    )
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `(namespace, package)` of the WIT package name.
+fn wit_package(map: &Map) -> (&str, &str) {
+    map.wit_package
+        .split_once(':')
+        .unwrap_or(("cofaas", &map.wit_package))
+}
+
+/// Absolute path of the prost type of a message or enum.
+fn pb_path(map: &Map, full: &str) -> TokenStream {
+    let (package, type_path) = match (map.messages.get(full), map.enums.get(full)) {
+        (Some(m), _) => (m.package.as_str(), m.path.clone()),
+        (None, Some(e)) => (e.package.as_str(), e.path.clone()),
+        (None, None) => ("", vec![full.to_string()]),
+    };
+    let mut segs = vec!["crate".to_string(), "pb".to_string()];
+    segs.extend(
+        package
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(prost_snake),
+    );
+    let (last, parents) = type_path.split_last().expect("a type has a name");
+    segs.extend(parents.iter().map(|p| prost_snake(p)));
+    segs.push(prost_camel(last));
+    path(segs)
+}
+
+/// `pub mod a { pub mod b { include!("pb/a.b.rs"); } }` for every generated file.
+fn pb_modules(pb: &BTreeMap<String, String>) -> TokenStream {
+    #[derive(Default)]
+    struct Node {
+        include: Option<String>,
+        children: BTreeMap<String, Node>,
+    }
+    fn emit(node: &Node) -> TokenStream {
+        let include = node.include.as_ref().map(|f| {
+            let f = format!("pb/{f}");
+            quote!(include!(#f);)
+        });
+        let children = node.children.iter().map(|(name, child)| {
+            let name = ident(&prost_snake(name));
+            let body = emit(child);
+            quote!(pub mod #name { #body })
+        });
+        quote!(#include #(#children)*)
+    }
+    let mut root = Node::default();
+    for file in pb.keys() {
+        let package = file.strip_suffix(".rs").unwrap_or(file);
+        let mut node = &mut root;
+        if package != "_" {
+            for seg in package.split('.') {
+                node = node.children.entry(seg.to_string()).or_default();
+            }
+        }
+        node.include = Some(file.clone());
+    }
+    emit(&root)
+}
+
+fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Result<String, Error> {
+    let world = map.worlds.get(APP_WORLD).ok_or(Error::NoAppWorld)?;
+    let (ns, pkg) = wit_package(map);
+    let world_name = format!("{}/{}", map.wit_package, world.name);
+    let world_ty = ident(&wit_camel(&world.name));
+    let world_pre = format_ident!("{}Pre", wit_camel(&world.name));
+    let pb_mods = pb_modules(pb);
+
+    let mut handlers = Vec::new();
+    let mut routes = Vec::new();
+    for name in &world.exports {
+        let service = map
+            .services
+            .get(name)
+            .ok_or_else(|| Error::UnknownService {
+                service: name.clone(),
+            })?;
+        let (handler, route) = service_handler(map, service)?;
+        handlers.push(handler);
+        routes.push(route);
+    }
+
+    let lifecycle_names: Vec<String> = world
+        .lifecycles
+        .iter()
+        .map(|l| format!("{}/{l}", map.wit_package))
+        .collect();
+    let lifecycle_arms = world
+        .lifecycles
+        .iter()
+        .zip(&lifecycle_names)
+        .map(|(l, full)| {
+            let getter = format_ident!("{}_{}_{}", wit_snake(ns), wit_snake(pkg), wit_snake(l));
+            quote!(#full => self.#getter().call_init(store),)
+        });
+
+    let tokens = quote! {
+        //! The cofaas host of this app: serves its public gRPC services from
+        //! the composed component. Run with
+        //! `--component <composed.wasm|composed.cwasm> [--listen <addr>]`.
+
+        use std::sync::Arc;
+
+        use cofaas_host::{Host, State, wasmtime};
+
+        /// prost messages and tonic servers of the app's protos.
+        #[allow(clippy::all, missing_docs, dead_code)]
+        pub mod pb {
+            #pb_mods
+        }
+
+        /// Bindings of the app's top-level world.
+        #[allow(clippy::all, missing_docs, dead_code)]
+        mod bindings {
+            cofaas_host::wasmtime::component::bindgen!({
+                path: "wit",
+                world: #world_name,
+                wasmtime_crate: cofaas_host::wasmtime,
+            });
+        }
+
+        /// The composed component's world, as the host runtime drives it.
+        type App = bindings::#world_ty;
+
+        impl cofaas_host::World for App {
+            type Pre = bindings::#world_pre<State>;
+            const LIFECYCLES: &'static [&'static str] = &[#(#lifecycle_names),*];
+            fn new_pre(
+                pre: wasmtime::component::InstancePre<State>,
+            ) -> wasmtime::Result<Self::Pre> {
+                bindings::#world_pre::new(pre)
+            }
+            fn instantiate(
+                pre: &Self::Pre,
+                store: &mut wasmtime::Store<State>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate(store)
+            }
+            fn call_init(
+                &self,
+                store: &mut wasmtime::Store<State>,
+                lifecycle: &str,
+            ) -> wasmtime::Result<Result<(), String>> {
+                match lifecycle {
+                    #(#lifecycle_arms)*
+                    other => Err(wasmtime::Error::msg(format!("unknown lifecycle `{other}`"))),
+                }
+            }
+        }
+
+        #(#handlers)*
+
+        fn main() -> std::process::ExitCode {
+            cofaas_host::run::<App>(|host: Arc<Host<App>>| {
+                let routes = cofaas_host::tonic::service::Routes::default();
+                #(let routes = routes.add_service(#routes);)*
+                let _ = &host;
+                routes
+            })
+        }
+    };
+    let file: syn::File = syn::parse2(tokens).map_err(|source| Error::Syntax { source })?;
+    Ok(format!(
+        "// @generated by cofaas host-gen: wasmtime host `{}` of world `{world_name}`\n\
+         // Do not edit.\n\n{}",
+        opts.crate_name,
+        prettyplease::unparse(&file)
+    ))
+}
+
+/// The handler of one public service, and the expression adding it to the routes.
+fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, TokenStream), Error> {
+    let (ns, pkg) = wit_package(map);
+    let wit_types = path([
+        "crate",
+        "bindings",
+        "exports",
+        &wit_snake(ns),
+        &wit_snake(pkg),
+        &wit_snake(&service.interface),
+    ]);
+    let getter = format_ident!(
+        "{}_{}_{}",
+        wit_snake(ns),
+        wit_snake(pkg),
+        wit_snake(&service.interface)
+    );
+    let conv = conv_module(service);
+    let pb_fn = |full: &str| pb_path(map, full);
+    let target = ConvTarget {
+        wit_types,
+        pb_path: &pb_fn,
+        status: quote!(::tonic::Status),
+    };
+    let conv_fns = host_conversions(conversions(map, service, &target), &target.wit_types)?;
+
+    let mut pkg_path = vec!["crate".to_string(), "pb".to_string()];
+    pkg_path.extend(
+        service
+            .package
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(prost_snake),
+    );
+    let server_mod = {
+        let mut p = pkg_path.clone();
+        p.push(format!("{}_server", tonic_snake(&service.name)));
+        path(p)
+    };
+    let trait_name = ident(&service.name);
+    let server = format_ident!("{}Server", service.name);
+    let handler = format_ident!("{}Handler", service.name);
+
+    let mut methods = Vec::new();
+    for m in &service.methods {
+        for msg in [&m.input, &m.output] {
+            if !map.messages.contains_key(msg) {
+                return Err(Error::UnknownMessage {
+                    message: msg.clone(),
+                });
+            }
+        }
+        let name = method_ident(&m.proto_name);
+        let input = pb_path(map, &m.input);
+        let output = pb_path(map, &m.output);
+        let call_fn = format_ident!("call_{}", wit_fn_ident(&m.wit_name));
+        let call = if m.input_empty {
+            quote! {
+                let _ = request;
+                let result = self
+                    .host
+                    .call_blocking(move |app, store| app.#getter().#call_fn(store))
+                    .await?;
+            }
+        } else {
+            let to = to_wit_fn(map, &m.input);
+            quote! {
+                let request = #conv::#to(request.into_inner())?;
+                let result = self
+                    .host
+                    .call_blocking(move |app, store| app.#getter().#call_fn(store, &request))
+                    .await?;
+            }
+        };
+        let reply = if m.output_empty {
+            quote!(Ok(()) => Ok(tonic::Response::new(<#output>::default())),)
+        } else {
+            let from = from_wit_fn(map, &m.output);
+            quote!(Ok(reply) => Ok(tonic::Response::new(#conv::#from(reply)?)),)
+        };
+        let doc = format!(
+            " rpc `{}`: calls the component's `{}`.",
+            m.proto_name, m.wit_name
+        );
+        methods.push(quote! {
+            #[doc = #doc]
+            async fn #name(
+                &self,
+                request: tonic::Request<#input>,
+            ) -> Result<tonic::Response<#output>, tonic::Status> {
+                #call
+                match result {
+                    #reply
+                    Err(status) => Err(#conv::status_from_wit(status)),
+                }
+            }
+        });
+    }
+
+    let doc = format!(
+        " Serves `{}` by calling the component's export `{}`.",
+        service.proto_name,
+        map.interface_path(service)
+    );
+    let conv_doc = format!(" prost ⇄ WIT conversions for `{}`.", service.proto_name);
+    let tokens = quote! {
+        #[doc = #conv_doc]
+        #[allow(dead_code, unused_mut, clippy::all)]
+        mod #conv {
+            #conv_fns
+        }
+
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        struct #handler {
+            host: Arc<Host<App>>,
+        }
+
+        #[tonic::async_trait]
+        impl #server_mod::#trait_name for #handler {
+            #(#methods)*
+        }
+    };
+    let route = quote!(#server_mod::#server::new(#handler { host: Arc::clone(&host) }));
+    Ok((tokens, route))
+}
+
+/// grpc-shim-gen's conversions with `status_from_wit` replaced: its
+/// version passes the details as `Vec<u8>` (what the guest-side stub tonic
+/// takes), real tonic's `Status::with_details` takes `Bytes`.
+fn host_conversions(conv: TokenStream, wit_types: &TokenStream) -> Result<TokenStream, Error> {
+    let mut file: syn::File = syn::parse2(conv).map_err(|source| Error::Syntax { source })?;
+    file.items
+        .retain(|item| !matches!(item, syn::Item::Fn(f) if f.sig.ident == "status_from_wit"));
+    let items = file.items;
+    Ok(quote! {
+        #(#items)*
+        /// WIT `rpc-status` → a gRPC status.
+        pub(crate) fn status_from_wit(s: #wit_types::RpcStatus) -> ::tonic::Status {
+            ::tonic::Status::with_details(s.code.into(), s.message, s.details.into())
+        }
+    })
+}
+
+fn tempdir() -> std::io::Result<PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "host-gen-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace_manifest() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap()
+    }
+
+    #[test]
+    fn profiles_match_the_workspace() {
+        let root = workspace_manifest();
+        let at = root
+            .find("# wasmtime's compiler is slow")
+            .expect("profile comment");
+        assert_eq!(
+            &root[at..],
+            PROFILES,
+            "copy the workspace's [profile.*] into PROFILES"
+        );
+    }
+
+    #[test]
+    fn versions_match_the_workspace() {
+        let root = workspace_manifest();
+        for (name, version) in DEP_VERSIONS {
+            let line = format!("\n{name} = \"{version}\"\n");
+            assert!(root.contains(&line), "workspace has no `{}`", line.trim());
+        }
+    }
+
+    #[test]
+    fn toml_strings_are_escaped() {
+        assert_eq!(toml_str(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

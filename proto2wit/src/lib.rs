@@ -329,12 +329,7 @@ impl<'a> Index<'a> {
         );
     }
 
-    fn add_enum(
-        &mut self,
-        package: &str,
-        mut path: Vec<String>,
-        e: &'a EnumDescriptorProto,
-    ) {
+    fn add_enum(&mut self, package: &str, mut path: Vec<String>, e: &'a EnumDescriptorProto) {
         path.push(e.name().to_string());
         self.enums.insert(
             full_name(package, &path),
@@ -408,10 +403,14 @@ impl<'a> Mapper<'a> {
         if self.map.messages.contains_key(name) {
             return Ok(());
         }
-        let info = self.index.messages.get(name).ok_or_else(|| Error::UnknownType {
-            element: stack.last().cloned().unwrap_or_default(),
-            type_name: name.to_string(),
-        })?;
+        let info = self
+            .index
+            .messages
+            .get(name)
+            .ok_or_else(|| Error::UnknownType {
+                element: stack.last().cloned().unwrap_or_default(),
+                type_name: name.to_string(),
+            })?;
         if let Some(pos) = stack.iter().position(|s| s == name) {
             let mut cycle = stack[pos..].to_vec();
             cycle.push(name.to_string());
@@ -826,7 +825,10 @@ fn add_worlds(
         })?;
         if world == "app" {
             return Err(Error::App {
-                message: format!("function name `{}` is reserved for the top-level world", f.name),
+                message: format!(
+                    "function name `{}` is reserved for the top-level world",
+                    f.name
+                ),
             });
         }
         if let Some(first) = names.insert(world.clone(), f.name.clone()) {
@@ -995,8 +997,8 @@ fn encode(map: &Map) -> Result<Package, Error> {
                 );
             }
             func.set_params(params);
-            let ok = (!m.output_empty)
-                .then(|| Type::named(ident(&map.messages[&m.output].wit_name)));
+            let ok =
+                (!m.output_empty).then(|| Type::named(ident(&map.messages[&m.output].wit_name)));
             let result = match ok {
                 Some(ok) => Result_::both(ok, Type::named("rpc-status")),
                 None => Result_::err(Type::named("rpc-status")),

@@ -10,7 +10,10 @@ fn app_of(dir: &Path) -> Option<proto2wit::App> {
     let text = std::fs::read_to_string(dir.join("app.txt")).ok()?;
     let mut functions = Vec::new();
     let mut entries = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (name, rest) = line.split_once(':').expect("app.txt line has a colon");
         let (exports, imports) = rest.split_once(';').expect("app.txt line has a ;");
         let list = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
@@ -46,7 +49,10 @@ fn run(dir: &Path) -> String {
             assert_eq!(out.wit, again.wit);
             assert_eq!(out.map.to_json(), again.map.to_json());
             // The map round-trips through JSON.
-            assert_eq!(proto2wit::Map::from_json(&out.map.to_json()).unwrap(), out.map);
+            assert_eq!(
+                proto2wit::Map::from_json(&out.map.to_json()).unwrap(),
+                out.map
+            );
             format!("{}\n---- map.json ----\n{}", out.wit, out.map.to_json())
         }
         Err(e) => format!("error: {e}"),
@@ -67,7 +73,10 @@ fn streaming_can_be_skipped_with_a_warning() {
     let mut opts = proto2wit::Options::default();
     opts.skip_streaming = true;
     let out = proto2wit::generate(&fds, None, &opts).unwrap();
-    assert_eq!(out.map.services["routeguide.RouteGuide"].skipped, ["ListFeatures"]);
+    assert_eq!(
+        out.map.services["routeguide.RouteGuide"].skipped,
+        ["ListFeatures"]
+    );
     assert!(out.warnings[0].contains("routeguide.RouteGuide.ListFeatures"));
     assert!(out.wit.contains("get-feature:"));
     assert!(!out.wit.contains("list-features"));

@@ -94,36 +94,60 @@ const TEMPLATES: &[Template] = &[
     Template {
         dir: "tonic",
         files: &[
-            ("Cargo.toml", include_str!("../templates/tonic/Cargo.toml.in")),
+            (
+                "Cargo.toml",
+                include_str!("../templates/tonic/Cargo.toml.in"),
+            ),
             ("src/lib.rs", include_str!("../templates/tonic/src/lib.rs")),
         ],
     },
     Template {
         dir: "tokio",
         files: &[
-            ("Cargo.toml", include_str!("../templates/tokio/Cargo.toml.in")),
+            (
+                "Cargo.toml",
+                include_str!("../templates/tokio/Cargo.toml.in"),
+            ),
             ("src/lib.rs", include_str!("../templates/tokio/src/lib.rs")),
         ],
     },
     Template {
         dir: "tokio-macros",
         files: &[
-            ("Cargo.toml", include_str!("../templates/tokio-macros/Cargo.toml.in")),
-            ("src/lib.rs", include_str!("../templates/tokio-macros/src/lib.rs")),
+            (
+                "Cargo.toml",
+                include_str!("../templates/tokio-macros/Cargo.toml.in"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../templates/tokio-macros/src/lib.rs"),
+            ),
         ],
     },
     Template {
         dir: "tonic-prost",
         files: &[
-            ("Cargo.toml", include_str!("../templates/tonic-prost/Cargo.toml.in")),
-            ("src/lib.rs", include_str!("../templates/tonic-prost/src/lib.rs")),
+            (
+                "Cargo.toml",
+                include_str!("../templates/tonic-prost/Cargo.toml.in"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../templates/tonic-prost/src/lib.rs"),
+            ),
         ],
     },
     Template {
         dir: "tonic-prost-build",
         files: &[
-            ("Cargo.toml", include_str!("../templates/tonic-prost-build/Cargo.toml.in")),
-            ("src/lib.rs", include_str!("../templates/tonic-prost-build/src/lib.rs")),
+            (
+                "Cargo.toml",
+                include_str!("../templates/tonic-prost-build/Cargo.toml.in"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../templates/tonic-prost-build/src/lib.rs"),
+            ),
         ],
     },
 ];
@@ -229,7 +253,13 @@ pub fn rewrite_manifest(text: &str, role: &Role, stubs: &RustStubs) -> Result<St
             .ok_or_else(|| Error::Unsupported {
                 message: "a function's manifest has no [package]".into(),
             })?;
-        for key in ["autobins", "autoexamples", "autotests", "autobenches", "autolib"] {
+        for key in [
+            "autobins",
+            "autoexamples",
+            "autotests",
+            "autobenches",
+            "autolib",
+        ] {
             package.insert(key, value(false));
         }
         doc.remove("bin");
