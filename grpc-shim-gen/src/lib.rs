@@ -145,14 +145,14 @@ impl<'a> RustGuest<'a> {
     /// Generates the `include_proto!` files: prost messages plus shims.
     pub fn generate(&self, fds: &FileDescriptorSet) -> Result<RustFiles, Error> {
         let world = self.world()?;
-        let dir = tempdir().map_err(|source| Error::Prost { source })?;
+        let dir = tempfile::tempdir().map_err(|source| Error::Prost { source })?;
         let mut config = prost_build::Config::new();
-        config.out_dir(&dir);
+        config.out_dir(dir.path());
         config
             .compile_fds(fds.clone())
             .map_err(|source| Error::Prost { source })?;
         let mut packages = BTreeMap::new();
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        let mut entries: Vec<_> = std::fs::read_dir(dir.path())
             .and_then(|d| d.collect::<Result<Vec<_>, _>>())
             .map_err(|source| Error::Prost { source })?;
         entries.sort_by_key(|e| e.file_name());
@@ -165,7 +165,6 @@ impl<'a> RustGuest<'a> {
             let shims = self.package_shims(package, world)?;
             packages.insert(name, format!("{messages}\n{shims}"));
         }
-        let _ = std::fs::remove_dir_all(&dir);
         Ok(RustFiles { packages })
     }
 
@@ -587,18 +586,6 @@ fn split_inner_attributes(source: &str) -> (String, String) {
         }
     }
     (hoisted, rest)
-}
-
-fn tempdir() -> std::io::Result<std::path::PathBuf> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "grpc-shim-gen-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]

@@ -225,17 +225,17 @@ pub fn generate(
 /// tonic-prost-build's output: `<package>.rs` by file name, sorted.
 fn protobuf_files(fds: &FileDescriptorSet) -> Result<BTreeMap<String, String>, Error> {
     let prost = |source| Error::Prost { source };
-    let dir = tempdir().map_err(prost)?;
+    let dir = tempfile::tempdir().map_err(prost)?;
     let result = (|| {
         tonic_prost_build::configure()
             .build_client(false)
             .build_server(true)
             .build_transport(false)
             .emit_rerun_if_changed(false)
-            .out_dir(&dir)
+            .out_dir(dir.path())
             .compile_fds(fds.clone())?;
         let mut out = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir)? {
+        for entry in std::fs::read_dir(dir.path())? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".rs") {
@@ -244,7 +244,6 @@ fn protobuf_files(fds: &FileDescriptorSet) -> Result<BTreeMap<String, String>, E
         }
         Ok(out)
     })();
-    let _ = std::fs::remove_dir_all(&dir);
     result.map_err(prost)
 }
 
@@ -505,7 +504,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         pb_path: &pb_fn,
         status: quote!(::tonic::Status),
     };
-    let conv_fns = host_conversions(conversions(map, service, &target), &target.wit_types)?;
+    let conv_fns = conversions(map, service, &target);
 
     let mut pkg_path = vec!["crate".to_string(), "pb".to_string()];
     pkg_path.extend(
@@ -606,35 +605,6 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
     };
     let route = quote!(#server_mod::#server::new(#handler { host: Arc::clone(&host) }));
     Ok((tokens, route))
-}
-
-/// grpc-shim-gen's conversions with `status_from_wit` replaced: its
-/// version passes the details as `Vec<u8>` (what the guest-side stub tonic
-/// takes), real tonic's `Status::with_details` takes `Bytes`.
-fn host_conversions(conv: TokenStream, wit_types: &TokenStream) -> Result<TokenStream, Error> {
-    let mut file: syn::File = syn::parse2(conv).map_err(|source| Error::Syntax { source })?;
-    file.items
-        .retain(|item| !matches!(item, syn::Item::Fn(f) if f.sig.ident == "status_from_wit"));
-    let items = file.items;
-    Ok(quote! {
-        #(#items)*
-        /// WIT `rpc-status` → a gRPC status.
-        pub(crate) fn status_from_wit(s: #wit_types::RpcStatus) -> ::tonic::Status {
-            ::tonic::Status::with_details(s.code.into(), s.message, s.details.into())
-        }
-    })
-}
-
-fn tempdir() -> std::io::Result<PathBuf> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "host-gen-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]
