@@ -421,10 +421,13 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     // 4. Compose.
     let mut plan = component_linker::Plan::default();
     plan.entries = manifest.app.entries.clone();
-    for (fname, w) in out.map.worlds.iter().filter(|(_, w)| w.function.is_some()) {
-        let _ = fname;
-        let function = w.function.clone().unwrap_or_default();
-        if !plan.entries.contains(&function) {
+    // Entries' exports include their lifecycles; the others' are re-exported
+    // so the host can run every function's `init`.
+    for w in out.map.worlds.values() {
+        let Some(function) = &w.function else {
+            continue;
+        };
+        if !plan.entries.contains(function) {
             for l in &w.lifecycles {
                 plan.extra_exports
                     .push((function.clone(), format!("{}/{l}", out.map.wit_package)));

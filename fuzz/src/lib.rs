@@ -11,49 +11,70 @@ use arbitrary::{Result, Unstructured};
 pub mod proto2wit_target {
     use super::*;
 
+    /// Self-contained declarations; any subset is one file (if names clash,
+    /// protox says so).
     const FRAGMENTS: &[&str] = &[
-        "syntax = \"proto3\";\n",
-        "syntax = \"proto2\";\n",
         "package a.b;\n",
         "message M { string s = 1; }\n",
-        "message N { repeated M m = 1; optional int32 x = 2; map<string, M> mm = 3; }\n",
-        "message R { R r = 1; }\n",
-        "message O { oneof o { string a = 1; int32 b = 2; } }\n",
+        "message N { repeated string m = 1; optional int32 x = 2; map<string, int64> mm = 3; }\n",
         "enum E { E0 = 0; E1 = 1; }\n",
-        "message F { E e = 1; bytes b = 2; fixed64 f = 3; }\n",
-        "service S { rpc Do(M) returns (N); }\n",
-        "service T { rpc Stream(stream M) returns (M); }\n",
-        "service U { rpc Init(M) returns (M); rpc init(M) returns (M); }\n",
-        "message Outer { message Inner { string v = 1; } Inner i = 1; }\n",
-        "}\n",
-        "{\n",
-        "message type { string map = 1; }\n",
+        "message F { bytes b = 1; fixed64 f = 2; sint32 z = 3; }\n",
+        "service S { rpc Do(F) returns (N); }\n",
+        "message P { oneof o { string a = 1; } } service X { rpc Go(P) returns (P); }\n",
+        "message Q { Q q = 1; } service Y { rpc Loop(Q) returns (Q); }\n",
+        "message T1 { string v = 1; } service T { rpc Stream(stream T1) returns (T1); }\n",
+        "message U1 { string v = 1; } service U { rpc Bad(U1) returns (U1); rpc bad(U1) returns (U1); }\n",
+        "message Outer { message Inner { string v = 1; } Inner i = 1; } service O { rpc In(Outer) returns (Outer.Inner); }\n",
+        "message type { string map = 1; } service K { rpc async(type) returns (type); }\n",
     ];
 
+    /// Damage: stray tokens.
+    const JUNK: &[&str] = &["{\n", "}\n", "message\n", "= 1;\n", "rpc X(;\n"];
+
+    /// How far an input got.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Outcome {
+        /// protox rejected the text (with a diagnostic).
+        NotProto,
+        /// The protos are valid but proto2wit refused them (with an error).
+        Refused,
+        /// Mapped to WIT (re-parsed by wit-parser inside `generate`).
+        Mapped,
+    }
+
     /// Runs one input.
-    pub fn run(u: &mut Unstructured) -> Result<()> {
-        let mut text = String::new();
-        for _ in 0..u.int_in_range(0..=12)? {
-            if u.ratio(1, 8)? {
-                let raw: String = u.arbitrary()?;
-                text.push_str(&raw);
-            } else {
-                text.push_str(u.choose(FRAGMENTS)?);
+    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+        let mut text =
+            String::from(*u.choose(&["syntax = \"proto3\";\n", "syntax = \"proto2\";\n", ""])?);
+        for fragment in FRAGMENTS {
+            if u.ratio(1, 3)? {
+                text.push_str(fragment);
             }
+        }
+        if u.ratio(1, 6)? {
+            text.push_str(u.choose(JUNK)?);
+        }
+        if u.ratio(1, 10)? {
+            let raw: String = u.arbitrary()?;
+            text.push_str(&raw);
         }
         let dir = std::env::temp_dir().join(format!("cofaas-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("f.proto"), &text).expect("write");
-        if let Ok(fds) = proto2wit::compile_protos(&["f.proto"], &[&dir]) {
-            let mut opts = proto2wit::Options::default();
-            opts.skip_streaming = u.arbitrary()?;
-            if let Ok(out) = proto2wit::generate(&fds, None, &opts) {
-                // Whatever maps must re-parse: generate checks it; the map must round-trip.
+        let Ok(fds) = proto2wit::compile_protos(&["f.proto"], &[&dir]) else {
+            return Ok(Outcome::NotProto);
+        };
+        let mut opts = proto2wit::Options::default();
+        opts.skip_streaming = u.arbitrary()?;
+        match proto2wit::generate(&fds, None, &opts) {
+            Ok(out) => {
+                // Whatever maps must re-parse (generate checks it); the map must round-trip.
                 let json = out.map.to_json();
                 assert_eq!(proto2wit::Map::from_json(&json).expect("map json"), out.map);
+                Ok(Outcome::Mapped)
             }
+            Err(_) => Ok(Outcome::Refused),
         }
-        Ok(())
     }
 }
 
@@ -61,8 +82,8 @@ pub mod proto2wit_target {
 pub mod linker_target {
     use super::*;
 
-    /// Runs one input.
-    pub fn run(u: &mut Unstructured) -> Result<()> {
+    /// Runs one input; returns whether it linked.
+    pub fn run(u: &mut Unstructured) -> Result<bool> {
         let n = u.int_in_range(1..=3)?;
         let mut inputs = Vec::new();
         for i in 0..n {
@@ -71,10 +92,13 @@ pub mod linker_target {
         }
         let mut plan = component_linker::Plan::default();
         plan.entries = vec!["f0".into()];
-        if let Ok(linked) = component_linker::link(&inputs, &plan) {
-            assert!(!linked.component.is_empty());
+        match component_linker::link(&inputs, &plan) {
+            Ok(linked) => {
+                assert!(!linked.component.is_empty());
+                Ok(true)
+            }
+            Err(_) => Ok(false),
         }
-        Ok(())
     }
 }
 
@@ -116,11 +140,23 @@ mod tests {
 
     #[test]
     fn smoke() {
-        for seed in 0..64 {
+        use proto2wit_target::Outcome;
+        let mut outcomes = std::collections::BTreeMap::new();
+        for seed in 0..256 {
             let data = seeded(seed, 512);
-            proto2wit_target::run(&mut Unstructured::new(&data)).unwrap();
-            linker_target::run(&mut Unstructured::new(&data)).unwrap();
+            if let Ok(o) = proto2wit_target::run(&mut Unstructured::new(&data)) {
+                *outcomes.entry(format!("{o:?}")).or_insert(0) += 1;
+            }
+            // Random bytes are never a component: every one must be refused.
+            assert_eq!(linker_target::run(&mut Unstructured::new(&data)), Ok(false));
             manifest_target::run(&mut Unstructured::new(&data)).unwrap();
+        }
+        // The generator reaches every path: parse errors, refusals, mappings.
+        for o in [Outcome::NotProto, Outcome::Refused, Outcome::Mapped] {
+            assert!(
+                outcomes.contains_key(&format!("{o:?}")),
+                "{o:?} never reached: {outcomes:?}"
+            );
         }
     }
 }
