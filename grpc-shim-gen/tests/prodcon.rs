@@ -1,10 +1,10 @@
-//! Snapshots of the shims generated for the prodcon example's two functions
-//! (protos copied in `tests/prodcon/`).
+//! Snapshots of the WIT and of the shims generated for the prodcon
+//! example's two functions, from the example's own protos.
 
 use std::path::Path;
 
-fn setup() -> (prost_types::FileDescriptorSet, proto2wit::Map) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/prodcon");
+fn setup() -> (prost_types::FileDescriptorSet, proto2wit::Map, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prodcon/proto");
     let fds = proto2wit::compile_protos(&["helloworld.proto", "prodcon.proto"], &[&dir]).unwrap();
     let app = proto2wit::App::new(
         "prodcon",
@@ -23,12 +23,13 @@ fn setup() -> (prost_types::FileDescriptorSet, proto2wit::Map) {
         ["producer"],
     );
     let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
-    (fds, out.map)
+    (fds, out.map, out.wit)
 }
 
 #[test]
 fn shims_for_each_function() {
-    let (fds, map) = setup();
+    let (fds, map, wit) = setup();
+    insta::assert_snapshot!("prodcon_wit", wit);
     for function in ["producer", "consumer"] {
         let guest = grpc_shim_gen::RustGuest::new(&map, function);
         let files = guest.generate(&fds).unwrap();
@@ -57,7 +58,7 @@ fn shims_for_each_function() {
 
 #[test]
 fn unknown_function_is_an_error() {
-    let (fds, map) = setup();
+    let (fds, map, _) = setup();
     let err = grpc_shim_gen::RustGuest::new(&map, "nope")
         .generate(&fds)
         .unwrap_err();
