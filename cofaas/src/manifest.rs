@@ -93,10 +93,10 @@ pub enum ManifestError {
 impl Manifest {
     /// Reads `<app_dir>/cofaas.toml` (or the file itself if given one).
     pub fn load(app: &Path) -> Result<(PathBuf, Manifest), ManifestError> {
-        let path = if app.is_dir() {
-            app.join("cofaas.toml")
-        } else {
+        let path = if app.extension().is_some_and(|e| e == "toml") && !app.is_dir() {
             app.to_path_buf()
+        } else {
+            app.join("cofaas.toml")
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
             path: path.clone(),

@@ -1,0 +1,124 @@
+//! The `cofaas` binary: output on success, a diagnostic and a nonzero exit
+//! on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cofaas(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cofaas"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running cofaas")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cofaas-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn wit_prints_the_package() {
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prodcon/proto");
+    let out = cofaas(
+        &["wit", "-I", proto.to_str().unwrap(), "helloworld.proto"],
+        Path::new("."),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wit = String::from_utf8(out.stdout).unwrap();
+    assert!(wit.starts_with("package cofaas:protos;"), "{wit}");
+    assert!(
+        wit.contains("say-hello: func(request: hello-request) -> result<hello-reply, rpc-status>;")
+    );
+}
+
+#[test]
+fn wit_writes_a_directory() {
+    let dir = scratch("wit-out");
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prodcon/proto");
+    let out = cofaas(
+        &[
+            "wit",
+            "-I",
+            proto.to_str().unwrap(),
+            "prodcon.proto",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+        Path::new("."),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wit = std::fs::read_to_string(dir.join("cofaas-protos.wit")).unwrap();
+    assert!(wit.contains("interface prodcon-producer-consumer"));
+    let map = std::fs::read_to_string(dir.join("map.json")).unwrap();
+    assert!(map.contains("\"prodcon.ProducerConsumer\""));
+}
+
+#[test]
+fn a_malformed_proto_is_a_located_diagnostic() {
+    let dir = scratch("bad-proto");
+    std::fs::write(
+        dir.join("bad.proto"),
+        "syntax = \"proto3\";\nmessage M {\n  string s = 1\n}\n",
+    )
+    .unwrap();
+    let out = cofaas(&["wit", "-I", ".", "bad.proto"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: bad.proto:4:1: "), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_streaming_rpc_is_refused_unless_skipped() {
+    let dir = scratch("stream");
+    std::fs::write(
+        dir.join("s.proto"),
+        "syntax = \"proto3\";\npackage s;\nmessage M { string v = 1; }\nservice S {\n  rpc One(M) returns (M);\n  rpc Many(M) returns (stream M);\n}\n",
+    )
+    .unwrap();
+    let out = cofaas(&["wit", "-I", ".", "s.proto"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("s.proto: s.S.Many: server-streaming rpc is not supported yet"),
+        "{err}"
+    );
+
+    let out = cofaas(&["wit", "-I", ".", "s.proto", "--skip-streaming"], &dir);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: s.proto: s.S.Many"));
+    let wit = String::from_utf8(out.stdout).unwrap();
+    assert!(wit.contains("one: func") && !wit.contains("many"));
+}
+
+#[test]
+fn build_reports_a_bad_manifest() {
+    let dir = scratch("bad-manifest");
+    std::fs::write(
+        dir.join("cofaas.toml"),
+        "[app]\nname = \"x\"\nprotos = []\nentries = [\"nope\"]\n\n[functions.f]\npath = \"f\"\nlanguage = \"rust\"\n",
+    )
+    .unwrap();
+    let out = cofaas(&["build", dir.to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cofaas.toml: entry `nope` is not a function"),
+        "{err}"
+    );
+
+    let out = cofaas(&["build", dir.join("missing").to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing/cofaas.toml"));
+}
