@@ -23,6 +23,26 @@ pub struct ConvTarget<'a> {
     pub status: TokenStream,
 }
 
+/// Where prost-build puts the type of a message or enum: the module segments
+/// of its proto package, and the module segments plus type name inside it
+/// (`outer`, `Inner` for `pkg.Outer.Inner`).
+pub fn prost_type_segments(map: &Map, full_name: &str) -> (Vec<String>, Vec<String>) {
+    let (package, path) = match (map.messages.get(full_name), map.enums.get(full_name)) {
+        (Some(m), _) => (m.package.as_str(), m.path.clone()),
+        (None, Some(e)) => (e.package.as_str(), e.path.clone()),
+        (None, None) => ("", vec![full_name.to_string()]),
+    };
+    let package_segs = package
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(prost_snake)
+        .collect();
+    let (last, parents) = path.split_last().expect("a type has a name");
+    let mut type_segs: Vec<String> = parents.iter().map(|p| prost_snake(p)).collect();
+    type_segs.push(prost_camel(last));
+    (package_segs, type_segs)
+}
+
 /// The relative path prost-build uses for `full_name` from inside a module
 /// nested `extra_depth` levels below the module of proto package `from_pkg`.
 pub fn prost_relative_path(
@@ -31,28 +51,21 @@ pub fn prost_relative_path(
     full_name: &str,
     extra_depth: usize,
 ) -> TokenStream {
-    let (package, path) = match (map.messages.get(full_name), map.enums.get(full_name)) {
-        (Some(m), _) => (m.package.clone(), m.path.clone()),
-        (None, Some(e)) => (e.package.clone(), e.path.clone()),
-        (None, None) => (String::new(), vec![full_name.to_string()]),
-    };
+    let (package_segs, type_segs) = prost_type_segments(map, full_name);
+    let from_segs: Vec<String> = from_pkg
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(prost_snake)
+        .collect();
     // Same package: relative to the package's module, whatever the user
     // named it (`pub mod hello_world { include_proto!("helloworld"); }`).
     // Another package: prost-build's convention, packages nest as modules.
     let mut segs: Vec<String> = std::iter::repeat_n("super".to_string(), extra_depth).collect();
-    if package != from_pkg {
-        let depth = from_pkg.split('.').filter(|s| !s.is_empty()).count();
-        segs.extend(std::iter::repeat_n("super".to_string(), depth));
-        segs.extend(
-            package
-                .split('.')
-                .filter(|s| !s.is_empty())
-                .map(prost_snake),
-        );
+    if package_segs != from_segs {
+        segs.extend(std::iter::repeat_n("super".to_string(), from_segs.len()));
+        segs.extend(package_segs);
     }
-    let (last, parents) = path.split_last().expect("a type has a name");
-    segs.extend(parents.iter().map(|p| prost_snake(p)));
-    segs.push(prost_camel(last));
+    segs.extend(type_segs);
     crate::rust_names::path(segs)
 }
 

@@ -41,8 +41,8 @@ use std::{
 };
 
 use grpc_shim_gen::{
-    ConvTarget, conv_module, conversions, from_wit_fn, method_ident,
-    rust_names::{ident, path, prost_camel, prost_snake, tonic_snake, wit_camel, wit_snake},
+    ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_type_segments,
+    rust_names::{ident, path, prost_snake, tonic_snake, wit_camel, wit_snake},
     to_wit_fn, wit_fn_ident,
 };
 use proc_macro2::TokenStream;
@@ -319,21 +319,10 @@ fn wit_package(map: &Map) -> (&str, &str) {
 
 /// Absolute path of the prost type of a message or enum.
 fn pb_path(map: &Map, full: &str) -> TokenStream {
-    let (package, type_path) = match (map.messages.get(full), map.enums.get(full)) {
-        (Some(m), _) => (m.package.as_str(), m.path.clone()),
-        (None, Some(e)) => (e.package.as_str(), e.path.clone()),
-        (None, None) => ("", vec![full.to_string()]),
-    };
+    let (package_segs, type_segs) = prost_type_segments(map, full);
     let mut segs = vec!["crate".to_string(), "pb".to_string()];
-    segs.extend(
-        package
-            .split('.')
-            .filter(|s| !s.is_empty())
-            .map(prost_snake),
-    );
-    let (last, parents) = type_path.split_last().expect("a type has a name");
-    segs.extend(parents.iter().map(|p| prost_snake(p)));
-    segs.push(prost_camel(last));
+    segs.extend(package_segs);
+    segs.extend(type_segs);
     path(segs)
 }
 
