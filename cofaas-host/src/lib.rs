@@ -1,50 +1,65 @@
 //! The runtime every generated cofaas host links: a wasmtime engine, the
-//! composed component (AOT-compiled or not), the instance that serves
-//! calls, and the tonic server in front of it.
+//! app's units and their instances, and the tonic server in front of them.
 //!
-//! A generated host is a `bindgen!` of the app's top-level world, a tonic
-//! handler per public service, and a `main` that calls [`run`]:
+//! `cofaas build` splits an app into *units* (see [`Deployment`]): every
+//! function that keeps state (not `stateless = true` in `cofaas.toml`) is a
+//! unit of its own with exactly one instance, shared by all requests as its
+//! native process would be; the stateless functions connected by calls are
+//! composed statically into one unit, which is *pooled*: up to
+//! [`HostConfig::pool_size`] instances, each used by one request at a time.
+//! Calls between units are host-mediated: the caller's import is a host
+//! function that calls the callee unit's export.
+//!
+//! Every request runs with a deadline (the client's `grpc-timeout`, or
+//! [`HostConfig::default_timeout`]) enforced by epoch interruption, a memory
+//! cap per instance and, optionally, fuel. A trap fails only its request:
+//! the instance is dropped and replaced, and the client gets `INTERNAL`
+//! naming the function; a trap in a host-mediated callee reaches the caller
+//! as the rpc's error status, leaving the caller's instance intact.
+//!
+//! A generated host is a `bindgen!` of the app's top-level world, an
+//! [`Exports`] implementation loading its public interfaces, a tonic
+//! handler per public service calling [`Host::call`], and a `main` that
+//! calls [`run`]:
 //!
 //! ```no_run
-//! # use cofaas_host::{Host, World, State};
-//! # use cofaas_host::wasmtime::{self, component::InstancePre, Store};
-//! # struct App;
-//! # impl World for App {
-//! #     type Pre = InstancePre<State>;
-//! #     const LIFECYCLES: &'static [&'static str] = &[];
-//! #     fn new_pre(pre: InstancePre<State>) -> wasmtime::Result<Self::Pre> { Ok(pre) }
-//! #     fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self> {
-//! #         pre.instantiate(store)?; Ok(App)
-//! #     }
-//! #     fn call_init(&self, _: &mut Store<State>, _: &str) -> wasmtime::Result<Result<(), String>> { Ok(Ok(())) }
-//! # }
 //! fn main() -> std::process::ExitCode {
-//!     cofaas_host::run::<App>(|_host| cofaas_host::tonic::service::Routes::default())
+//!     cofaas_host::run::<()>(&[], |_host| Ok(cofaas_host::tonic::service::Routes::default()))
 //! }
 //! ```
-//!
-//! Scope for now: ONE instance of the composed component, behind a
-//! [`std::sync::Mutex`]; calls into it are serialised. A function that traps
-//! poisons its instance (the component model forbids re-entering it), so
-//! the host drops it and instantiates afresh (running every lifecycle
-//! `init` again) on the next call; the trapping request gets `INTERNAL`.
 #![deny(missing_docs)]
+
+mod codec;
+mod config;
+mod deployment;
+mod host;
+pub mod metrics;
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::{Arc, Mutex},
+    sync::Arc,
+    time::Instant,
 };
 
 use wasmtime::{
-    Config, Engine, Store,
-    component::{Component, InstancePre, Linker, ResourceTable},
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    component::{Component, ResourceTable},
 };
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+pub use codec::{StrictDecoder, StrictProstCodec};
+pub use config::{Args, HostConfig, USAGE, parse_grpc_timeout};
+pub use deployment::{
+    Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec,
+};
+pub use host::{CallSite, EPOCH_TICK, Exports, Host, MemoryLimitExceeded, failure_status};
+pub use metrics::Metrics;
 
 pub use tokio;
 pub use tonic;
+pub use tonic_health;
 pub use tracing;
 pub use wasmtime;
 pub use wasmtime_wasi;
@@ -73,12 +88,22 @@ pub enum HostError {
         #[source]
         source: wasmtime::Error,
     },
-    /// Linking or instantiating the component failed.
-    #[error("cannot instantiate the component: {source:#}")]
+    /// Linking or instantiating a unit failed.
+    #[error("cannot instantiate unit `{unit}`: {source:#}")]
     Instantiate {
+        /// The unit.
+        unit: String,
         /// wasmtime's error.
         #[source]
         source: wasmtime::Error,
+    },
+    /// The deployment description is unreadable or inconsistent.
+    #[error("deployment `{}`: {message}", path.display())]
+    Deployment {
+        /// The deployment file (or directory).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// A function's lifecycle `init` returned an error.
     #[error("function lifecycle `{lifecycle}` failed to initialise: {message}")]
@@ -97,15 +122,8 @@ pub enum HostError {
         #[source]
         source: wasmtime::Error,
     },
-    /// A call into the component trapped.
-    #[error("function trapped: {source:#}")]
-    Trap {
-        /// The trap.
-        #[source]
-        source: wasmtime::Error,
-    },
-    /// The blocking task running a call panicked or was cancelled.
-    #[error("call into the component did not complete: {source}")]
+    /// The blocking task running the start-up panicked or was cancelled.
+    #[error("start-up did not complete: {source}")]
     Join {
         /// tokio's error.
         #[source]
@@ -145,27 +163,27 @@ pub enum HostError {
 impl From<HostError> for tonic::Status {
     fn from(err: HostError) -> Self {
         match err {
-            HostError::Trap { source } | HostError::InitTrap { source, .. } => {
-                trap_to_status(&source)
+            HostError::InitTrap { lifecycle, source } => {
+                failure_status(&lifecycle, &source)
             }
             other => tonic::Status::internal(other.to_string()),
         }
     }
 }
 
-/// A trap or other wasmtime error from a call → gRPC `INTERNAL`.
-pub fn trap_to_status(err: &wasmtime::Error) -> tonic::Status {
-    tonic::Status::internal(format!("function trapped: {err:#}"))
-}
-
-/// The data of every store: WASI context and resource table.
+/// The data of every store: WASI context, resource table, memory limiter
+/// and the deadline of the request being served.
 ///
 /// The guest gets stdout and stderr (its prints show in the host's output),
-/// clocks and randomness; no stdin, no environment, no arguments, no
-/// filesystem preopens and no sockets.
+/// clocks and randomness; no stdin and no arguments. Filesystem, sockets and
+/// environment only as its unit's [`Capabilities`] grant.
 pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
+    limiter: host::MemoryLimiter,
+    /// Deadline of the request currently running in this store; host-mediated
+    /// calls it makes carry it to the callee.
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for State {
@@ -175,25 +193,45 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
-    /// A fresh store state.
-    pub fn new() -> Self {
-        let wasi = WasiCtx::builder()
-            .inherit_stdout()
-            .inherit_stderr()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        Self {
-            wasi,
-            table: ResourceTable::new(),
+    /// A fresh store state with `capabilities` and a memory cap of
+    /// `memory_limit` bytes over all the store's linear memories.
+    pub fn for_unit(
+        capabilities: &Capabilities,
+        memory_limit: usize,
+    ) -> wasmtime::Result<Self> {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stdout().inherit_stderr();
+        if capabilities.network {
+            wasi.inherit_network().allow_ip_name_lookup(true);
+        } else {
+            wasi.allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false);
         }
-    }
-}
-
-impl Default for State {
-    fn default() -> Self {
-        Self::new()
+        for (k, v) in &capabilities.env {
+            wasi.env(k, v);
+        }
+        for dir in &capabilities.dirs {
+            let perms = if dir.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| {
+                    e.context(format!(
+                        "cannot grant directory `{}` as `{}`",
+                        dir.host.display(),
+                        dir.guest
+                    ))
+                })?;
+        }
+        Ok(Self {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: host::MemoryLimiter::new(memory_limit),
+            deadline: None,
+        })
     }
 }
 
@@ -206,33 +244,39 @@ impl WasiView for State {
     }
 }
 
-/// The app's top-level world, as `wasmtime::component::bindgen!` generated
-/// it; the generated host implements this for the bindings' `App`.
-pub trait World: Sized + Send + 'static {
-    /// The pre-instantiated world (bindgen's `AppPre<State>`).
-    type Pre: Send + Sync + 'static;
-    /// The lifecycle interfaces the world exports, fully qualified
-    /// (`cofaas:prodcon/producer-lifecycle`), in the order `init` runs.
-    const LIFECYCLES: &'static [&'static str];
-    /// Type-checks the world's exports once (`AppPre::new`).
-    fn new_pre(pre: InstancePre<State>) -> wasmtime::Result<Self::Pre>;
-    /// Instantiates the world in `store` (`AppPre::instantiate`).
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self>;
-    /// Calls `init` of the lifecycle interface `lifecycle`, one of
-    /// [`World::LIFECYCLES`].
-    fn call_init(
-        &self,
-        store: &mut Store<State>,
-        lifecycle: &str,
-    ) -> wasmtime::Result<Result<(), String>>;
-}
-
 /// The engine configuration used both to precompile and to run components:
 /// the two must agree for a `.cwasm` to load.
-pub fn engine_config() -> Config {
+///
+/// Epoch interruption is always on (deadlines); fuel metering only with
+/// `fuel`, as it slows every call. Component-model concurrency is off: no
+/// host call is async, and it costs every host-mediated call.
+pub fn engine_config(fuel: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.consume_fuel(fuel);
+    config.concurrency_support(false);
     config
+}
+
+/// [`engine_config`] plus the pooling instance allocator sized for
+/// `config`: memories and instances are reserved up front and reused, which
+/// makes instantiation (pool fill, trap replacement) cheap.
+pub fn runtime_engine(config: &HostConfig) -> wasmtime::Result<Engine> {
+    let mut engine = engine_config(config.fuel.is_some());
+    let mut pool = PoolingAllocationConfig::default();
+    // Generous: a composed unit holds several core instances and memories
+    // per function, and nested host-mediated calls may briefly need
+    // instances beyond the pool size.
+    let slots = u32::try_from(config.pool_size.saturating_mul(4).max(64)).unwrap_or(u32::MAX);
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(16))
+        .total_memories(slots.saturating_mul(8))
+        .total_tables(slots.saturating_mul(8))
+        .total_stacks(slots)
+        .max_memory_size(config.memory_limit.saturating_add(1 << 16));
+    engine.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&engine)
 }
 
 /// Compiles `wasm` ahead of time to `out` (a `.cwasm` that [`Host::load`]
@@ -250,7 +294,9 @@ pub fn precompile(config: &Config, wasm: &Path, out: &Path) -> Result<(), HostEr
 }
 
 /// Loads a component from a file: a `.cwasm` precompiled by [`precompile`]
-/// is deserialised, anything else (a component binary) is compiled.
+/// is deserialised, anything else (a component binary) is compiled. A
+/// `.cwasm` that this engine cannot use (built for another configuration,
+/// e.g. without fuel) is skipped with a warning for the `.wasm` next to it.
 pub fn load_component(engine: &Engine, path: &Path) -> Result<Component, HostError> {
     let err = |source| HostError::Load {
         path: path.to_path_buf(),
@@ -278,200 +324,27 @@ pub fn load_component(engine: &Engine, path: &Path) -> Result<Component, HostErr
             // configuration checks reject anything else.
             #[allow(unsafe_code)]
             let component = unsafe { Component::deserialize_file(engine, path) };
-            component.map_err(err)
+            let wasm = path.with_extension("wasm");
+            match component {
+                Ok(c) => Ok(c),
+                Err(e) if wasm.is_file() => {
+                    tracing::warn!(
+                        "cannot use `{}` ({e:#}); compiling `{}` instead",
+                        path.display(),
+                        wasm.display()
+                    );
+                    Component::from_file(engine, &wasm).map_err(|source| HostError::Load {
+                        path: wasm.clone(),
+                        source,
+                    })
+                }
+                Err(e) => Err(err(e)),
+            }
         }
         Some(wasmtime::Precompiled::Module) => Err(err(wasmtime::Error::msg(
             "this is a precompiled core module, not a component",
         ))),
         None => Component::from_file(engine, path).map_err(err),
-    }
-}
-
-/// One live instance of the world.
-struct Live<W> {
-    store: Store<State>,
-    world: W,
-}
-
-/// The composed component, instantiated once, and the means to call it.
-pub struct Host<W: World> {
-    engine: Engine,
-    pre: W::Pre,
-    /// `None` after a trap poisoned the instance: the next call re-creates it.
-    instance: Mutex<Option<Live<W>>>,
-}
-
-impl<W: World> std::fmt::Debug for Host<W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").finish_non_exhaustive()
-    }
-}
-
-impl<W: World> Host<W> {
-    /// Loads the component at `path` (see [`load_component`]) with
-    /// [`engine_config`], links WASI and instantiates it once, running
-    /// every lifecycle `init`.
-    pub fn load(path: &Path) -> Result<Self, HostError> {
-        let engine = Engine::new(&engine_config()).map_err(|source| HostError::Load {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let component = load_component(&engine, path)?;
-        Self::new(engine, &component)
-    }
-
-    /// Links WASI (preview 2, synchronous) for `component`, type-checks it
-    /// against the world and instantiates it once, running every lifecycle
-    /// `init`; fails naming the first function whose `init` fails.
-    ///
-    /// Call it outside an async context (WASI's synchronous bindings block
-    /// on tokio), e.g. in [`tokio::task::spawn_blocking`].
-    pub fn new(engine: Engine, component: &Component) -> Result<Self, HostError> {
-        let inst = |source| HostError::Instantiate { source };
-        let mut linker = Linker::<State>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(inst)?;
-        let instance_pre = linker.instantiate_pre(component).map_err(inst)?;
-        let pre = W::new_pre(instance_pre).map_err(inst)?;
-        let host = Self {
-            engine,
-            pre,
-            instance: Mutex::new(None),
-        };
-        let live = host.instantiate()?;
-        *host.lock() = Some(live);
-        Ok(host)
-    }
-
-    /// The engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Live<W>>> {
-        // A panic while holding the lock leaves at worst a poisoned
-        // instance, which `call` replaces.
-        self.instance.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn instantiate(&self) -> Result<Live<W>, HostError> {
-        let mut store = Store::new(&self.engine, State::new());
-        let world = W::instantiate(&self.pre, &mut store)
-            .map_err(|source| HostError::Instantiate { source })?;
-        for lifecycle in W::LIFECYCLES {
-            tracing::debug!(lifecycle, "init");
-            match world.call_init(&mut store, lifecycle) {
-                Ok(Ok(())) => {}
-                Ok(Err(message)) => {
-                    return Err(HostError::Init {
-                        lifecycle: lifecycle.to_string(),
-                        message,
-                    });
-                }
-                Err(source) => {
-                    return Err(HostError::InitTrap {
-                        lifecycle: lifecycle.to_string(),
-                        source,
-                    });
-                }
-            }
-        }
-        Ok(Live { store, world })
-    }
-
-    /// Calls into the instance, synchronously, holding the instance's lock
-    /// (calls are serialised). A trap drops the instance; the next call
-    /// instantiates a fresh one.
-    ///
-    /// Blocks: call it outside an async context, as [`Host::call_blocking`] does.
-    pub fn call<R>(
-        &self,
-        f: impl FnOnce(&W, &mut Store<State>) -> wasmtime::Result<R>,
-    ) -> Result<R, HostError> {
-        let mut slot = self.lock();
-        if slot.is_none() {
-            tracing::warn!("re-instantiating the component after a trap");
-            *slot = Some(self.instantiate()?);
-        }
-        let live = slot.as_mut().expect("instantiated above");
-        match f(&live.world, &mut live.store) {
-            Ok(r) => Ok(r),
-            Err(source) => {
-                tracing::error!("function trapped: {source:#}");
-                *slot = None;
-                Err(HostError::Trap { source })
-            }
-        }
-    }
-
-    /// [`Host::call`] on tokio's blocking pool.
-    ///
-    /// Calls run in `spawn_blocking` rather than on the async worker: a call
-    /// may run long (an entry calling other functions n times), and WASI's
-    /// synchronous bindings block on tokio themselves, which panics on an
-    /// async worker thread. The hop costs a few microseconds per request.
-    pub async fn call_blocking<R, F>(self: &Arc<Self>, f: F) -> Result<R, HostError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&W, &mut Store<State>) -> wasmtime::Result<R> + Send + 'static,
-    {
-        let host = Arc::clone(self);
-        tokio::task::spawn_blocking(move || host.call(f))
-            .await
-            .map_err(|source| HostError::Join { source })?
-    }
-}
-
-/// Usage of a generated host.
-pub const USAGE: &str = "usage: <host> --component <composed.wasm|composed.cwasm> [--listen <addr>] (default 127.0.0.1:50051)";
-
-/// Command-line arguments of a generated host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Args {
-    /// The composed component (`.wasm`, or `.cwasm` from [`precompile`]).
-    pub component: PathBuf,
-    /// Where to serve gRPC.
-    pub listen: SocketAddr,
-}
-
-impl Args {
-    /// Default listen address.
-    pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-
-    /// Parses `--component <path> [--listen <addr>]` (also `--flag=value`).
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, HostError> {
-        let usage = |message: String| HostError::Usage { message };
-        let mut component = None;
-        let mut listen = None;
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-                _ => (arg.clone(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .ok_or_else(|| usage(format!("`{flag}` needs a value")))
-            };
-            match flag.as_str() {
-                "--component" => component = Some(PathBuf::from(value()?)),
-                "--listen" => {
-                    let v = value()?;
-                    listen = Some(
-                        v.parse()
-                            .map_err(|e| usage(format!("bad --listen address `{v}`: {e}")))?,
-                    );
-                }
-                "-h" | "--help" => return Err(usage("help requested".into())),
-                other => return Err(usage(format!("unexpected argument `{other}`"))),
-            }
-        }
-        Ok(Self {
-            component: component.ok_or_else(|| usage("--component is required".into()))?,
-            listen: listen.unwrap_or_else(|| Self::DEFAULT_LISTEN.parse().expect("valid")),
-        })
     }
 }
 
@@ -541,11 +414,17 @@ pub async fn shutdown_signal() {
 }
 
 /// The whole of a generated host's `main`: parses [`Args`] from the command
-/// line, initialises tracing, loads and instantiates the component (running
-/// every lifecycle `init`), builds the gRPC routes with `routes` and serves
-/// them until Ctrl-C/SIGTERM. Errors are printed to stderr and give exit code 1.
-pub fn run<W: World>(routes: impl FnOnce(Arc<Host<W>>) -> tonic::service::Routes) -> ExitCode {
-    match try_run(std::env::args().skip(1), routes) {
+/// line, initialises tracing, starts the [`Host`] of the deployment (one
+/// instance of every unit, `init`s run), builds the gRPC routes with
+/// `routes`, adds `grpc.health.v1.Health` (SERVING for `services`, the
+/// public gRPC service names, and for the server as a whole) and serves until
+/// Ctrl-C/SIGTERM, then drains in-flight requests and returns. Pools fill in
+/// the background. Errors are printed to stderr and give exit code 1.
+pub fn run<E: Exports>(
+    services: &'static [&'static str],
+    routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
+) -> ExitCode {
+    match try_run(std::env::args().skip(1), services, routes) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cofaas host: {err}");
@@ -555,9 +434,10 @@ pub fn run<W: World>(routes: impl FnOnce(Arc<Host<W>>) -> tonic::service::Routes
 }
 
 /// [`run`] with explicit arguments and a `Result`.
-pub fn try_run<W: World>(
+pub fn try_run<E: Exports>(
     args: impl IntoIterator<Item = String>,
-    routes: impl FnOnce(Arc<Host<W>>) -> tonic::service::Routes,
+    services: &'static [&'static str],
+    routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
 ) -> Result<(), HostError> {
     let args = Args::parse(args)?;
     init_tracing();
@@ -566,81 +446,64 @@ pub fn try_run<W: World>(
         .build()
         .map_err(|source| HostError::Runtime { source })?;
     rt.block_on(async move {
-        let path = args.component.clone();
-        let started = std::time::Instant::now();
-        let host = tokio::task::spawn_blocking(move || Host::<W>::load(&path))
-            .await
-            .map_err(|source| HostError::Join { source })??;
-        tracing::info!(
-            component = %args.component.display(),
-            elapsed = ?started.elapsed(),
-            "component loaded and initialised"
-        );
-        serve(routes(Arc::new(host)), args.listen).await
+        let started = Instant::now();
+        let deployment = Deployment::load(&args.deployment)?;
+        let base = args
+            .deployment
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let engine = runtime_engine(&args.config).map_err(|source| HostError::Load {
+            path: args.deployment.clone(),
+            source,
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        let config = args.config.clone();
+        let host = tokio::task::spawn_blocking(move || {
+            Host::<E>::start(engine, &deployment, &base, config, metrics)
+        })
+        .await
+        .map_err(|source| HostError::Join { source })??;
+        tracing::info!(elapsed = ?started.elapsed(), "units instantiated and initialised");
+        let filler = host.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(err) = filler.fill_pools() {
+                tracing::warn!("cannot fill the instance pools: {err}");
+            }
+        });
+
+        let (reporter, health) = tonic_health::server::health_reporter();
+        for service in std::iter::once(&"").chain(services) {
+            reporter
+                .set_service_status(service, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        let routes = routes(host.clone())?.add_service(health);
+        if let Some(addr) = args.metrics {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| HostError::Bind { addr, source })?;
+            tracing::info!(%addr, "serving metrics at /metrics");
+            tokio::spawn(metrics::serve_metrics(listener, Arc::clone(host.metrics())));
+        }
+        let shutdown = async move {
+            shutdown_signal().await;
+            for service in std::iter::once(&"").chain(services) {
+                reporter
+                    .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+        };
+        serve_with_shutdown(routes, args.listen, shutdown).await
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A world with no exports at all, for the empty component.
-    struct Empty;
-
-    impl World for Empty {
-        type Pre = InstancePre<State>;
-        const LIFECYCLES: &'static [&'static str] = &[];
-        fn new_pre(pre: InstancePre<State>) -> wasmtime::Result<Self::Pre> {
-            Ok(pre)
-        }
-        fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self> {
-            pre.instantiate(store)?;
-            Ok(Empty)
-        }
-        fn call_init(&self, _: &mut Store<State>, _: &str) -> wasmtime::Result<Result<(), String>> {
-            Ok(Ok(()))
-        }
-    }
-
-    /// The binary of `(component)` (wasmtime's `wat` feature is off).
-    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
-
-    #[test]
-    fn instantiates_an_empty_component_and_calls() {
-        let engine = Engine::new(&engine_config()).unwrap();
-        let component = Component::new(&engine, EMPTY_COMPONENT).unwrap();
-        let host = Host::<Empty>::new(engine, &component).unwrap();
-        assert_eq!(host.call(|_, _| Ok(7)).unwrap(), 7);
-        let err = host.call(|_, _| -> wasmtime::Result<()> { Err(wasmtime::Error::msg("boom")) });
-        let status = tonic::Status::from(err.unwrap_err());
-        assert_eq!(status.code(), tonic::Code::Internal);
-        assert_eq!(status.message(), "function trapped: boom");
-        // The poisoned instance is replaced.
-        assert_eq!(host.call(|_, _| Ok(8)).unwrap(), 8);
-    }
-
-    #[test]
-    fn precompiled_components_load() {
-        let dir = std::env::temp_dir().join(format!("cofaas-host-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let wat = dir.join("empty.wasm");
-        let cwasm = dir.join("empty.cwasm");
-        std::fs::write(&wat, EMPTY_COMPONENT).unwrap();
-        precompile(&engine_config(), &wat, &cwasm).unwrap();
-        let engine = Engine::new(&engine_config()).unwrap();
-        load_component(&engine, &wat).unwrap();
-        load_component(&engine, &cwasm).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn args() {
-        let a = Args::parse(["--component".into(), "x.cwasm".into()]).unwrap();
-        assert_eq!(a.component, PathBuf::from("x.cwasm"));
-        assert_eq!(a.listen.to_string(), "127.0.0.1:50051");
-        let a = Args::parse(["--listen=0.0.0.0:1".into(), "--component=y".into()]).unwrap();
-        assert_eq!(a.listen.to_string(), "0.0.0.0:1");
-        assert!(Args::parse(["--nope".to_string()]).is_err());
-        assert!(Args::parse(Vec::<String>::new()).is_err());
-    }
+/// The request's deadline from its `grpc-timeout` header, if it has a
+/// valid one.
+pub fn request_timeout<T>(request: &tonic::Request<T>) -> Option<std::time::Duration> {
+    request
+        .metadata()
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
 }

@@ -8,12 +8,16 @@
 //!   app's protos (tonic-prost-build, from the descriptor set: no protoc);
 //! - `wit/`: a copy of the app's WIT package;
 //! - `src/main.rs`: `wasmtime::component::bindgen!` of the top-level world
-//!   `app`, `cofaas_host::World` for it (lifecycle `init`s), and per public
-//!   service a handler implementing the tonic server trait whose methods
-//!   convert the request to WIT values (grpc-shim-gen's conversions), call
-//!   the component's export and convert back; `main` is
-//!   `cofaas_host::run`, so the binary takes
-//!   `--component <composed.wasm|.cwasm> [--listen <addr>]`;
+//!   `app`, a `cofaas_host::Exports` loading the public interfaces from an
+//!   instance, and per public service a handler implementing the tonic
+//!   server trait whose methods convert the request to WIT values
+//!   (grpc-shim-gen's conversions), call the export through
+//!   `cofaas_host::Host::call` (pool, deadline from `grpc-timeout`, limits,
+//!   trap containment) and convert back; the servers decode requests with
+//!   `cofaas_host::StrictProstCodec`, so bytes that do not decode get
+//!   `INVALID_ARGUMENT`; `main` is `cofaas_host::run`, so the binary takes
+//!   `--deployment <build dir>/deployment.json [--listen <addr>] ...` and
+//!   also serves `grpc.health.v1.Health`;
 //! - `Cargo.toml` (same `[profile.*]` as the cofaas workspace, so a shared
 //!   target dir reuses wasmtime's artifacts) and, optionally, the
 //!   workspace's `Cargo.lock`.
@@ -42,7 +46,7 @@ use std::{
 
 use grpc_shim_gen::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_type_segments,
-    rust_names::{ident, path, prost_snake, tonic_snake, wit_camel, wit_snake},
+    rust_names::{ident, path, prost_snake, tonic_snake, wit_snake},
     to_wit_fn, wit_fn_ident,
 };
 use proc_macro2::TokenStream;
@@ -231,6 +235,7 @@ fn protobuf_files(fds: &FileDescriptorSet) -> Result<BTreeMap<String, String>, E
             .build_client(false)
             .build_server(true)
             .build_transport(false)
+            .codec_path("::cofaas_host::StrictProstCodec")
             .emit_rerun_if_changed(false)
             .out_dir(dir.path())
             .compile_fds(fds.clone())?;
@@ -361,14 +366,13 @@ fn pb_modules(pb: &BTreeMap<String, String>) -> TokenStream {
 
 fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Result<String, Error> {
     let world = map.worlds.get(APP_WORLD).ok_or(Error::NoAppWorld)?;
-    let (ns, pkg) = wit_package(map);
     let world_name = format!("{}/{}", map.wit_package, world.name);
-    let world_ty = ident(&wit_camel(&world.name));
-    let world_pre = format_ident!("{}Pre", wit_camel(&world.name));
     let pb_mods = pb_modules(pb);
 
     let mut handlers = Vec::new();
     let mut routes = Vec::new();
+    let mut fields = Vec::new();
+    let mut service_names = Vec::new();
     for name in &world.exports {
         let service = map
             .services
@@ -379,28 +383,16 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
         let (handler, route) = service_handler(map, service)?;
         handlers.push(handler);
         routes.push(route);
+        fields.push(export_field(map, service));
+        service_names.push(service.proto_name.clone());
     }
-
-    let lifecycle_names: Vec<String> = world
-        .lifecycles
-        .iter()
-        .map(|l| format!("{}/{l}", map.wit_package))
-        .collect();
-    let lifecycle_arms = world
-        .lifecycles
-        .iter()
-        .zip(&lifecycle_names)
-        .map(|(l, full)| {
-            let getter = format_ident!("{}_{}_{}", wit_snake(ns), wit_snake(pkg), wit_snake(l));
-            quote!(#full => self.#getter().call_init(store),)
-        });
+    let exports_impl = exports_impl(&fields);
 
     let tokens = quote! {
         //! The cofaas host of this app: serves its public gRPC services from
-        //! the composed component. Run with
-        //! `--component <composed.wasm|composed.cwasm> [--listen <addr>]`.
-
-        use std::sync::Arc;
+        //! the app's units. Run with
+        //! `--deployment <build dir>/deployment.json [--listen <addr>]`
+        //! (`--help` lists the limits that can be set).
 
         use cofaas_host::{Host, State, wasmtime};
 
@@ -420,43 +412,19 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
             });
         }
 
-        /// The composed component's world, as the host runtime drives it.
-        type App = bindings::#world_ty;
-
-        impl cofaas_host::World for App {
-            type Pre = bindings::#world_pre<State>;
-            const LIFECYCLES: &'static [&'static str] = &[#(#lifecycle_names),*];
-            fn new_pre(
-                pre: wasmtime::component::InstancePre<State>,
-            ) -> wasmtime::Result<Self::Pre> {
-                bindings::#world_pre::new(pre)
-            }
-            fn instantiate(
-                pre: &Self::Pre,
-                store: &mut wasmtime::Store<State>,
-            ) -> wasmtime::Result<Self> {
-                pre.instantiate(store)
-            }
-            fn call_init(
-                &self,
-                store: &mut wasmtime::Store<State>,
-                lifecycle: &str,
-            ) -> wasmtime::Result<Result<(), String>> {
-                match lifecycle {
-                    #(#lifecycle_arms)*
-                    other => Err(wasmtime::Error::msg(format!("unknown lifecycle `{other}`"))),
-                }
-            }
-        }
+        #exports_impl
 
         #(#handlers)*
 
+        /// The public gRPC services, as the health service reports them.
+        const SERVICES: &[&str] = &[#(#service_names),*];
+
         fn main() -> std::process::ExitCode {
-            cofaas_host::run::<App>(|host: Arc<Host<App>>| {
+            cofaas_host::run::<Exports>(SERVICES, |host: Host<Exports>| {
                 let routes = cofaas_host::tonic::service::Routes::default();
                 #(let routes = routes.add_service(#routes);)*
                 let _ = &host;
-                routes
+                Ok(routes)
             })
         }
     };
@@ -467,6 +435,93 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
         opts.crate_name,
         prettyplease::unparse(&file)
     ))
+}
+
+/// One public interface as a field of the generated `Exports`.
+struct ExportField {
+    /// Field and accessor name.
+    field: syn::Ident,
+    /// `crate::bindings::exports::ns::pkg::iface`.
+    module: TokenStream,
+    /// `ns:pkg/iface`.
+    interface: String,
+}
+
+fn export_field(map: &Map, service: &ServiceMap) -> ExportField {
+    let (ns, pkg) = wit_package(map);
+    ExportField {
+        field: ident(&wit_snake(&service.interface)),
+        module: path([
+            "crate",
+            "bindings",
+            "exports",
+            &wit_snake(ns),
+            &wit_snake(pkg),
+            &wit_snake(&service.interface),
+        ]),
+        interface: map.interface_path(service),
+    }
+}
+
+/// `struct Exports` (typed public interfaces of one instance), its indices
+/// and `impl cofaas_host::Exports`.
+fn exports_impl(fields: &[ExportField]) -> TokenStream {
+    let names: Vec<_> = fields.iter().map(|f| &f.field).collect();
+    let modules: Vec<_> = fields.iter().map(|f| &f.module).collect();
+    let interfaces: Vec<_> = fields.iter().map(|f| &f.interface).collect();
+    let missing: Vec<String> = fields
+        .iter()
+        .map(|f| format!("this unit does not export `{}`", f.interface))
+        .collect();
+    quote! {
+        /// The app's public interfaces in one instance (`None` where the
+        /// instance's unit does not export the interface).
+        struct Exports {
+            #(#names: Option<#modules::Guest>,)*
+        }
+
+        /// Where a unit's component exports the public interfaces.
+        struct ExportIndices {
+            #(#names: Option<#modules::GuestIndices>,)*
+        }
+
+        impl cofaas_host::Exports for Exports {
+            type Indices = ExportIndices;
+            fn indices(
+                pre: &wasmtime::component::InstancePre<State>,
+            ) -> wasmtime::Result<ExportIndices> {
+                let _ = &pre;
+                Ok(ExportIndices {
+                    #(#names: match pre.component().get_export_index(None, #interfaces) {
+                        Some(_) => Some(#modules::GuestIndices::new(pre)?),
+                        None => None,
+                    },)*
+                })
+            }
+            fn load(
+                indices: &ExportIndices,
+                store: &mut wasmtime::Store<State>,
+                instance: &wasmtime::component::Instance,
+            ) -> wasmtime::Result<Self> {
+                let _ = (&store, &instance);
+                Ok(Exports {
+                    #(#names: match &indices.#names {
+                        Some(i) => Some(i.load(&mut *store, instance)?),
+                        None => None,
+                    },)*
+                })
+            }
+        }
+
+        #[allow(dead_code)]
+        impl Exports {
+            #(
+                fn #names(&self) -> wasmtime::Result<&#modules::Guest> {
+                    self.#names.as_ref().ok_or_else(|| wasmtime::Error::msg(#missing))
+                }
+            )*
+        }
+    }
 }
 
 /// The handler of one public service, and the expression adding it to the routes.
@@ -480,12 +535,8 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         &wit_snake(pkg),
         &wit_snake(&service.interface),
     ]);
-    let getter = format_ident!(
-        "{}_{}_{}",
-        wit_snake(ns),
-        wit_snake(pkg),
-        wit_snake(&service.interface)
-    );
+    let getter = ident(&wit_snake(&service.interface));
+    let interface = map.interface_path(service);
     let conv = conv_module(service);
     let pb_fn = |full: &str| pb_path(map, full);
     let target = ConvTarget {
@@ -525,21 +576,35 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         let input = pb_path(map, &m.input);
         let output = pb_path(map, &m.output);
         let call_fn = format_ident!("call_{}", wit_fn_ident(&m.wit_name));
+        let method_path = format!("{}/{}", service.proto_name, m.proto_name);
+        let wit_name = &m.wit_name;
+        let site = quote! {
+            static SITE: cofaas_host::CallSite = cofaas_host::CallSite {
+                interface: #interface,
+                function: #wit_name,
+                method: #method_path,
+            };
+            let timeout = cofaas_host::request_timeout(&request);
+        };
         let call = if m.input_empty {
             quote! {
+                #site
                 let _ = request;
                 let result = self
                     .host
-                    .call_blocking(move |app, store| app.#getter().#call_fn(store))
+                    .call(&SITE, timeout, move |store, exports| exports.#getter()?.#call_fn(store))
                     .await?;
             }
         } else {
             let to = to_wit_fn(map, &m.input);
             quote! {
+                #site
                 let request = #conv::#to(request.into_inner())?;
                 let result = self
                     .host
-                    .call_blocking(move |app, store| app.#getter().#call_fn(store, &request))
+                    .call(&SITE, timeout, move |store, exports| {
+                        exports.#getter()?.#call_fn(store, &request)
+                    })
                     .await?;
             }
         };
@@ -584,7 +649,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         #[doc = #doc]
         #[derive(Debug, Clone)]
         struct #handler {
-            host: Arc<Host<App>>,
+            host: Host<Exports>,
         }
 
         #[tonic::async_trait]
@@ -592,7 +657,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
             #(#methods)*
         }
     };
-    let route = quote!(#server_mod::#server::new(#handler { host: Arc::clone(&host) }));
+    let route = quote!(#server_mod::#server::new(#handler { host: host.clone() }));
     Ok((tokens, route))
 }
 

@@ -1,0 +1,901 @@
+//! Units, their instances, and calls into them.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{
+        Arc, OnceLock, Weak,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{Code, Status};
+use wasmtime::{
+    Engine, Store, Trap, WasmBacktrace,
+    component::{
+        ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem,
+    },
+};
+
+use crate::{
+    HostConfig, HostError, State,
+    deployment::{Deployment, FunctionSpec, UnitSpec},
+    load_component,
+    metrics::{Histogram, Metrics},
+};
+
+/// How often the engine's epoch advances; deadlines are checked at this
+/// granularity.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The typed exports of the app's public services, as the generated host
+/// loads them from an instance (`bindgen!`'s `GuestIndices` and `Guest` of
+/// each public interface).
+pub trait Exports: Sized + Send + 'static {
+    /// Per-unit export indices, looked up once per unit.
+    type Indices: Send + Sync + 'static;
+    /// Looks up, in a unit's component, the public interfaces it exports;
+    /// fails if one of them has the wrong type.
+    fn indices(pre: &InstancePre<State>) -> wasmtime::Result<Self::Indices>;
+    /// Loads the typed exports of a fresh instance.
+    fn load(
+        indices: &Self::Indices,
+        store: &mut Store<State>,
+        instance: &Instance,
+    ) -> wasmtime::Result<Self>;
+}
+
+/// No typed exports (a host driving units only dynamically).
+impl Exports for () {
+    type Indices = ();
+    fn indices(_: &InstancePre<State>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+    fn load(_: &(), _: &mut Store<State>, _: &Instance) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+/// A public method: the exported interface and function a gRPC method is
+/// served by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSite {
+    /// Fully qualified WIT interface, e.g. `cofaas:prodcon/helloworld-greeter`.
+    pub interface: &'static str,
+    /// WIT function name, e.g. `say-hello`.
+    pub function: &'static str,
+    /// gRPC method path for metrics, e.g. `helloworld.Greeter/SayHello`.
+    pub method: &'static str,
+}
+
+/// One live instance with its own store: used by one request at a time.
+struct Slot<E> {
+    store: Store<State>,
+    instance: Instance,
+    exports: E,
+}
+
+enum Slots<E> {
+    /// A stateless unit: up to `capacity` idle instances, `permits` bounding
+    /// the public requests running in it.
+    Pool {
+        free: parking_lot::Mutex<Vec<Slot<E>>>,
+        permits: Arc<Semaphore>,
+        capacity: usize,
+    },
+    /// A stateful unit: exactly one instance, `None` after it trapped until
+    /// the next call re-creates it.
+    Single(parking_lot::Mutex<Option<Slot<E>>>),
+}
+
+struct Unit<E: Exports> {
+    spec: UnitSpec,
+    pre: InstancePre<State>,
+    indices: E::Indices,
+    /// `init` of each function's lifecycle interface.
+    lifecycles: Vec<(String, ComponentExportIndex)>,
+    /// Every exported function, by (interface, function).
+    funcs: HashMap<(String, String), ComponentExportIndex>,
+    /// The function exporting each interface.
+    owners: HashMap<String, String>,
+    slots: Slots<E>,
+    live: AtomicUsize,
+}
+
+struct Inner<E: Exports> {
+    engine: Engine,
+    config: HostConfig,
+    units: Vec<Unit<E>>,
+    /// Exported interface → unit.
+    exporters: HashMap<String, usize>,
+    inflight: Arc<Semaphore>,
+    queued: AtomicUsize,
+    metrics: Arc<Metrics>,
+}
+
+/// The app's units, instantiated, and the means to call them.
+pub struct Host<E: Exports> {
+    inner: Arc<Inner<E>>,
+}
+
+impl<E: Exports> Clone for Host<E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<E: Exports> std::fmt::Debug for Host<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field(
+                "units",
+                &self
+                    .inner
+                    .units
+                    .iter()
+                    .map(|u| &u.spec.name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Memory cap of one instance (its store) exceeded.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit of {limit} bytes (it tried to grow to {requested} bytes)")]
+pub struct MemoryLimitExceeded {
+    /// The cap.
+    pub limit: usize,
+    /// What the instance would have had.
+    pub requested: usize,
+}
+
+/// Counts the linear memory of one store against a cap.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    used: usize,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { limit, used: 0 }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let requested = self.used.saturating_add(desired.saturating_sub(current));
+        if requested > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                limit: self.limit,
+                requested,
+            }));
+        }
+        self.used = requested;
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!("memory growth failed: {error:#}");
+        Err(wasmtime::Error::new(MemoryLimitExceeded {
+            limit: self.limit,
+            requested: self.used,
+        }))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+fn ticks_until(deadline: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(Instant::now());
+    (left.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
+}
+
+fn find<T: std::error::Error + Send + Sync + 'static>(err: &wasmtime::Error) -> Option<&T> {
+    err.downcast_ref::<T>()
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<T>()))
+}
+
+/// Whether the demangled `symbol` is a path in crate `krate`.
+fn mentions_crate(symbol: &str, krate: &str) -> bool {
+    symbol.match_indices(krate).any(|(i, _)| {
+        symbol[i + krate.len()..].starts_with("::")
+            && symbol[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+    })
+}
+
+/// The gRPC status for an error from a call into `function` (a trap or a
+/// limit): `DEADLINE_EXCEEDED` for the epoch deadline, `RESOURCE_EXHAUSTED`
+/// for memory and fuel, `INTERNAL` with the trap message otherwise.
+pub fn failure_status(function: &str, err: &wasmtime::Error) -> Status {
+    if let Some(limit) = find::<MemoryLimitExceeded>(err) {
+        return Status::resource_exhausted(format!("function `{function}` exceeded its {limit}"));
+    }
+    match find::<Trap>(err) {
+        Some(Trap::Interrupt) => Status::deadline_exceeded(format!(
+            "deadline exceeded while function `{function}` was running"
+        )),
+        Some(Trap::OutOfFuel) => {
+            Status::resource_exhausted(format!("function `{function}` ran out of fuel"))
+        }
+        Some(trap) => Status::internal(format!("function `{function}` trapped: {trap}")),
+        None => Status::internal(format!("function `{function}` failed: {}", err.root_cause())),
+    }
+}
+
+/// A gRPC status as the WIT `result` error `rpc-status` a function import
+/// returns.
+fn status_val(status: &Status) -> Val {
+    Val::Result(Err(Some(Box::new(Val::Record(vec![
+        ("code".to_string(), Val::S32(status.code() as i32)),
+        ("message".to_string(), Val::String(status.message().to_string())),
+        (
+            "details".to_string(),
+            Val::List(status.details().iter().map(|&b| Val::U8(b)).collect()),
+        ),
+    ])))))
+}
+
+impl<E: Exports> Unit<E> {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The function a failure happened in: the unit's only function, or
+    /// the innermost frame of the wasm backtrace that belongs to one of its
+    /// functions' crates.
+    fn culprit(&self, err: &wasmtime::Error) -> String {
+        if let [only] = self.spec.functions.as_slice() {
+            return only.name.clone();
+        }
+        if let Some(bt) = err.downcast_ref::<WasmBacktrace>() {
+            for frame in bt.frames() {
+                let Some(symbol) = frame.func_name() else {
+                    continue;
+                };
+                if let Some(f) = self
+                    .spec
+                    .functions
+                    .iter()
+                    .find(|f| mentions_crate(symbol, &f.crate_name))
+                {
+                    return f.name.clone();
+                }
+            }
+        }
+        let names: Vec<&str> = self
+            .spec
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        format!("one of {}", names.join(", "))
+    }
+
+    fn instantiate(&self, inner: &Inner<E>) -> Result<Slot<E>, HostError> {
+        let unit = self.name().to_string();
+        let inst = |source| HostError::Instantiate {
+            unit: unit.clone(),
+            source,
+        };
+        let state = State::for_unit(&self.spec.capabilities, inner.config.memory_limit)
+            .map_err(inst)?;
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(ticks_until(Instant::now() + inner.config.init_timeout));
+        if inner.config.fuel.is_some() {
+            store.set_fuel(u64::MAX).map_err(inst)?;
+        }
+        let instance = self.pre.instantiate(&mut store).map_err(inst)?;
+        for (lifecycle, index) in &self.lifecycles {
+            tracing::debug!(unit, lifecycle, "init");
+            let init = instance
+                .get_typed_func::<(), (Result<(), String>,)>(&mut store, index)
+                .map_err(inst)?;
+            match init.call(&mut store, ()) {
+                Ok((Ok(()),)) => {}
+                Ok((Err(message),)) => {
+                    return Err(HostError::Init {
+                        lifecycle: lifecycle.clone(),
+                        message,
+                    });
+                }
+                Err(source) => {
+                    return Err(HostError::InitTrap {
+                        lifecycle: lifecycle.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        let exports = E::load(&self.indices, &mut store, &instance).map_err(inst)?;
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(Slot {
+            store,
+            instance,
+            exports,
+        })
+    }
+
+    /// Runs `f` on one of the unit's instances, with the request's deadline.
+    /// A pooled unit takes an idle instance (or makes one); a stateful unit
+    /// waits for its only instance, at most until the deadline. An instance
+    /// whose call fails is dropped; the next call replaces it.
+    fn with_slot<R>(
+        &self,
+        inner: &Inner<E>,
+        deadline: Instant,
+        f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
+    ) -> Result<R, (String, Status)> {
+        let fail = |err: HostError| (self.name().to_string(), Status::from(err));
+        match &self.slots {
+            Slots::Pool { free, capacity, .. } => {
+                let idle = free.lock().pop();
+                let mut slot = match idle {
+                    Some(slot) => slot,
+                    None => self.instantiate(inner).map_err(fail)?,
+                };
+                match self.run(inner, &mut slot, deadline, f) {
+                    Ok(r) => {
+                        let mut free = free.lock();
+                        if free.len() < *capacity {
+                            free.push(slot);
+                        } else {
+                            self.live.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        Ok(r)
+                    }
+                    Err(failure) => {
+                        self.live.fetch_sub(1, Ordering::Relaxed);
+                        Err(failure)
+                    }
+                }
+            }
+            Slots::Single(only) => {
+                let Some(mut guard) = only.try_lock_until(deadline) else {
+                    return Err((
+                        self.name().to_string(),
+                        Status::deadline_exceeded(format!(
+                            "deadline exceeded waiting for `{}` (one instance, busy)",
+                            self.name()
+                        )),
+                    ));
+                };
+                if guard.is_none() {
+                    tracing::info!(unit = self.name(), "instantiating");
+                    *guard = Some(self.instantiate(inner).map_err(fail)?);
+                }
+                let Some(slot) = guard.as_mut() else {
+                    unreachable!("instantiated above")
+                };
+                let result = self.run(inner, slot, deadline, f);
+                if result.is_err() {
+                    *guard = None;
+                    self.live.fetch_sub(1, Ordering::Relaxed);
+                }
+                result
+            }
+        }
+    }
+
+    fn run<R>(
+        &self,
+        inner: &Inner<E>,
+        slot: &mut Slot<E>,
+        deadline: Instant,
+        f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
+    ) -> Result<R, (String, Status)> {
+        if Instant::now() >= deadline {
+            return Err((
+                self.name().to_string(),
+                Status::deadline_exceeded(format!(
+                    "deadline exceeded before `{}` was called",
+                    self.name()
+                )),
+            ));
+        }
+        slot.store.data_mut().deadline = Some(deadline);
+        slot.store.set_epoch_deadline(ticks_until(deadline));
+        if let Some(fuel) = inner.config.fuel
+            && let Err(err) = slot.store.set_fuel(fuel)
+        {
+            return Err((self.name().to_string(), failure_status(self.name(), &err)));
+        }
+        f(slot).map_err(|err| {
+            let culprit = self.culprit(&err);
+            let status = failure_status(&culprit, &err);
+            tracing::error!(unit = self.name(), function = culprit, "{}", status.message());
+            inner.metrics.trap(&culprit);
+            (culprit, status)
+        })
+    }
+
+    /// A host-mediated call from another unit: `params` and `results` are
+    /// the caller's; a failure becomes the `rpc-status` error of the result.
+    fn call_dynamic(
+        &self,
+        inner: &Inner<E>,
+        interface: &str,
+        function: &str,
+        params: &[Val],
+        results: &mut [Val],
+        deadline: Instant,
+    ) -> Result<(), Status> {
+        let index = self
+            .funcs
+            .get(&(interface.to_string(), function.to_string()))
+            .ok_or_else(|| {
+                Status::unimplemented(format!(
+                    "unit `{}` does not export `{interface}#{function}`",
+                    self.name()
+                ))
+            })?;
+        self.with_slot(inner, deadline, |slot| {
+            let func = slot
+                .instance
+                .get_func(&mut slot.store, index)
+                .ok_or_else(|| wasmtime::Error::msg(format!("`{function}` is not a function")))?;
+            func.call(&mut slot.store, params, results)
+        })
+        .map_err(|(_, status)| status)
+    }
+}
+
+impl<E: Exports> Host<E> {
+    /// Loads every unit of `deployment` (component paths relative to
+    /// `base`), links each unit's imports of other units' exports as
+    /// host-mediated calls and WASI (preview 2, synchronous) for the rest,
+    /// and instantiates one instance of each unit (running every function's
+    /// lifecycle `init`). Pooled units are filled up to the pool size later
+    /// by [`Host::fill_pools`] or on demand.
+    ///
+    /// Blocks: call it outside an async context.
+    pub fn start(
+        engine: Engine,
+        deployment: &Deployment,
+        base: &Path,
+        config: HostConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, HostError> {
+        deployment.check().map_err(|message| HostError::Deployment {
+            path: base.to_path_buf(),
+            message,
+        })?;
+        let components = deployment
+            .units
+            .iter()
+            .map(|unit| load_component(&engine, &Deployment::component_path(base, unit)))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // Which unit exports what.
+        let mut exporters = HashMap::new();
+        let mut exported: Vec<HashMap<String, Vec<String>>> = Vec::new();
+        for (i, component) in components.iter().enumerate() {
+            let mut mine = HashMap::new();
+            for (name, item) in component.component_type().exports(&engine) {
+                if let ComponentItem::ComponentInstance(instance) = item.ty {
+                    let funcs = instance
+                        .exports(&engine)
+                        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+                        .map(|(f, _)| f.to_string())
+                        .collect();
+                    mine.insert(name.to_string(), funcs);
+                    if let Some(other) = exporters.insert(name.to_string(), i) {
+                        return Err(HostError::Deployment {
+                            path: base.to_path_buf(),
+                            message: format!(
+                                "units `{}` and `{}` both export `{name}`",
+                                deployment.units[other].name, deployment.units[i].name
+                            ),
+                        });
+                    }
+                }
+            }
+            exported.push(mine);
+        }
+
+        let registry: Arc<OnceLock<Weak<Inner<E>>>> = Arc::default();
+        let mut units = Vec::with_capacity(components.len());
+        for (i, (spec, component)) in deployment.units.iter().zip(&components).enumerate() {
+            let inst = |source| HostError::Instantiate {
+                unit: spec.name.clone(),
+                source,
+            };
+            let mut linker = Linker::<State>::new(&engine);
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(inst)?;
+            for (import, item) in component.component_type().imports(&engine) {
+                let Some(&callee) = exporters.get(import) else {
+                    continue; // WASI, or unresolved: instantiate_pre names it.
+                };
+                if callee == i {
+                    continue;
+                }
+                let ComponentItem::ComponentInstance(ty) = item.ty else {
+                    continue;
+                };
+                let callee_spec = &deployment.units[callee];
+                let owner = owner_of(callee_spec, import);
+                let mut instance = linker.instance(import).map_err(inst)?;
+                for (func, _) in ty.exports(&engine) {
+                    let edge = metrics.edge(&spec.name, &owner, func);
+                    let registry = Arc::clone(&registry);
+                    let (interface, function) = (import.to_string(), func.to_string());
+                    let caller = spec.name.clone();
+                    instance
+                        .func_new(func, move |store, _ty, params, results| {
+                            let inner = registry.get().and_then(Weak::upgrade).ok_or_else(|| {
+                                wasmtime::Error::msg("the host is shutting down")
+                            })?;
+                            let deadline = store
+                                .data()
+                                .deadline
+                                .unwrap_or_else(|| Instant::now() + inner.config.default_timeout);
+                            mediate(
+                                &inner, callee, &caller, &interface, &function, params, results,
+                                deadline, &edge,
+                            )
+                        })
+                        .map_err(inst)?;
+                }
+            }
+            let pre = linker.instantiate_pre(component).map_err(inst)?;
+            let indices = E::indices(&pre).map_err(inst)?;
+            let mut lifecycles = Vec::new();
+            for f in &spec.functions {
+                let index = component
+                    .get_export_index(None, &f.lifecycle)
+                    .and_then(|i| component.get_export_index(Some(&i), "init"))
+                    .ok_or_else(|| {
+                        inst(wasmtime::Error::msg(format!(
+                            "function `{}` does not export `{}#init`",
+                            f.name, f.lifecycle
+                        )))
+                    })?;
+                lifecycles.push((f.lifecycle.clone(), index));
+            }
+            let mut funcs = HashMap::new();
+            let mut owners = HashMap::new();
+            for (interface, names) in &exported[i] {
+                owners.insert(interface.clone(), owner_of(spec, interface));
+                let Some(iface) = component.get_export_index(None, interface) else {
+                    continue;
+                };
+                for name in names {
+                    if let Some(index) = component.get_export_index(Some(&iface), name) {
+                        funcs.insert((interface.clone(), name.clone()), index);
+                    }
+                }
+            }
+            let slots = if spec.stateless {
+                Slots::Pool {
+                    free: parking_lot::Mutex::new(Vec::new()),
+                    permits: Arc::new(Semaphore::new(config.pool_size)),
+                    capacity: config.pool_size,
+                }
+            } else {
+                Slots::Single(parking_lot::Mutex::new(None))
+            };
+            units.push(Unit {
+                spec: spec.clone(),
+                pre,
+                indices,
+                lifecycles,
+                funcs,
+                owners,
+                slots,
+                live: AtomicUsize::new(0),
+            });
+        }
+
+        start_epoch_ticker(&engine);
+        let inner = Arc::new(Inner {
+            engine,
+            inflight: Arc::new(Semaphore::new(config.max_concurrent)),
+            config,
+            units,
+            exporters,
+            queued: AtomicUsize::new(0),
+            metrics,
+        });
+        let _ = registry.set(Arc::downgrade(&inner));
+
+        // One instance of every unit now, so that a broken `init` fails
+        // the start and the first request is served warm.
+        for unit in &inner.units {
+            let slot = unit.instantiate(&inner)?;
+            match &unit.slots {
+                Slots::Pool { free, .. } => free.lock().push(slot),
+                Slots::Single(only) => *only.lock() = Some(slot),
+            }
+        }
+        Ok(Self { inner })
+    }
+
+    /// Instantiates pooled units up to the pool size (running `init` for
+    /// each new instance). Blocks; [`crate::try_run`] runs it in the
+    /// background once the host serves.
+    pub fn fill_pools(&self) -> Result<(), HostError> {
+        for unit in &self.inner.units {
+            if let Slots::Pool { free, capacity, .. } = &unit.slots {
+                while unit.live.load(Ordering::Relaxed) < *capacity {
+                    let slot = unit.instantiate(&self.inner)?;
+                    free.lock().push(slot);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The host's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Live instances per unit, by unit name.
+    pub fn live_instances(&self) -> Vec<(String, usize)> {
+        self.inner
+            .units
+            .iter()
+            .map(|u| (u.spec.name.clone(), u.live.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Serves one public call: waits (bounded by the queue limit and the
+    /// deadline) for a free request slot and an instance of the unit
+    /// exporting `site.interface`, then runs `f` on that instance's store
+    /// on tokio's blocking pool. `timeout` is the client's `grpc-timeout`,
+    /// if any; [`HostConfig::default_timeout`] otherwise.
+    ///
+    /// Traps and limit violations fail this call only: the instance is
+    /// dropped and replaced, and the status says which function failed.
+    pub async fn call<R, F>(
+        &self,
+        site: &'static CallSite,
+        timeout: Option<Duration>,
+        f: F,
+    ) -> Result<R, Status>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
+    {
+        let started = Instant::now();
+        let deadline = started + timeout.unwrap_or(self.inner.config.default_timeout);
+        let result = self.call_inner(site, deadline, f).await;
+        let code = match &result {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        };
+        self.inner
+            .metrics
+            .request(site.method, code)
+            .observe(started.elapsed());
+        result
+    }
+
+    async fn call_inner<R, F>(
+        &self,
+        site: &'static CallSite,
+        deadline: Instant,
+        f: F,
+    ) -> Result<R, Status>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
+    {
+        let inner = &self.inner;
+        let &unit_index = inner.exporters.get(site.interface).ok_or_else(|| {
+            Status::unimplemented(format!("no unit exports `{}`", site.interface))
+        })?;
+        let inflight = self.admit(Arc::clone(&inner.inflight), deadline).await?;
+        let unit = &inner.units[unit_index];
+        let pool_permit = match &unit.slots {
+            Slots::Pool { permits, .. } => Some(self.admit(Arc::clone(permits), deadline).await?),
+            Slots::Single(_) => None,
+        };
+        let owner = unit
+            .owners
+            .get(site.interface)
+            .cloned()
+            .unwrap_or_else(|| unit.spec.name.clone());
+        let host = Arc::clone(inner);
+        let started = Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _permits = (inflight, pool_permit);
+            let unit = &host.units[unit_index];
+            unit.with_slot(&host, deadline, |slot| {
+                f(&mut slot.store, &slot.exports)
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(format!("call into `{owner}` did not complete: {e}")))?;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(_) => "error",
+        };
+        inner
+            .metrics
+            .function(&owner, site.function, label)
+            .observe(started.elapsed());
+        outcome.map_err(|(_, status)| status)
+    }
+
+    /// Takes a permit of `semaphore`, waiting in the bounded queue if none
+    /// is free: `RESOURCE_EXHAUSTED` when the queue is full,
+    /// `DEADLINE_EXCEEDED` when the deadline passes while waiting.
+    async fn admit(
+        &self,
+        semaphore: Arc<Semaphore>,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, Status> {
+        if let Ok(permit) = Arc::clone(&semaphore).try_acquire_owned() {
+            return Ok(permit);
+        }
+        let inner = &self.inner;
+        if inner.queued.fetch_add(1, Ordering::AcqRel) >= inner.config.max_queue {
+            inner.queued.fetch_sub(1, Ordering::AcqRel);
+            inner.metrics.rejected();
+            return Err(Status::resource_exhausted(format!(
+                "server busy: {} requests running and {} queued",
+                inner.config.max_concurrent, inner.config.max_queue
+            )));
+        }
+        let waited =
+            tokio::time::timeout_at(deadline.into(), semaphore.acquire_owned()).await;
+        inner.queued.fetch_sub(1, Ordering::AcqRel);
+        match waited {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(Status::unavailable("the host is shutting down")),
+            Err(_) => Err(Status::deadline_exceeded(
+                "deadline exceeded while queued for an instance",
+            )),
+        }
+    }
+}
+
+/// The function of `unit` that exports `interface` (the unit's name if no
+/// function claims it).
+fn owner_of(unit: &UnitSpec, interface: &str) -> String {
+    let mut owner = unit
+        .functions
+        .iter()
+        .filter(|f: &&FunctionSpec| f.exports.iter().any(|e| e == interface));
+    match (owner.next(), owner.next()) {
+        (Some(f), None) => f.name.clone(),
+        _ => unit.name.clone(),
+    }
+}
+
+/// The body of every host-mediated import: calls `callee`'s export; a
+/// failure there is handed to the caller as the rpc's error status, so the
+/// caller's instance is unharmed (as a native caller would get an error
+/// from a crashed server).
+#[allow(clippy::too_many_arguments)]
+fn mediate<E: Exports>(
+    inner: &Inner<E>,
+    callee: usize,
+    caller: &str,
+    interface: &str,
+    function: &str,
+    params: &[Val],
+    results: &mut [Val],
+    deadline: Instant,
+    edge: &Histogram,
+) -> wasmtime::Result<()> {
+    let started = Instant::now();
+    let outcome = inner.units[callee].call_dynamic(inner, interface, function, params, results, deadline);
+    edge.observe(started.elapsed());
+    if let Err(status) = outcome {
+        tracing::debug!(caller, interface, function, "host-mediated call failed: {}", status.message());
+        match results {
+            [result] => *result = status_val(&status),
+            _ => {
+                return Err(wasmtime::Error::msg(format!(
+                    "`{interface}#{function}` failed ({}) and returns no result to report it in",
+                    status.message()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("cofaas-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::error!("cannot start the epoch thread, deadlines will not interrupt: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_names_in_symbols() {
+        assert!(mentions_crate("worker::main::{{closure}}", "worker"));
+        assert!(mentions_crate(
+            "<hostcheck_worker::Svc as x::Worker>::work",
+            "hostcheck_worker"
+        ));
+        assert!(!mentions_crate("coworker::main", "worker"));
+        assert!(!mentions_crate("worker_pool::main", "worker"));
+        assert!(!mentions_crate("std::worker", "worker"));
+    }
+
+    #[test]
+    fn statuses_of_failures() {
+        let trap = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        let s = failure_status("worker", &trap);
+        assert_eq!(s.code(), Code::Internal);
+        assert!(s.message().starts_with("function `worker` trapped: "), "{}", s.message());
+        let s = failure_status("worker", &wasmtime::Error::new(Trap::Interrupt));
+        assert_eq!(s.code(), Code::DeadlineExceeded);
+        let s = failure_status("worker", &wasmtime::Error::new(Trap::OutOfFuel));
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        let mem = wasmtime::Error::new(MemoryLimitExceeded {
+            limit: 10,
+            requested: 20,
+        })
+        .context("while growing");
+        let s = failure_status("worker", &mem);
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(
+            s.message(),
+            "function `worker` exceeded its memory limit of 10 bytes (it tried to grow to 20 bytes)"
+        );
+    }
+
+    #[test]
+    fn status_values_match_rpc_status() {
+        let v = status_val(&Status::with_details(
+            Code::NotFound,
+            "gone",
+            vec![1u8, 2].into(),
+        ));
+        let Val::Result(Err(Some(record))) = v else {
+            panic!("not an error result: {v:?}")
+        };
+        assert_eq!(
+            *record,
+            Val::Record(vec![
+                ("code".into(), Val::S32(5)),
+                ("message".into(), Val::String("gone".into())),
+                ("details".into(), Val::List(vec![Val::U8(1), Val::U8(2)])),
+            ])
+        );
+    }
+}
