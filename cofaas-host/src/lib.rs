@@ -498,12 +498,20 @@ pub fn try_run<E: Exports>(
     })
 }
 
-/// The request's deadline from its `grpc-timeout` header, if it has a
-/// valid one.
+/// The time the host gives a request with a `grpc-timeout` header: the
+/// client's timeout less a margin (a tenth, between 5 and 50 ms), so that the
+/// host answers `DEADLINE_EXCEEDED` before the client gives up. (tonic's
+/// server also enforces the header, answering `CANCELLED` at the exact
+/// deadline; the margin lets the host's status arrive first.)
 pub fn request_timeout<T>(request: &tonic::Request<T>) -> Option<std::time::Duration> {
-    request
+    let timeout = request
         .metadata()
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
+        .and_then(parse_grpc_timeout)?;
+    let margin = (timeout / 10).clamp(
+        std::time::Duration::from_millis(5),
+        std::time::Duration::from_millis(50),
+    );
+    Some(timeout.saturating_sub(margin))
 }

@@ -85,30 +85,35 @@ pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
 pub struct Consolidated {
     /// The host's address.
     pub addr: SocketAddr,
-    _host: Guard,
+    host: Guard,
 }
 
-/// Starts the generated host on a free loopback port.
+impl Consolidated {
+    /// The host process.
+    pub fn process(&mut self) -> &mut Guard {
+        &mut self.host
+    }
+}
+
+/// Starts the generated host on a free loopback port, with further host
+/// options `extra` (`--pool-size 8`, ...).
 pub fn start_host(
     artifacts: &Artifacts,
     listen: Option<SocketAddr>,
+    extra: &[&str],
     verbose: bool,
 ) -> Result<Consolidated> {
     let addr = match listen {
         Some(a) => a,
         None => free_port()?,
     };
-    let component = artifacts.composed.display().to_string();
+    let deployment = artifacts.deployment.display().to_string();
     let listen = addr.to_string();
-    let mut host = Guard::start(
-        "host",
-        &artifacts.host_bin,
-        &["--component", &component, "--listen", &listen],
-        &[],
-        verbose,
-    )?;
+    let mut args = vec!["--deployment", &deployment, "--listen", &listen];
+    args.extend_from_slice(extra);
+    let mut host = Guard::start("host", &artifacts.host_bin, &args, &[], verbose)?;
     host.wait_for_port(addr, Duration::from_secs(120))?;
-    Ok(Consolidated { addr, _host: host })
+    Ok(Consolidated { addr, host })
 }
 
 /// Figures for one configuration.
@@ -244,7 +249,7 @@ pub async fn run_demo(opts: &DemoOptions) -> Result<Vec<Row>> {
     let bins =
         tokio::task::spawn_blocking(move || build_native(&app_dir, &target, release)).await??;
     let native = start_native(&bins, verbose)?;
-    let host = start_host(&artifacts, None, verbose)?;
+    let host = start_host(&artifacts, None, &[], verbose)?;
     eprintln!(
         "cofaas demo: native on {}, consolidated on {}; {} requests per row",
         native.addr, host.addr, opts.requests

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! let artifacts = cofaas::pipeline::build(&cofaas::pipeline::BuildOptions::new("examples/prodcon"))?;
-//! println!("composed component: {}", artifacts.composed.display());
+//! println!("deployment: {}", artifacts.deployment.display());
 //! # Ok::<(), cofaas::pipeline::BuildError>(())
 //! ```
 #![deny(missing_docs)]
@@ -13,6 +13,7 @@ pub mod demo;
 pub mod manifest;
 pub mod pipeline;
 pub mod proc;
+pub mod units;
 
 /// The prodcon example's public API (client side), for the demo and tests.
 #[allow(missing_docs, clippy::all)]

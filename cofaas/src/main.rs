@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build an app: WIT, map, components, composed.wasm and host, under target/cofaas/<app>/.
+    /// Build an app: WIT, map, components, units, deployment.json and host, under target/cofaas/<app>/.
     Build {
         /// App directory (holding cofaas.toml).
         app: PathBuf,
@@ -37,6 +37,10 @@ enum Cmd {
         /// Address to serve on.
         #[arg(long, default_value = "127.0.0.1:50051")]
         listen: SocketAddr,
+        /// Further host options after `--`, e.g. `-- --pool-size 8 --timeout-ms 500
+        /// --memory-mib 64 --metrics 127.0.0.1:9090` (see the host's `--help`).
+        #[arg(last = true)]
+        host_args: Vec<String>,
     },
     /// Build prodcon both ways, run both, and compare them.
     Demo {
@@ -94,14 +98,19 @@ fn real_main() -> Result<()> {
             let a = build(&opts)?;
             println!("built {}", a.dir.display());
         }
-        Cmd::Run { app, listen } => {
+        Cmd::Run {
+            app,
+            listen,
+            host_args,
+        } => {
             let opts = BuildOptions::new(app);
             let a = build(&opts)?;
             let status = std::process::Command::new(&a.host_bin)
-                .arg("--component")
-                .arg(&a.composed)
+                .arg("--deployment")
+                .arg(&a.deployment)
                 .arg("--listen")
                 .arg(listen.to_string())
+                .args(&host_args)
                 .status()
                 .with_context(|| format!("starting {}", a.host_bin.display()))?;
             if !status.success() {

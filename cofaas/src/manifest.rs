@@ -54,9 +54,44 @@ pub struct FunctionSection {
     /// Services called.
     #[serde(default)]
     pub imports: Vec<String>,
-    /// Whether the function keeps no state between calls (may be pooled).
+    /// Whether the function keeps no state between calls, so the host may
+    /// run many instances of it (a pool). Off by default: a function that
+    /// keeps state in memory gets exactly one instance, as its one native
+    /// process had.
     #[serde(default)]
     pub stateless: bool,
+    /// What the function may touch beyond stdout, stderr, clocks and
+    /// randomness. Nothing by default.
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+/// `[functions.<name>.grants]`: capabilities given to a function.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Host directories the function sees.
+    #[serde(default)]
+    pub dirs: Vec<DirGrant>,
+    /// Whether it may open sockets and resolve names.
+    #[serde(default)]
+    pub network: bool,
+    /// Environment variables it sees.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// `{ host = "data", guest = "/data", writable = false }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// Directory on the host, relative to the manifest.
+    pub host: PathBuf,
+    /// Where the function sees it.
+    pub guest: String,
+    /// Whether it may write there (read-only by default).
+    #[serde(default)]
+    pub writable: bool,
 }
 
 /// Errors reading a manifest.
@@ -119,6 +154,13 @@ impl Manifest {
             }
         }
         for (name, f) in &manifest.functions {
+            for service in &f.imports {
+                if !manifest.functions.values().any(|g| g.exports.contains(service)) {
+                    return Err(invalid(format!(
+                        "function `{name}` imports `{service}`, which no function exports"
+                    )));
+                }
+            }
             if f.language != Language::Rust {
                 return Err(invalid(format!(
                     "function `{name}`: only language = \"rust\" is supported so far"

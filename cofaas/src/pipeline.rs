@@ -56,8 +56,12 @@ pub struct Artifacts {
     pub map: PathBuf,
     /// One component per function.
     pub components: BTreeMap<String, PathBuf>,
-    /// The composed component.
-    pub composed: PathBuf,
+    /// Each unit's component (one function's, or several stateless
+    /// functions composed), by unit name; a precompiled `.cwasm` sits next
+    /// to each.
+    pub units: BTreeMap<String, PathBuf>,
+    /// `deployment.json`, the host's description of the units.
+    pub deployment: PathBuf,
     /// The generated host crate.
     pub host_crate: PathBuf,
     /// The host binary.
@@ -116,6 +120,12 @@ pub enum BuildError {
     /// The app's layout is not supported.
     #[error("{0}")]
     Layout(String),
+    /// The functions call each other in a cycle.
+    #[error("functions call each other in a cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+    /// Ahead-of-time compilation failed.
+    #[error("precompiling: {0}")]
+    Precompile(#[from] cofaas_host::HostError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -418,30 +428,77 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         });
     }
 
-    // 4. Compose.
-    let mut plan = component_linker::Plan::default();
-    plan.entries = manifest.app.entries.clone();
-    // Entries' exports include their lifecycles; the others' are re-exported
-    // so the host can run every function's `init`.
-    for w in out.map.worlds.values() {
-        let Some(function) = &w.function else {
-            continue;
-        };
-        if !plan.entries.contains(function) {
-            for l in &w.lifecycles {
-                plan.extra_exports
-                    .push((function.clone(), format!("{}/{l}", out.map.wit_package)));
-            }
-        }
+    // 4. Units: compose each group of stateless functions; precompile.
+    if let Some(cycle) = crate::units::find_cycle(&crate::units::call_graph(&manifest)) {
+        return Err(BuildError::Cycle(cycle));
     }
-    let linked = component_linker::link(&inputs, &plan)?;
-    let composed = dir.join("composed.wasm");
-    write_if_changed(&composed, &linked.component)?;
-    let wiring: Vec<String> = linked.wiring.iter().map(|w| w.to_string()).collect();
+    let units_dir = dir.join("units");
+    let mut units = BTreeMap::new();
+    let mut wiring = Vec::new();
+    let mut specs = Vec::new();
+    let engine = cofaas_host::engine_config(false);
+    for unit in crate::units::plan_units(&manifest) {
+        let path = units_dir.join(format!("{}.wasm", unit.name));
+        let bytes = if let [only] = unit.functions.as_slice() {
+            let i = inputs
+                .iter()
+                .position(|i| i.name == *only)
+                .ok_or_else(|| BuildError::Layout(format!("no component for `{only}`")))?;
+            inputs[i].bytes.clone()
+        } else {
+            let group: Vec<component_linker::Input> = inputs
+                .iter()
+                .filter(|i| unit.functions.contains(&i.name))
+                .cloned()
+                .collect();
+            let mut plan = component_linker::Plan::default();
+            // Every member's exports: the public ones, the ones other
+            // units call, and every lifecycle.
+            plan.entries = unit.functions.clone();
+            let linked = component_linker::link(&group, &plan)?;
+            for w in &linked.wiring {
+                wiring.push(format!("[{}] {w}", unit.name));
+            }
+            linked.component
+        };
+        write_if_changed(&path, &bytes)?;
+        let cwasm = path.with_extension("cwasm");
+        cofaas_host::precompile(&engine, &path, &cwasm)?;
+        say(
+            opts,
+            format!(
+                "  unit       {} ({}, {})",
+                path.display(),
+                unit.functions.join(", "),
+                if unit.stateless { "pooled" } else { "one instance" }
+            ),
+        );
+        let functions = unit
+            .functions
+            .iter()
+            .map(|f| function_spec(&manifest, &out.map, &packages, f))
+            .collect();
+        let mut spec = cofaas_host::UnitSpec::new(
+            unit.name.clone(),
+            format!("units/{}.wasm", unit.name),
+            unit.stateless,
+            functions,
+        );
+        if let [only] = unit.functions.as_slice() {
+            spec.capabilities = capabilities(&app_dir, &manifest.functions[only].grants);
+        }
+        specs.push(spec);
+        units.insert(unit.name, path);
+    }
     for w in &wiring {
         say(opts, format!("  wire       {w}"));
     }
-    say(opts, format!("  composed   {}", composed.display()));
+    let deployment = dir.join(cofaas_host::DEPLOYMENT_FILE);
+    let description = cofaas_host::Deployment::new(name.clone(), specs);
+    let mut text = serde_json::to_string_pretty(&description).map_err(std::io::Error::other).map_err(io(&deployment))?;
+    text.push('\n');
+    write_if_changed(&deployment, text.as_bytes())?;
+    say(opts, format!("  deployment {}", deployment.display()));
 
     // 5. Host.
     let (host_crate, host_bin) = build_host(opts, &dir, &name, &wit_dir, &out.map, &fds)?;
@@ -451,11 +508,56 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         wit_dir,
         map: map_path,
         components,
-        composed,
+        units,
+        deployment,
         host_crate,
         host_bin,
         wiring,
     })
+}
+
+/// The host's description of function `name`.
+fn function_spec(
+    manifest: &Manifest,
+    map: &proto2wit::Map,
+    packages: &BTreeMap<String, String>,
+    name: &str,
+) -> cofaas_host::FunctionSpec {
+    let crate_name = packages
+        .get(name)
+        .map(|p| p.replace('-', "_"))
+        .unwrap_or_else(|| name.replace('-', "_"));
+    let lifecycle = map
+        .worlds
+        .values()
+        .find(|w| w.function.as_deref() == Some(name))
+        .and_then(|w| w.lifecycles.first())
+        .map(|l| format!("{}/{l}", map.wit_package))
+        .unwrap_or_default();
+    let exports = manifest.functions[name]
+        .exports
+        .iter()
+        .filter_map(|s| map.services.get(s))
+        .map(|s| map.interface_path(s));
+    cofaas_host::FunctionSpec::new(name, crate_name, lifecycle).with_exports(exports)
+}
+
+/// A function's grants as the host's capabilities, directories made
+/// absolute against the app directory.
+fn capabilities(app_dir: &Path, grants: &crate::manifest::Grants) -> cofaas_host::Capabilities {
+    let mut caps = cofaas_host::Capabilities::default();
+    caps.network = grants.network;
+    caps.env = grants.env.clone();
+    caps.dirs = grants
+        .dirs
+        .iter()
+        .map(|d| {
+            let mut grant = cofaas_host::DirGrant::read_only(app_dir.join(&d.host), d.guest.clone());
+            grant.writable = d.writable;
+            grant
+        })
+        .collect();
+    caps
 }
 
 fn build_host(

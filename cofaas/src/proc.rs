@@ -2,7 +2,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A started process, killed and reaped when dropped.
@@ -66,6 +66,72 @@ impl Guard {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+impl Guard {
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM (via `kill -TERM`).
+    pub fn terminate(&self) -> std::io::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "kill -TERM {} failed: {status}",
+                self.child.id()
+            )))
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit; `None` if it is still
+    /// running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if start.elapsed() > timeout {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident and peak resident memory, in KiB (Linux `/proc`).
+    pub fn memory(&self) -> Option<Memory> {
+        memory_of(self.child.id())
+    }
+}
+
+/// Memory use of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`), KiB.
+    pub rss_kib: u64,
+    /// Peak resident set size (`VmHWM`), KiB.
+    pub peak_kib: u64,
+}
+
+/// [`Memory`] of process `pid`, from `/proc/<pid>/status`.
+pub fn memory_of(pid: u32) -> Option<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some(Memory {
+        rss_kib: field("VmRSS:")?,
+        peak_kib: field("VmHWM:")?,
+    })
 }
 
 impl Drop for Guard {

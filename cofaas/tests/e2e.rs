@@ -87,16 +87,25 @@ async fn prodcon_consolidated_answers_like_native() {
     let map = proto2wit_map(&artifacts.map);
     assert!(map.contains("helloworld.Greeter"));
     assert_eq!(artifacts.components.len(), 2);
-    assert!(artifacts.composed.is_file());
     assert!(artifacts.host_bin.is_file());
+    assert!(artifacts.deployment.is_file());
+    // Both functions are stateless: one pooled unit, composed statically,
+    // and precompiled.
+    let units: Vec<&String> = artifacts.units.keys().collect();
+    assert_eq!(units, ["consumer+producer"]);
+    assert!(
+        artifacts.units["consumer+producer"]
+            .with_extension("cwasm")
+            .is_file()
+    );
     assert_eq!(
         artifacts.wiring,
-        ["producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
+        ["[consumer+producer] producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
     );
 
     let bins = build_native(&app, &target, false).unwrap();
     let native = start_native(&bins, false).unwrap();
-    let host = start_host(&artifacts, None, false).unwrap();
+    let host = start_host(&artifacts, None, &[], false).unwrap();
 
     let req = HelloRequest {
         name: "e2e".into(),
@@ -114,6 +123,34 @@ async fn prodcon_consolidated_answers_like_native() {
         from_host.message,
         "Hello e2e! 3 call(s) of 2 KiB consumed, 6144 bytes received"
     );
+
+    // 64 concurrent requests, each different, answer exactly as native.
+    let requests: Vec<HelloRequest> = (0..64u32)
+        .map(|i| HelloRequest {
+            name: format!("client-{i}"),
+            calls: i % 5 + 1,
+            payload_kib: i % 3 + 1,
+            ..Default::default()
+        })
+        .collect();
+    let fan_out = |addr: std::net::SocketAddr| {
+        let requests = requests.clone();
+        async move {
+            let tasks: Vec<_> = requests
+                .into_iter()
+                .map(|req| tokio::spawn(say_hello(addr, req)))
+                .collect();
+            let mut replies = Vec::new();
+            for t in tasks {
+                replies.push(t.await.unwrap());
+            }
+            replies
+        }
+    };
+    let (native_replies, host_replies) = tokio::join!(fan_out(native.addr), fan_out(host.addr));
+    assert_eq!(host_replies.len(), 64);
+    assert_eq!(host_replies, native_replies);
+    assert_eq!(host_replies[7].bytes_consumed, 3 * 2 * 1024);
 
     // Errors cross the boundary as gRPC status, same code and message.
     let bad = HelloRequest {

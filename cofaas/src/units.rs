@@ -1,0 +1,202 @@
+//! How an app's functions are split into units, the components the host
+//! instantiates.
+//!
+//! * A function that keeps state (not `stateless = true`) is a unit of its
+//!   own. The host gives it exactly one instance, as its native process had
+//!   one, and serves every call to it (host-mediated), serialised.
+//! * A function with capability grants is a unit of its own too, so that
+//!   its grants are not shared with the functions composed beside it.
+//! * The other (stateless) functions are grouped by the calls between them:
+//!   each connected group is composed statically into one unit (calls inside
+//!   it are fused), which the host pools.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::Manifest;
+
+/// One planned unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitPlan {
+    /// `a` for one function, `a+b` for a composition.
+    pub name: String,
+    /// Its functions, in name order.
+    pub functions: Vec<String>,
+    /// Whether it may be pooled.
+    pub stateless: bool,
+}
+
+/// Who calls whom: `function → functions it calls`, from the manifest's
+/// exports and imports.
+pub fn call_graph(manifest: &Manifest) -> BTreeMap<&str, Vec<&str>> {
+    let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, f) in &manifest.functions {
+        let callees = graph.entry(name).or_default();
+        for service in &f.imports {
+            for (other, g) in &manifest.functions {
+                if other != name && g.exports.contains(service) && !callees.contains(&&**other) {
+                    callees.push(other);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A call cycle, if the functions have one (`a → b → a`): the host would
+/// deadlock re-entering a single-instance function, and composition
+/// needs an order.
+pub fn find_cycle(graph: &BTreeMap<&str, Vec<&str>>) -> Option<Vec<String>> {
+    fn visit<'a>(
+        node: &'a str,
+        graph: &BTreeMap<&'a str, Vec<&'a str>>,
+        state: &mut BTreeMap<&'a str, u8>,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        match state.get(node) {
+            Some(2) => return None,
+            Some(1) => {
+                let start = stack.iter().position(|n| *n == node).unwrap_or(0);
+                let mut cycle: Vec<String> = stack[start..].iter().map(|s| s.to_string()).collect();
+                cycle.push(node.to_string());
+                return Some(cycle);
+            }
+            _ => {}
+        }
+        state.insert(node, 1);
+        stack.push(node);
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, state, stack) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        state.insert(node, 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for node in graph.keys() {
+        if let Some(cycle) = visit(node, graph, &mut state, &mut Vec::new()) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+/// Splits the app into units (see the module docs), ordered by their first
+/// function's name.
+pub fn plan_units(manifest: &Manifest) -> Vec<UnitPlan> {
+    let graph = call_graph(manifest);
+    let groupable = |name: &str| {
+        manifest.functions.get(name).is_some_and(|f| {
+            f.stateless && f.grants.dirs.is_empty() && !f.grants.network && f.grants.env.is_empty()
+        })
+    };
+    // Union-find over the calls between groupable functions.
+    let names: Vec<&str> = manifest.functions.keys().map(String::as_str).collect();
+    let mut parent: Vec<usize> = (0..names.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let index = |n: &str| names.iter().position(|m| *m == n);
+    for (caller, callees) in &graph {
+        for callee in callees {
+            if let (true, true, Some(a), Some(b)) = (
+                groupable(caller),
+                groupable(callee),
+                index(caller),
+                index(callee),
+            ) {
+                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for i in 0..names.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(names[i].to_string());
+    }
+    groups
+        .into_values()
+        .map(|functions| UnitPlan {
+            name: functions.join("+"),
+            stateless: functions.iter().all(|f| manifest.functions[f].stateless),
+            functions,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(functions: &str) -> Manifest {
+        toml::from_str(&format!(
+            "[app]\nname = \"t\"\nprotos = []\nentries = [\"a\"]\n{functions}"
+        ))
+        .unwrap()
+    }
+
+    fn f(name: &str, exports: &str, imports: &str, extra: &str) -> String {
+        format!(
+            "[functions.{name}]\npath = \"{name}\"\nlanguage = \"rust\"\nexports = [{exports}]\nimports = [{imports}]\n{extra}\n"
+        )
+    }
+
+    #[test]
+    fn stateless_neighbours_compose_stateful_ones_stand_alone() {
+        // a → b → s (stateful) → c; d alone; e has grants.
+        let m = manifest(
+            &[
+                f("a", "\"A\"", "\"B\", \"E\"", "stateless = true"),
+                f("b", "\"B\"", "\"S\"", "stateless = true"),
+                f("s", "\"S\"", "\"C\"", ""),
+                f("c", "\"C\"", "", "stateless = true"),
+                f("d", "\"D\"", "", "stateless = true"),
+                f(
+                    "e",
+                    "\"E\"",
+                    "",
+                    "stateless = true\n[functions.e.grants]\nnetwork = true",
+                ),
+            ]
+            .concat(),
+        );
+        let units = plan_units(&m);
+        let names: Vec<(&str, bool)> = units
+            .iter()
+            .map(|u| (u.name.as_str(), u.stateless))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a+b", true),
+                ("c", true),
+                ("d", true),
+                ("e", true),
+                ("s", false)
+            ]
+        );
+        assert_eq!(find_cycle(&call_graph(&m)), None);
+    }
+
+    #[test]
+    fn cycles_are_found() {
+        let m = manifest(
+            &[
+                f("a", "\"A\"", "\"B\"", ""),
+                f("b", "\"B\"", "\"C\"", ""),
+                f("c", "\"C\"", "\"B\"", ""),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            find_cycle(&call_graph(&m)),
+            Some(vec!["b".to_string(), "c".to_string(), "b".to_string()])
+        );
+    }
+}

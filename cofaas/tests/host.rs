@@ -1,0 +1,356 @@
+//! The generated host under failure and load, with the purpose-built
+//! `examples/hostcheck` app: `front` (stateless, public) forwards jobs to
+//! `worker` (stateless; composed with front into one pooled unit) and
+//! counts on `counter` (stateful: one instance, host-mediated).
+//!
+//! The app is built once; each test starts its own host process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use cofaas::demo::{Consolidated, start_host};
+use cofaas::pipeline::{Artifacts, BuildOptions, build};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Job {
+    #[prost(string, tag = "1")]
+    action: String,
+    #[prost(uint64, tag = "2")]
+    arg: u64,
+    #[prost(bytes = "vec", tag = "3")]
+    payload: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Outcome {
+    #[prost(string, tag = "1")]
+    text: String,
+    #[prost(uint64, tag = "2")]
+    value: u64,
+    #[prost(bytes = "vec", tag = "3")]
+    payload: Vec<u8>,
+}
+
+/// Arbitrary bytes sent as a request body, to test decoding.
+#[derive(Clone, Debug, Default)]
+struct Raw(Vec<u8>);
+
+impl prost::Message for Raw {
+    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
+        buf.put_slice(&self.0);
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds examples/hostcheck once for all tests.
+fn artifacts() -> &'static Artifacts {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("target"));
+        let target = std::path::absolute(target).unwrap();
+        let mut opts = BuildOptions::new(repo().join("examples/hostcheck"));
+        opts.cargo_target_dir = target.clone();
+        opts.out_root = target.join("cofaas");
+        opts.release_host = false;
+        opts.verbose = false;
+        build(&opts).unwrap()
+    })
+}
+
+/// A host on a free port with small limits: 2 s default deadline, 64 MiB
+/// per instance, pool of 4, 8 requests at once.
+async fn host(extra: &[&str]) -> Consolidated {
+    let mut args = vec![
+        "--timeout-ms",
+        "2000",
+        "--memory-mib",
+        "64",
+        "--pool-size",
+        "4",
+        "--max-concurrent",
+        "8",
+    ];
+    args.extend_from_slice(extra);
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let a = artifacts();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        start_host(a, None, &args, false).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+async fn unary<Req, Resp>(
+    channel: Channel,
+    path: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<Resp, Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+    grpc.unary(
+        request,
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        codec,
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+async fn call(channel: Channel, action: &str, arg: u64) -> Result<Outcome, Status> {
+    let job = Job {
+        action: action.into(),
+        arg,
+        payload: vec![arg as u8; 3],
+    };
+    unary(channel, "/hostcheck.Front/Call", tonic::Request::new(job)).await
+}
+
+async fn assert_echoes(channel: Channel, arg: u64) {
+    let out = call(channel, "echo", arg).await.unwrap();
+    assert_eq!(out.text, format!("echo {arg}"));
+    assert_eq!(out.value, arg * 2);
+    assert_eq!(out.payload, vec![arg as u8; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_fails_only_its_request() {
+    let host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    // A stream of good requests, concurrently with the trapping one.
+    let good: Vec<_> = (0..200u64)
+        .map(|i| tokio::spawn(call(ch.clone(), "echo", i)))
+        .collect();
+    let trapped = call(ch.clone(), "trap", 1).await.unwrap_err();
+    assert_eq!(trapped.code(), Code::Internal, "{trapped:?}");
+    assert!(
+        trapped.message().starts_with("function `worker` trapped: "),
+        "{}",
+        trapped.message()
+    );
+    let mut failures = 0;
+    for (i, t) in good.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(out) if out.value == 2 * i as u64 => {}
+            other => {
+                failures += 1;
+                eprintln!("request {i}: {other:?}");
+            }
+        }
+    }
+    assert_eq!(failures, 0);
+    // Still serving, and traps again on demand (the instance was replaced).
+    assert_echoes(ch.clone(), 5).await;
+    assert_eq!(
+        call(ch.clone(), "trap", 2).await.unwrap_err().code(),
+        Code::Internal
+    );
+    assert_echoes(ch, 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_hits_the_deadline() {
+    let host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    // The client's deadline (grpc-timeout).
+    let mut request = tonic::Request::new(Job {
+        action: "loop".into(),
+        arg: 1,
+        payload: vec![],
+    });
+    request.set_timeout(Duration::from_millis(500));
+    let started = Instant::now();
+    let err = unary::<Job, Outcome>(ch.clone(), "/hostcheck.Front/Call", request)
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+    // The host's default deadline (--timeout-ms 2000) without a header.
+    let started = Instant::now();
+    let err = call(ch.clone(), "loop", 2).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(
+        err.message().contains("`worker`"),
+        "names the function: {}",
+        err.message()
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(3000),
+        "took {elapsed:?}"
+    );
+    assert_echoes(ch, 7).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbounded_allocation_is_resource_exhausted() {
+    let host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    let err = call(ch.clone(), "alloc", 1).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(
+        err.message().contains("memory limit of 67108864 bytes"),
+        "{}",
+        err.message()
+    );
+    assert_echoes(ch, 8).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statuses_and_bad_bytes() {
+    let host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    // A function's own non-OK status reaches the client unchanged.
+    let err = call(ch.clone(), "fail", 7).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(err.message(), "worker refuses job 7");
+    assert_eq!(&err.details()[..], b"\x08\x09detail");
+    let err = call(ch.clone(), "bogus", 0).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.message(), "unknown action `bogus`");
+    // Bytes that are not a `Job`: a length-delimited field running past the end.
+    let garbage = Raw(vec![0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+    let err = unary::<Raw, Outcome>(
+        ch.clone(),
+        "/hostcheck.Front/Call",
+        tonic::Request::new(garbage),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_echoes(ch, 9).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stateful_function_has_exactly_one_instance() {
+    let metrics = cofaas::proc::free_port().unwrap().to_string();
+    let host = host(&["--metrics", &metrics]).await;
+    let ch = channel(host.addr).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(call(ch.clone(), "count", 0)))
+        .collect();
+    let mut totals = Vec::new();
+    for t in tasks {
+        let out = t.await.unwrap().unwrap();
+        assert_eq!(out.text, "counted");
+        totals.push(out.value);
+    }
+    totals.sort_unstable();
+    // Every increment reached the same instance: the totals are 1..=200.
+    assert_eq!(totals, (1..=200).collect::<Vec<u64>>());
+    assert_eq!(call(ch, "count", 0).await.unwrap().value, 201);
+
+    // The host-mediated edge and the functions show in the metrics.
+    let text = tokio::task::spawn_blocking(move || http_get(&metrics, "/metrics"))
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "cofaas_edge_calls_total{caller=\"front+worker\",callee=\"counter\",method=\"increment\"} 201"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("cofaas_requests_total{method=\"hostcheck.Front/Call\",code=\"Ok\"} 201"),
+        "{text}"
+    );
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_serving() {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let host = host(&[]).await;
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel(host.addr).await);
+    for service in ["", "hostcheck.Front"] {
+        let reply = client
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(reply.status(), ServingStatus::Serving, "{service:?}");
+    }
+    let unknown = client
+        .check(HealthCheckRequest {
+            service: "hostcheck.Nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests() {
+    let mut host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    let sleepers: Vec<_> = (0..6)
+        .map(|_| tokio::spawn(call(ch.clone(), "sleep", 700)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    host.process().terminate().unwrap();
+    for s in sleepers {
+        let out = s.await.unwrap().unwrap();
+        assert_eq!((out.text.as_str(), out.value), ("slept", 700));
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        host.process().wait_exit(Duration::from_secs(10)).unwrap()
+    })
+    .await
+    .unwrap()
+    .expect("host still running 10 s after SIGTERM");
+    assert!(status.success(), "{status}");
+}

@@ -1,0 +1,97 @@
+//! Worker function of the hostcheck app, a test fixture for the cofaas host.
+//!
+//! Serves `hostcheck.Worker`. `Work` misbehaves on request so the host's
+//! handling of each case can be tested:
+//!
+//! - `echo`: replies `echo <arg>`, `2 * arg` (wrapping) and the payload as is;
+//! - `trap`: panics (a trap once compiled to Wasm);
+//! - `loop`: spins forever on opaque work (for fuel / epoch limits);
+//! - `alloc`: allocates 1 MiB blocks forever, keeping them (memory limits);
+//! - `fail`: returns a `FailedPrecondition` status with binary details;
+//! - `sleep`: blocks for `arg` ms, then replies `slept`;
+//! - anything else: `InvalidArgument`.
+
+use std::env;
+use std::time::Duration;
+
+use tonic::transport::Server;
+use tonic::{Code, Request, Response, Status};
+
+pub mod hostcheck {
+    tonic::include_proto!("hostcheck");
+}
+
+use hostcheck::worker_server::{Worker, WorkerServer};
+use hostcheck::{Job, Outcome};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:50062";
+
+/// Size of each block `alloc` holds on to.
+const ALLOC_BLOCK: usize = 1 << 20;
+
+#[derive(Default)]
+pub struct Labourer;
+
+#[tonic::async_trait]
+impl Worker for Labourer {
+    async fn work(&self, request: Request<Job>) -> Result<Response<Outcome>, Status> {
+        let Job {
+            action,
+            arg,
+            payload,
+        } = request.into_inner();
+        match action.as_str() {
+            "echo" => Ok(Response::new(Outcome {
+                text: format!("echo {arg}"),
+                value: arg.wrapping_mul(2),
+                payload,
+            })),
+            "trap" => panic!("worker asked to trap (arg {arg})"),
+            "loop" => {
+                let mut x = arg;
+                loop {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; ALLOC_BLOCK]));
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "fail" => Err(Status::with_details(
+                Code::FailedPrecondition,
+                format!("worker refuses job {arg}"),
+                // `.into()` from a Vec: tonic takes `Bytes`, the cofaas stub
+                // takes `Vec<u8>`.
+                b"\x08\x09detail".to_vec().into(),
+            )),
+            "sleep" => {
+                std::thread::sleep(Duration::from_millis(arg));
+                Ok(Response::new(Outcome {
+                    text: "slept".to_string(),
+                    value: arg,
+                    payload: Vec::new(),
+                }))
+            }
+            other => Err(Status::invalid_argument(format!(
+                "unknown action `{other}`"
+            ))),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = env::var("WORKER_LISTEN")
+        .unwrap_or_else(|_| DEFAULT_LISTEN.to_string())
+        .parse()?;
+
+    eprintln!("worker listening on {addr}");
+    Server::builder()
+        .add_service(WorkerServer::new(Labourer))
+        .serve(addr)
+        .await?;
+    Ok(())
+}
