@@ -235,7 +235,9 @@ mod tests {
                 FunctionSpec::new("b", "b_fn", "x:y/b-lifecycle"),
             ],
         );
-        unit.capabilities.dirs.push(DirGrant::read_only("/tmp", "/data"));
+        unit.capabilities
+            .dirs
+            .push(DirGrant::read_only("/tmp", "/data"));
         let d = Deployment::new("app", vec![unit.clone()]);
         let text = serde_json::to_string(&d).unwrap();
         assert_eq!(serde_json::from_str::<Deployment>(&text).unwrap(), d);

@@ -14,9 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status};
 use wasmtime::{
     Engine, Store, Trap, WasmBacktrace,
-    component::{
-        ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem,
-    },
+    component::{ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem},
 };
 
 use crate::{
@@ -239,7 +237,10 @@ pub fn failure_status(function: &str, err: &wasmtime::Error) -> Status {
             Status::resource_exhausted(format!("function `{function}` ran out of fuel"))
         }
         Some(trap) => Status::internal(format!("function `{function}` trapped: {trap}")),
-        None => Status::internal(format!("function `{function}` failed: {}", err.root_cause())),
+        None => Status::internal(format!(
+            "function `{function}` failed: {}",
+            err.root_cause()
+        )),
     }
 }
 
@@ -248,7 +249,10 @@ pub fn failure_status(function: &str, err: &wasmtime::Error) -> Status {
 fn status_val(status: &Status) -> Val {
     Val::Result(Err(Some(Box::new(Val::Record(vec![
         ("code".to_string(), Val::S32(status.code() as i32)),
-        ("message".to_string(), Val::String(status.message().to_string())),
+        (
+            "message".to_string(),
+            Val::String(status.message().to_string()),
+        ),
         (
             "details".to_string(),
             Val::List(status.details().iter().map(|&b| Val::U8(b)).collect()),
@@ -270,19 +274,26 @@ impl<E: Exports> Unit<E> {
         }
         if let Some(bt) = err.downcast_ref::<WasmBacktrace>() {
             for frame in bt.frames() {
-                let Some(symbol) = frame.func_name() else {
-                    continue;
-                };
-                if let Some(f) = self
-                    .spec
-                    .functions
-                    .iter()
-                    .find(|f| mentions_crate(symbol, &f.crate_name))
-                {
+                // wasm-ld names a module after its output file, the
+                // crate's; symbols name their crate once demangled.
+                let module = frame.module().name().map(|m| m.trim_end_matches(".wasm"));
+                let symbol = frame
+                    .func_name()
+                    .map(|s| rustc_demangle::demangle(s).to_string());
+                if let Some(f) = self.spec.functions.iter().find(|f| {
+                    module == Some(f.crate_name.as_str())
+                        || symbol
+                            .as_deref()
+                            .is_some_and(|s| mentions_crate(s, &f.crate_name))
+                }) {
                     return f.name.clone();
                 }
             }
         }
+        tracing::debug!(
+            unit = self.name(),
+            "no function found in the backtrace of: {err:?}"
+        );
         let names: Vec<&str> = self
             .spec
             .functions
@@ -298,8 +309,8 @@ impl<E: Exports> Unit<E> {
             unit: unit.clone(),
             source,
         };
-        let state = State::for_unit(&self.spec.capabilities, inner.config.memory_limit)
-            .map_err(inst)?;
+        let state =
+            State::for_unit(&self.spec.capabilities, inner.config.memory_limit).map_err(inst)?;
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(ticks_until(Instant::now() + inner.config.init_timeout));
@@ -424,7 +435,12 @@ impl<E: Exports> Unit<E> {
         f(slot).map_err(|err| {
             let culprit = self.culprit(&err);
             let status = failure_status(&culprit, &err);
-            tracing::error!(unit = self.name(), function = culprit, "{}", status.message());
+            tracing::error!(
+                unit = self.name(),
+                function = culprit,
+                "{}",
+                status.message()
+            );
             inner.metrics.trap(&culprit);
             (culprit, status)
         })
@@ -477,10 +493,12 @@ impl<E: Exports> Host<E> {
         config: HostConfig,
         metrics: Arc<Metrics>,
     ) -> Result<Self, HostError> {
-        deployment.check().map_err(|message| HostError::Deployment {
-            path: base.to_path_buf(),
-            message,
-        })?;
+        deployment
+            .check()
+            .map_err(|message| HostError::Deployment {
+                path: base.to_path_buf(),
+                message,
+            })?;
         let components = deployment
             .units
             .iter()
@@ -543,9 +561,10 @@ impl<E: Exports> Host<E> {
                     let caller = spec.name.clone();
                     instance
                         .func_new(func, move |store, _ty, params, results| {
-                            let inner = registry.get().and_then(Weak::upgrade).ok_or_else(|| {
-                                wasmtime::Error::msg("the host is shutting down")
-                            })?;
+                            let inner = registry
+                                .get()
+                                .and_then(Weak::upgrade)
+                                .ok_or_else(|| wasmtime::Error::msg("the host is shutting down"))?;
                             let deadline = store
                                 .data()
                                 .deadline
@@ -727,9 +746,7 @@ impl<E: Exports> Host<E> {
         let outcome = tokio::task::spawn_blocking(move || {
             let _permits = (inflight, pool_permit);
             let unit = &host.units[unit_index];
-            unit.with_slot(&host, deadline, |slot| {
-                f(&mut slot.store, &slot.exports)
-            })
+            unit.with_slot(&host, deadline, |slot| f(&mut slot.store, &slot.exports))
         })
         .await
         .map_err(|e| Status::internal(format!("call into `{owner}` did not complete: {e}")))?;
@@ -764,8 +781,7 @@ impl<E: Exports> Host<E> {
                 inner.config.max_concurrent, inner.config.max_queue
             )));
         }
-        let waited =
-            tokio::time::timeout_at(deadline.into(), semaphore.acquire_owned()).await;
+        let waited = tokio::time::timeout_at(deadline.into(), semaphore.acquire_owned()).await;
         inner.queued.fetch_sub(1, Ordering::AcqRel);
         match waited {
             Ok(Ok(permit)) => Ok(permit),
@@ -807,10 +823,17 @@ fn mediate<E: Exports>(
     edge: &Histogram,
 ) -> wasmtime::Result<()> {
     let started = Instant::now();
-    let outcome = inner.units[callee].call_dynamic(inner, interface, function, params, results, deadline);
+    let outcome =
+        inner.units[callee].call_dynamic(inner, interface, function, params, results, deadline);
     edge.observe(started.elapsed());
     if let Err(status) = outcome {
-        tracing::debug!(caller, interface, function, "host-mediated call failed: {}", status.message());
+        tracing::debug!(
+            caller,
+            interface,
+            function,
+            "host-mediated call failed: {}",
+            status.message()
+        );
         match results {
             [result] => *result = status_val(&status),
             _ => {
@@ -861,7 +884,11 @@ mod tests {
         let trap = wasmtime::Error::new(Trap::UnreachableCodeReached);
         let s = failure_status("worker", &trap);
         assert_eq!(s.code(), Code::Internal);
-        assert!(s.message().starts_with("function `worker` trapped: "), "{}", s.message());
+        assert!(
+            s.message().starts_with("function `worker` trapped: "),
+            "{}",
+            s.message()
+        );
         let s = failure_status("worker", &wasmtime::Error::new(Trap::Interrupt));
         assert_eq!(s.code(), Code::DeadlineExceeded);
         let s = failure_status("worker", &wasmtime::Error::new(Trap::OutOfFuel));

@@ -51,9 +51,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 pub use codec::{StrictDecoder, StrictProstCodec};
 pub use config::{Args, HostConfig, USAGE, parse_grpc_timeout};
-pub use deployment::{
-    Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec,
-};
+pub use deployment::{Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec};
 pub use host::{CallSite, EPOCH_TICK, Exports, Host, MemoryLimitExceeded, failure_status};
 pub use metrics::Metrics;
 
@@ -163,9 +161,7 @@ pub enum HostError {
 impl From<HostError> for tonic::Status {
     fn from(err: HostError) -> Self {
         match err {
-            HostError::InitTrap { lifecycle, source } => {
-                failure_status(&lifecycle, &source)
-            }
+            HostError::InitTrap { lifecycle, source } => failure_status(&lifecycle, &source),
             other => tonic::Status::internal(other.to_string()),
         }
     }
@@ -195,10 +191,7 @@ impl std::fmt::Debug for State {
 impl State {
     /// A fresh store state with `capabilities` and a memory cap of
     /// `memory_limit` bytes over all the store's linear memories.
-    pub fn for_unit(
-        capabilities: &Capabilities,
-        memory_limit: usize,
-    ) -> wasmtime::Result<Self> {
+    pub fn for_unit(capabilities: &Capabilities, memory_limit: usize) -> wasmtime::Result<Self> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
         if capabilities.network {

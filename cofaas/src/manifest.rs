@@ -155,7 +155,11 @@ impl Manifest {
         }
         for (name, f) in &manifest.functions {
             for service in &f.imports {
-                if !manifest.functions.values().any(|g| g.exports.contains(service)) {
+                if !manifest
+                    .functions
+                    .values()
+                    .any(|g| g.exports.contains(service))
+                {
                     return Err(invalid(format!(
                         "function `{name}` imports `{service}`, which no function exports"
                     )));

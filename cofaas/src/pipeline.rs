@@ -470,7 +470,11 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
                 "  unit       {} ({}, {})",
                 path.display(),
                 unit.functions.join(", "),
-                if unit.stateless { "pooled" } else { "one instance" }
+                if unit.stateless {
+                    "pooled"
+                } else {
+                    "one instance"
+                }
             ),
         );
         let functions = unit
@@ -495,7 +499,9 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     }
     let deployment = dir.join(cofaas_host::DEPLOYMENT_FILE);
     let description = cofaas_host::Deployment::new(name.clone(), specs);
-    let mut text = serde_json::to_string_pretty(&description).map_err(std::io::Error::other).map_err(io(&deployment))?;
+    let mut text = serde_json::to_string_pretty(&description)
+        .map_err(std::io::Error::other)
+        .map_err(io(&deployment))?;
     text.push('\n');
     write_if_changed(&deployment, text.as_bytes())?;
     say(opts, format!("  deployment {}", deployment.display()));
@@ -552,7 +558,8 @@ fn capabilities(app_dir: &Path, grants: &crate::manifest::Grants) -> cofaas_host
         .dirs
         .iter()
         .map(|d| {
-            let mut grant = cofaas_host::DirGrant::read_only(app_dir.join(&d.host), d.guest.clone());
+            let mut grant =
+                cofaas_host::DirGrant::read_only(app_dir.join(&d.host), d.guest.clone());
             grant.writable = d.writable;
             grant
         })

@@ -5,7 +5,7 @@
 //! default.
 
 use proc_macro2::TokenStream;
-use proto2wit::{Label, Map, MessageMap, ServiceMap, ValueType};
+use proto2wit::{Label, Map, MessageMap, Scalar, ServiceMap, ValueType};
 use quote::{format_ident, quote};
 
 use crate::rust_names::{ident, prost_camel, prost_snake, wit_camel, wit_snake};
@@ -268,4 +268,29 @@ pub fn method_ident(proto: &str) -> proc_macro2::Ident {
 /// The WIT function as the bindings spell it (`say_hello`).
 pub fn wit_fn_ident(wit: &str) -> proc_macro2::Ident {
     ident(&wit_snake(wit))
+}
+
+/// Whether the WIT record of `message` holds a string or a list anywhere
+/// inside it. wit-bindgen (guest imports) and wasmtime's `bindgen!` (host
+/// calls of exports) pass such records by reference and plain-data records
+/// by value, so generated calls must do the same.
+pub fn wit_has_list(map: &Map, message: &str) -> bool {
+    fn walk(map: &Map, message: &str, seen: &mut Vec<String>) -> bool {
+        if seen.iter().any(|m| m == message) {
+            return false;
+        }
+        seen.push(message.to_string());
+        let Some(m) = map.messages.get(message) else {
+            return false;
+        };
+        m.fields.iter().any(|f| {
+            matches!(f.label, Label::Repeated | Label::Map { .. })
+                || match &f.ty {
+                    ValueType::Scalar(s) => matches!(s, Scalar::String | Scalar::Bytes),
+                    ValueType::Message(inner) => walk(map, inner, seen),
+                    ValueType::Enum(_) => false,
+                }
+        })
+    }
+    walk(map, message, &mut Vec::new())
 }

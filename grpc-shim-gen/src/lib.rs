@@ -42,7 +42,7 @@ use quote::{format_ident, quote};
 
 pub use convert::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_relative_path,
-    prost_type_segments, to_wit_fn, wit_fn_ident,
+    prost_type_segments, to_wit_fn, wit_fn_ident, wit_has_list,
 };
 use rust_names::{ident, path, tonic_snake, wit_camel, wit_snake};
 
@@ -223,9 +223,14 @@ impl<'a> RustGuest<'a> {
                     quote!(let _ = request; let result = #funcs::#wit_fn();)
                 } else {
                     let to = to_wit_fn(self.map, &m.input);
+                    let arg = if wit_has_list(self.map, &m.input) {
+                        quote!(&request)
+                    } else {
+                        quote!(request)
+                    };
                     quote! {
                         let request = super::#conv::#to(request)?;
-                        let result = #funcs::#wit_fn(&request);
+                        let result = #funcs::#wit_fn(#arg);
                     }
                 };
                 let reply = if m.output_empty {

@@ -47,7 +47,7 @@ use std::{
 use grpc_shim_gen::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_type_segments,
     rust_names::{ident, path, prost_snake, tonic_snake, wit_snake},
-    to_wit_fn, wit_fn_ident,
+    to_wit_fn, wit_fn_ident, wit_has_list,
 };
 use proc_macro2::TokenStream;
 use prost_types::FileDescriptorSet;
@@ -597,13 +597,18 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
             }
         } else {
             let to = to_wit_fn(map, &m.input);
+            let arg = if wit_has_list(map, &m.input) {
+                quote!(&request)
+            } else {
+                quote!(request)
+            };
             quote! {
                 #site
                 let request = #conv::#to(request.into_inner())?;
                 let result = self
                     .host
                     .call(&SITE, timeout, move |store, exports| {
-                        exports.#getter()?.#call_fn(store, &request)
+                        exports.#getter()?.#call_fn(store, #arg)
                     })
                     .await?;
             }
