@@ -140,10 +140,19 @@ where
 }
 
 async fn call(channel: Channel, action: &str, arg: u64) -> Result<Outcome, Status> {
+    call_with(channel, action, arg, vec![arg as u8; 3]).await
+}
+
+async fn call_with(
+    channel: Channel,
+    action: &str,
+    arg: u64,
+    payload: Vec<u8>,
+) -> Result<Outcome, Status> {
     let job = Job {
         action: action.into(),
         arg,
-        payload: vec![arg as u8; 3],
+        payload,
     };
     unary(channel, "/hostcheck.Front/Call", tonic::Request::new(job)).await
 }
@@ -353,4 +362,51 @@ async fn sigterm_drains_in_flight_requests() {
     .unwrap()
     .expect("host still running 10 s after SIGTERM");
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_get_no_filesystem_unless_granted() {
+    let host = host(&[]).await;
+    let ch = channel(host.addr).await;
+    // This test's own source: readable natively, not from inside the host.
+    let path = file!();
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host.rs").is_file());
+    let abs = repo().join(path);
+    let err = call_with(ch.clone(), "read", 0, abs.display().to_string().into_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().starts_with("cannot read "), "{}", err.message());
+    assert_echoes(ch, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fuel_limits_work_per_request() {
+    // Fuel needs differently compiled code: the host falls back from the
+    // precompiled .cwasm to compiling the .wasm.
+    let host = host(&["--fuel", "50000000"]).await;
+    let ch = channel(host.addr).await;
+    let err = call(ch.clone(), "loop", 1).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert_eq!(err.message(), "function `worker` ran out of fuel");
+    // Fuel is per request: ordinary requests keep working.
+    for i in 0..20 {
+        assert_echoes(ch.clone(), i).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_rejects_with_resource_exhausted() {
+    let host = host(&["--max-concurrent", "1", "--max-queue", "1"]).await;
+    let ch = channel(host.addr).await;
+    let running = tokio::spawn(call(ch.clone(), "sleep", 600));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let queued = tokio::spawn(call(ch.clone(), "sleep", 10));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let rejected = call(ch.clone(), "echo", 1).await.unwrap_err();
+    assert_eq!(rejected.code(), Code::ResourceExhausted, "{rejected:?}");
+    assert!(rejected.message().starts_with("server busy"), "{}", rejected.message());
+    assert_eq!(running.await.unwrap().unwrap().value, 600);
+    assert_eq!(queued.await.unwrap().unwrap().value, 10);
+    assert_echoes(ch, 11).await;
 }
