@@ -50,6 +50,13 @@ pub struct Native {
     _producer: Guard,
 }
 
+impl Native {
+    /// The process ids (consumer, producer).
+    pub fn pids(&self) -> Vec<u32> {
+        vec![self._consumer.id(), self._producer.id()]
+    }
+}
+
 /// Starts consumer then producer on free loopback ports.
 pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
     let consumer_addr = free_port()?;

@@ -9,6 +9,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod demo;
 pub mod manifest;
 pub mod pipeline;

@@ -54,6 +54,31 @@ enum Cmd {
         #[arg(long)]
         verbose: bool,
     },
+    /// Load and cold-start experiments, native against consolidated, on a
+    /// prodcon-style app (release builds of both).
+    Bench {
+        /// App directory.
+        #[arg(default_value = "examples/prodcon")]
+        app: PathBuf,
+        /// Which experiment.
+        #[arg(long, value_enum, default_value_t = Experiment::All)]
+        experiment: Experiment,
+        /// Load: requests in total.
+        #[arg(long, default_value_t = 200_000)]
+        requests: usize,
+        /// Load: concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Load: inter-function calls per request.
+        #[arg(long, default_value_t = 10)]
+        calls: u32,
+        /// Load: KiB per call.
+        #[arg(long, default_value_t = 1)]
+        kib: u32,
+        /// Cold start: repetitions.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Map .proto files to a WIT package.
     Wit {
         /// .proto files.
@@ -87,6 +112,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Experiments of `cofaas bench`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Experiment {
+    /// Throughput and memory under load.
+    Load,
+    /// Exec to first reply.
+    ColdStart,
+    /// Both.
+    All,
 }
 
 fn real_main() -> Result<()> {
@@ -133,6 +169,54 @@ fn real_main() -> Result<()> {
                 }
             })?;
             print!("{}", table(&rows));
+        }
+        Cmd::Bench {
+            app,
+            experiment,
+            requests,
+            concurrency,
+            calls,
+            kib,
+            runs,
+        } => {
+            let mut opts = BuildOptions::new(&app);
+            opts.verbose = false;
+            eprintln!("cofaas bench: building {} (release)...", app.display());
+            let artifacts = build(&opts)?;
+            let bins = cofaas::demo::build_native(&app, &opts.cargo_target_dir, true)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let work = async {
+                    if experiment != Experiment::Load {
+                        let (mut n, mut c) = (Vec::new(), Vec::new());
+                        for _ in 0..runs {
+                            n.push(cofaas::bench::cold_start_native(&bins).await?);
+                            c.push(cofaas::bench::cold_start_host(&artifacts).await?);
+                        }
+                        let (n, c) = (cofaas::bench::median(n), cofaas::bench::median(c));
+                        println!(
+                            "cold start (exec -> first reply, median of {runs}): native {:.1} ms, cofaas {:.1} ms, ratio {:.2}x",
+                            n.as_secs_f64() * 1e3,
+                            c.as_secs_f64() * 1e3,
+                            n.as_secs_f64() / c.as_secs_f64()
+                        );
+                    }
+                    if experiment != Experiment::ColdStart {
+                        let mut lo = cofaas::bench::LoadOptions::default();
+                        lo.requests = requests;
+                        lo.concurrency = concurrency;
+                        lo.calls = calls;
+                        lo.kib = kib;
+                        let (n, c) = cofaas::bench::load_both(&bins, &artifacts, lo).await?;
+                        print!("{}", cofaas::bench::load_table(&lo, &n, &c));
+                    }
+                    anyhow::Ok(())
+                };
+                tokio::select! {
+                    r = work => r,
+                    _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+                }
+            })?;
         }
         Cmd::Wit {
             files,

@@ -370,13 +370,26 @@ async fn functions_get_no_filesystem_unless_granted() {
     let ch = channel(host.addr).await;
     // This test's own source: readable natively, not from inside the host.
     let path = file!();
-    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/host.rs").is_file());
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/host.rs")
+            .is_file()
+    );
     let abs = repo().join(path);
-    let err = call_with(ch.clone(), "read", 0, abs.display().to_string().into_bytes())
-        .await
-        .unwrap_err();
+    let err = call_with(
+        ch.clone(),
+        "read",
+        0,
+        abs.display().to_string().into_bytes(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
-    assert!(err.message().starts_with("cannot read "), "{}", err.message());
+    assert!(
+        err.message().starts_with("cannot read "),
+        "{}",
+        err.message()
+    );
     assert_echoes(ch, 10).await;
 }
 
@@ -405,7 +418,11 @@ async fn a_full_queue_rejects_with_resource_exhausted() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let rejected = call(ch.clone(), "echo", 1).await.unwrap_err();
     assert_eq!(rejected.code(), Code::ResourceExhausted, "{rejected:?}");
-    assert!(rejected.message().starts_with("server busy"), "{}", rejected.message());
+    assert!(
+        rejected.message().starts_with("server busy"),
+        "{}",
+        rejected.message()
+    );
     assert_eq!(running.await.unwrap().unwrap().value, 600);
     assert_eq!(queued.await.unwrap().unwrap().value, 10);
     assert_echoes(ch, 11).await;
