@@ -116,9 +116,9 @@ pub fn plan_units(manifest: &Manifest) -> Vec<UnitPlan> {
         }
     }
     let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for i in 0..names.len() {
+    for (i, name) in names.iter().enumerate() {
         let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(names[i].to_string());
+        groups.entry(r).or_default().push(name.to_string());
     }
     groups
         .into_values()

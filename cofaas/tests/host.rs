@@ -256,7 +256,7 @@ async fn statuses_and_bad_bytes() {
     let err = call(ch.clone(), "fail", 7).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert_eq!(err.message(), "worker refuses job 7");
-    assert_eq!(&err.details()[..], b"\x08\x09detail");
+    assert_eq!(err.details(), b"\x08\x09detail");
     let err = call(ch.clone(), "bogus", 0).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(err.message(), "unknown action `bogus`");
