@@ -272,7 +272,7 @@ pub fn runtime_engine(config: &HostConfig) -> wasmtime::Result<Engine> {
     Engine::new(&engine)
 }
 
-/// Compiles `wasm` ahead of time to `out` (a `.cwasm` that [`Host::load`]
+/// Compiles `wasm` ahead of time to `out` (a `.cwasm` that [`load_component`]
 /// deserialises instead of compiling).
 pub fn precompile(config: &Config, wasm: &Path, out: &Path) -> Result<(), HostError> {
     let err = |source| HostError::Precompile {

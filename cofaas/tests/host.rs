@@ -347,13 +347,13 @@ async fn sigterm_drains_in_flight_requests() {
     let mut host = host(&[]).await;
     let ch = channel(host.addr).await;
     let sleepers: Vec<_> = (0..6)
-        .map(|_| tokio::spawn(call(ch.clone(), "sleep", 700)))
+        .map(|_| tokio::spawn(call(ch.clone(), "sleep", 1000)))
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
     host.process().terminate().unwrap();
     for s in sleepers {
         let out = s.await.unwrap().unwrap();
-        assert_eq!((out.text.as_str(), out.value), ("slept", 700));
+        assert_eq!((out.text.as_str(), out.value), ("slept", 1000));
     }
     let status = tokio::task::spawn_blocking(move || {
         host.process().wait_exit(Duration::from_secs(10)).unwrap()
@@ -412,10 +412,10 @@ async fn fuel_limits_work_per_request() {
 async fn a_full_queue_rejects_with_resource_exhausted() {
     let host = host(&["--max-concurrent", "1", "--max-queue", "1"]).await;
     let ch = channel(host.addr).await;
-    let running = tokio::spawn(call(ch.clone(), "sleep", 600));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let running = tokio::spawn(call(ch.clone(), "sleep", 2000));
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let queued = tokio::spawn(call(ch.clone(), "sleep", 10));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let rejected = call(ch.clone(), "echo", 1).await.unwrap_err();
     assert_eq!(rejected.code(), Code::ResourceExhausted, "{rejected:?}");
     assert!(
@@ -423,7 +423,7 @@ async fn a_full_queue_rejects_with_resource_exhausted() {
         "{}",
         rejected.message()
     );
-    assert_eq!(running.await.unwrap().unwrap().value, 600);
+    assert_eq!(running.await.unwrap().unwrap().value, 2000);
     assert_eq!(queued.await.unwrap().unwrap().value, 10);
     assert_echoes(ch, 11).await;
 }
