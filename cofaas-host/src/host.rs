@@ -555,10 +555,16 @@ impl<E: Exports> Host<E> {
                 let owner = owner_of(callee_spec, import);
                 let mut instance = linker.instance(import).map_err(inst)?;
                 for (func, _) in ty.exports(&engine) {
-                    let edge = metrics.edge(&spec.name, &owner, func);
+                    let edge = Edge {
+                        callee,
+                        caller: spec.name.clone(),
+                        interface: import.to_string(),
+                        function: func.to_string(),
+                        latency: metrics.edge(&spec.name, &owner, func),
+                        ok: metrics.function(&owner, func, "ok"),
+                        failed: metrics.function(&owner, func, "error"),
+                    };
                     let registry = Arc::clone(&registry);
-                    let (interface, function) = (import.to_string(), func.to_string());
-                    let caller = spec.name.clone();
                     instance
                         .func_new(func, move |store, _ty, params, results| {
                             let inner = registry
@@ -569,10 +575,7 @@ impl<E: Exports> Host<E> {
                                 .data()
                                 .deadline
                                 .unwrap_or_else(|| Instant::now() + inner.config.default_timeout);
-                            mediate(
-                                &inner, callee, &caller, &interface, &function, params, results,
-                                deadline, &edge,
-                            )
+                            mediate(&inner, &edge, params, results, deadline)
                         })
                         .map_err(inst)?;
                 }
@@ -806,45 +809,70 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
     }
 }
 
-/// The body of every host-mediated import: calls `callee`'s export; a
+/// One host-mediated import: a function of `interface` that unit
+/// `caller` imports and unit `callee` exports.
+struct Edge {
+    callee: usize,
+    caller: String,
+    interface: String,
+    function: String,
+    /// Latency of the edge, as the caller sees it.
+    latency: Arc<Histogram>,
+    /// The callee function's successful and failed calls.
+    ok: Arc<Histogram>,
+    failed: Arc<Histogram>,
+}
+
+/// The body of every host-mediated import: calls the callee's export; a
 /// failure there is handed to the caller as the rpc's error status, so the
 /// caller's instance is unharmed (as a native caller would get an error
 /// from a crashed server).
-#[allow(clippy::too_many_arguments)]
 fn mediate<E: Exports>(
     inner: &Inner<E>,
-    callee: usize,
-    caller: &str,
-    interface: &str,
-    function: &str,
+    edge: &Edge,
     params: &[Val],
     results: &mut [Val],
     deadline: Instant,
-    edge: &Histogram,
 ) -> wasmtime::Result<()> {
     let started = Instant::now();
-    let outcome =
-        inner.units[callee].call_dynamic(inner, interface, function, params, results, deadline);
-    edge.observe(started.elapsed());
-    if let Err(status) = outcome {
-        tracing::debug!(
-            caller,
-            interface,
-            function,
-            "host-mediated call failed: {}",
-            status.message()
-        );
-        match results {
-            [result] => *result = status_val(&status),
-            _ => {
-                return Err(wasmtime::Error::msg(format!(
-                    "`{interface}#{function}` failed ({}) and returns no result to report it in",
+    let outcome = inner.units[edge.callee].call_dynamic(
+        inner,
+        &edge.interface,
+        &edge.function,
+        params,
+        results,
+        deadline,
+    );
+    let elapsed = started.elapsed();
+    edge.latency.observe(elapsed);
+    match outcome {
+        Ok(()) => {
+            edge.ok.observe(elapsed);
+            Ok(())
+        }
+        Err(status) => {
+            edge.failed.observe(elapsed);
+            tracing::debug!(
+                caller = edge.caller,
+                interface = edge.interface,
+                function = edge.function,
+                "host-mediated call failed: {}",
+                status.message()
+            );
+            match results {
+                [result] => {
+                    *result = status_val(&status);
+                    Ok(())
+                }
+                _ => Err(wasmtime::Error::msg(format!(
+                    "`{}#{}` failed ({}) and returns no result to report it in",
+                    edge.interface,
+                    edge.function,
                     status.message()
-                )));
+                ))),
             }
         }
     }
-    Ok(())
 }
 
 fn start_epoch_ticker(engine: &Engine) {

@@ -306,6 +306,12 @@ async fn a_stateful_function_has_exactly_one_instance() {
         text.contains("cofaas_requests_total{method=\"hostcheck.Front/Call\",code=\"Ok\"} 201"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "cofaas_function_calls_total{function=\"counter\",method=\"increment\",outcome=\"ok\"} 201"
+        ),
+        "{text}"
+    );
 }
 
 fn http_get(addr: &str, path: &str) -> String {
