@@ -60,38 +60,12 @@ pub struct FunctionSection {
     /// process had.
     #[serde(default)]
     pub stateless: bool,
-    /// What the function may touch beyond stdout, stderr, clocks and
-    /// randomness. Nothing by default.
+    /// `[functions.<name>.grants]`: what the function may touch beyond
+    /// stdout, stderr, clocks and randomness (`dirs = [{ host, guest,
+    /// writable }]`, `network`, `env`). Nothing by default. Directories are
+    /// relative to the manifest.
     #[serde(default)]
-    pub grants: Grants,
-}
-
-/// `[functions.<name>.grants]`: capabilities given to a function.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grants {
-    /// Host directories the function sees.
-    #[serde(default)]
-    pub dirs: Vec<DirGrant>,
-    /// Whether it may open sockets and resolve names.
-    #[serde(default)]
-    pub network: bool,
-    /// Environment variables it sees.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-}
-
-/// `{ host = "data", guest = "/data", writable = false }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DirGrant {
-    /// Directory on the host, relative to the manifest.
-    pub host: PathBuf,
-    /// Where the function sees it.
-    pub guest: String,
-    /// Whether it may write there (read-only by default).
-    #[serde(default)]
-    pub writable: bool,
+    pub grants: cofaas_host::Capabilities,
 }
 
 /// Errors reading a manifest.

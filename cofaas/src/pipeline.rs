@@ -548,22 +548,13 @@ fn function_spec(
     cofaas_host::FunctionSpec::new(name, crate_name, lifecycle).with_exports(exports)
 }
 
-/// A function's grants as the host's capabilities, directories made
-/// absolute against the app directory.
-fn capabilities(app_dir: &Path, grants: &crate::manifest::Grants) -> cofaas_host::Capabilities {
-    let mut caps = cofaas_host::Capabilities::default();
-    caps.network = grants.network;
-    caps.env = grants.env.clone();
-    caps.dirs = grants
-        .dirs
-        .iter()
-        .map(|d| {
-            let mut grant =
-                cofaas_host::DirGrant::read_only(app_dir.join(&d.host), d.guest.clone());
-            grant.writable = d.writable;
-            grant
-        })
-        .collect();
+/// A function's grants with directories made absolute against the app
+/// directory.
+fn capabilities(app_dir: &Path, grants: &cofaas_host::Capabilities) -> cofaas_host::Capabilities {
+    let mut caps = grants.clone();
+    for dir in &mut caps.dirs {
+        dir.host = app_dir.join(&dir.host);
+    }
     caps
 }
 

@@ -87,9 +87,10 @@ pub fn find_cycle(graph: &BTreeMap<&str, Vec<&str>>) -> Option<Vec<String>> {
 pub fn plan_units(manifest: &Manifest) -> Vec<UnitPlan> {
     let graph = call_graph(manifest);
     let groupable = |name: &str| {
-        manifest.functions.get(name).is_some_and(|f| {
-            f.stateless && f.grants.dirs.is_empty() && !f.grants.network && f.grants.env.is_empty()
-        })
+        manifest
+            .functions
+            .get(name)
+            .is_some_and(|f| f.stateless && f.grants.is_empty())
     };
     // Union-find over the calls between groupable functions.
     let names: Vec<&str> = manifest.functions.keys().map(String::as_str).collect();

@@ -526,17 +526,11 @@ fn exports_impl(fields: &[ExportField]) -> TokenStream {
 
 /// The handler of one public service, and the expression adding it to the routes.
 fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, TokenStream), Error> {
-    let (ns, pkg) = wit_package(map);
-    let wit_types = path([
-        "crate",
-        "bindings",
-        "exports",
-        &wit_snake(ns),
-        &wit_snake(pkg),
-        &wit_snake(&service.interface),
-    ]);
-    let getter = ident(&wit_snake(&service.interface));
-    let interface = map.interface_path(service);
+    let ExportField {
+        field: getter,
+        module: wit_types,
+        interface,
+    } = export_field(map, service);
     let conv = conv_module(service);
     let pb_fn = |full: &str| pb_path(map, full);
     let target = ConvTarget {
