@@ -108,15 +108,16 @@ pub(crate) fn encode(
     for &id in &wiring.order {
         let mut alias_section = ComponentAliasSection::new();
         let mut args: Vec<(&str, ComponentExportKind, u32)> = Vec::new();
-        for (import, &(kind, provider)) in &wiring.imports[id.0] {
+        for (import, (kind, provider)) in &wiring.imports[id.0] {
+            let kind = *kind;
             let index = match provider {
                 Provider::Outer => declared.instances[import],
-                Provider::Input(from) => aliases.get(
+                Provider::Input(from, export) => aliases.get(
                     &mut alias_section,
                     &mut declared,
                     &instances,
-                    from,
-                    import,
+                    *from,
+                    export,
                     kind,
                 ),
             };

@@ -57,6 +57,18 @@ pub enum LinkError {
         exporters: Vec<String>,
     },
 
+    /// The plan chooses an exporter for an import that no input has.
+    #[error(
+        "the plan chooses an exporter for import `{import}`{}, but no such import exists",
+        .importer.as_ref().map(|i| format!(" of `{i}`")).unwrap_or_default()
+    )]
+    UnusedChoice {
+        /// The importer the choice is for (`None`: every importer).
+        importer: Option<String>,
+        /// The import name.
+        import: String,
+    },
+
     /// An import of one input is exported by more than one other input, so
     /// the default wiring cannot choose.
     #[error(

@@ -7,6 +7,10 @@
 //! * an import of an input is wired to the export of the same name of the
 //!   one *other* input exporting it (for example a consumer's import of
 //!   `cofaas:prodcon/prodcon-producer-consumer` to the producer's export);
+//!   a versioned import (`a:b/c@1.0.0`) also accepts the newest
+//!   semver-compatible export (`a:b/c@1.2.0`: same major, or same minor for
+//!   0.x, and not older), as wac does; the plan's [`choices`](Plan::choices)
+//!   override this where several inputs export the same interface;
 //! * an import that no input exports (WASI, mostly) becomes an import of the
 //!   composed component, declared once and shared by every input needing
 //!   it, so resources such as `wasi:io/streams.output-stream` stay the same
@@ -113,6 +117,38 @@ pub struct Plan {
     /// component under the same name, e.g. every function's lifecycle
     /// interface `cofaas:prodcon/consumer-lifecycle`.
     pub extra_exports: Vec<(String, String)>,
+    /// Explicit wiring, overriding the default for the imports it names:
+    /// which input exports what an import asks for. Needed when several
+    /// inputs export the same interface.
+    pub choices: Vec<Choice>,
+}
+
+/// An explicit choice of the input satisfying an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Choice {
+    /// The importing input, or `None` for every input importing `import`.
+    pub importer: Option<String>,
+    /// The import name (`test:api/numbers` or `test:api/numbers@1.0.0`).
+    pub import: String,
+    /// The input whose export (same name, or a semver-compatible version)
+    /// satisfies it.
+    pub exporter: String,
+}
+
+impl Choice {
+    /// `importer`'s (or, with `None`, everyone's) `import` comes from `exporter`.
+    pub fn new(
+        importer: Option<impl Into<String>>,
+        import: impl Into<String>,
+        exporter: impl Into<String>,
+    ) -> Self {
+        Choice {
+            importer: importer.map(Into::into),
+            import: import.into(),
+            exporter: exporter.into(),
+        }
+    }
 }
 
 /// The composed component.
@@ -142,20 +178,29 @@ impl fmt::Debug for Linked {
 
 /// One import wired to another input's export.
 ///
-/// Displays as `importer: import <- exporter`.
+/// Displays as `importer: import <- exporter`, or
+/// `importer: import <- exporter (export)` when the export's name differs
+/// (a semver-compatible version).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Wire {
     /// The importing input.
     pub importer: String,
-    /// The import name, which is also the export name.
+    /// The import name.
     pub import: String,
     /// The exporting input.
     pub exporter: String,
+    /// The export name: the import name, or a compatible version of it.
+    pub export: String,
 }
 
 impl fmt::Display for Wire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} <- {}", self.importer, self.import, self.exporter)
+        write!(f, "{}: {} <- {}", self.importer, self.import, self.exporter)?;
+        if self.export != self.import {
+            write!(f, " ({})", self.export)?;
+        }
+        Ok(())
     }
 }
 
@@ -184,6 +229,8 @@ pub fn link(inputs: &[Input], plan: &Plan) -> Result<Linked, LinkError> {
         .entries
         .iter()
         .chain(plan.extra_exports.iter().map(|(input, _)| input))
+        .chain(plan.choices.iter().flat_map(|c| c.importer.iter()))
+        .chain(plan.choices.iter().map(|c| &c.exporter))
     {
         lookup(name)?;
     }
@@ -229,7 +276,7 @@ pub fn link(inputs: &[Input], plan: &Plan) -> Result<Linked, LinkError> {
     }
 
     let names: Vec<&str> = inputs.iter().map(|input| input.name.as_str()).collect();
-    let wiring = wiring::wire(&names, &externs)?;
+    let wiring = wiring::wire(&names, &externs, &plan.choices)?;
     let declared = outer::declare(inputs, &wiring)?;
     let outer_imports = declared.instances.keys().cloned().collect();
     let exports: Vec<Export> = exports.into_values().collect();
@@ -254,12 +301,13 @@ pub fn link(inputs: &[Input], plan: &Plan) -> Result<Linked, LinkError> {
 
     let mut wires = Vec::new();
     for &id in &wiring.order {
-        for (import, &(_, provider)) in &wiring.imports[id.0] {
-            if let Provider::Input(from) = provider {
+        for (import, (_, provider)) in &wiring.imports[id.0] {
+            if let Provider::Input(from, export) = provider {
                 wires.push(Wire {
                     importer: inputs[id.0].name.clone(),
                     import: import.clone(),
                     exporter: inputs[from.0].name.clone(),
+                    export: export.clone(),
                 });
             }
         }

@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 
-use crate::LinkError;
+use crate::{Choice, LinkError};
 use crate::input::{Externs, Kind};
 
 /// The position of an input in the slice given to [`link`](crate::link).
@@ -10,12 +10,55 @@ use crate::input::{Externs, Kind};
 pub(crate) struct InputId(pub(crate) usize);
 
 /// What satisfies one import of an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Provider {
-    /// The export of the same name of another input.
-    Input(InputId),
+    /// An export of another input: the one of the same name, or of a
+    /// semver-compatible version of it.
+    Input(InputId, String),
     /// An import of the composed component.
     Outer,
+}
+
+/// `ns:pkg/iface@1.2.3` → (`ns:pkg/iface`, `1.2.3`).
+fn split_version(name: &str) -> (&str, Option<semver::Version>) {
+    match name.rsplit_once('@') {
+        Some((base, version)) => match semver::Version::parse(version) {
+            Ok(v) => (base, Some(v)),
+            Err(_) => (name, None),
+        },
+        None => (name, None),
+    }
+}
+
+/// Whether an export of version `export` may satisfy an import of version
+/// `import`, as wac and wasmtime decide it: same major version (same minor
+/// for 0.x, same patch for 0.0.x), and the export no older than the import.
+fn compatible(import: &semver::Version, export: &semver::Version) -> bool {
+    let same_track = match (import.major, import.minor) {
+        (0, 0) => export.major == 0 && export.minor == 0 && export.patch == import.patch,
+        (0, minor) => export.major == 0 && export.minor == minor,
+        (major, _) => export.major == major,
+    };
+    same_track && export >= import && import.pre.is_empty() == export.pre.is_empty()
+}
+
+/// The exports of `ext` that may satisfy `import`: the same name, or else
+/// the newest semver-compatible version of it.
+fn matching_export<'a>(ext: &'a Externs, import: &str) -> Option<&'a str> {
+    if let Some((name, _)) = ext.exports.get_key_value(import) {
+        return Some(name);
+    }
+    let (base, Some(wanted)) = split_version(import) else {
+        return None;
+    };
+    ext.exports
+        .keys()
+        .filter_map(|name| match split_version(name) {
+            (b, Some(v)) if b == base && compatible(&wanted, &v) => Some((v, name.as_str())),
+            _ => None,
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, name)| name)
 }
 
 /// The wiring of all inputs.
@@ -33,9 +76,15 @@ pub(crate) struct Wiring {
     pub(crate) order: Vec<InputId>,
 }
 
-/// Applies the default wiring: an import is satisfied by the one *other*
-/// input exporting the same name, or else left to the composed component.
-pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkError> {
+/// Applies the plan's explicit choices, then the default wiring: an import
+/// is satisfied by the one *other* input exporting the same name (or a
+/// semver-compatible version of it), or else left to the composed component.
+pub(crate) fn wire(
+    names: &[&str],
+    externs: &[Externs],
+    choices: &[Choice],
+) -> Result<Wiring, LinkError> {
+    let mut used = vec![false; choices.len()];
     let mut exporters: IndexMap<String, Vec<InputId>> = IndexMap::new();
     for (i, ext) in externs.iter().enumerate() {
         for name in ext.exports.keys() {
@@ -51,10 +100,37 @@ pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkEr
         let mut wired = IndexMap::new();
         let mut my_deps = Vec::new();
         for (import, &kind) in &ext.imports {
-            let candidates: Vec<InputId> = exporters
-                .get(import)
-                .map(|ids| ids.iter().copied().filter(|&id| id != me).collect())
-                .unwrap_or_default();
+            let chosen = choices.iter().position(|c| {
+                c.import == *import && c.importer.as_deref().is_none_or(|i| i == names[me.0])
+            });
+            let candidates: Vec<(InputId, &str)> = if let Some(c) = chosen {
+                used[c] = true;
+                let choice = &choices[c];
+                let id = names
+                    .iter()
+                    .position(|n| *n == choice.exporter)
+                    .map(InputId)
+                    .ok_or_else(|| LinkError::UnknownInput {
+                        name: choice.exporter.clone(),
+                    })?;
+                let export = (id != me)
+                    .then(|| matching_export(&externs[id.0], import))
+                    .flatten()
+                    .ok_or_else(|| LinkError::MissingExport {
+                        component: choice.exporter.clone(),
+                        export: import.clone(),
+                    })?;
+                vec![(id, export)]
+            } else {
+                externs
+                    .iter()
+                    .enumerate()
+                    .filter(|&(id, _)| id != me.0)
+                    .filter_map(|(id, other)| {
+                        matching_export(other, import).map(|name| (InputId(id), name))
+                    })
+                    .collect()
+            };
             let provider = match candidates.as_slice() {
                 [] => {
                     if kind != Kind::Instance {
@@ -67,8 +143,8 @@ pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkEr
                     outer.entry(import.clone()).or_default().push(me);
                     Provider::Outer
                 }
-                [exporter] => {
-                    let found = externs[exporter.0].exports[import];
+                [(exporter, export)] => {
+                    let found = externs[exporter.0].exports[*export];
                     if found != kind {
                         return Err(LinkError::KindMismatch {
                             importer: names[i].to_owned(),
@@ -81,13 +157,13 @@ pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkEr
                     if !my_deps.contains(exporter) {
                         my_deps.push(*exporter);
                     }
-                    Provider::Input(*exporter)
+                    Provider::Input(*exporter, (*export).to_owned())
                 }
                 many => {
                     return Err(LinkError::AmbiguousExport {
                         importer: names[i].to_owned(),
                         import: import.clone(),
-                        exporters: many.iter().map(|id| names[id.0].to_owned()).collect(),
+                        exporters: many.iter().map(|(id, _)| names[id.0].to_owned()).collect(),
                     });
                 }
             };
@@ -97,6 +173,13 @@ pub(crate) fn wire(names: &[&str], externs: &[Externs]) -> Result<Wiring, LinkEr
         deps.push(my_deps);
     }
 
+    if let Some(unused) = used.iter().position(|u| !u) {
+        let c = &choices[unused];
+        return Err(LinkError::UnusedChoice {
+            importer: c.importer.clone(),
+            import: c.import.clone(),
+        });
+    }
     let order = topological_order(names, &deps)?;
     Ok(Wiring {
         imports,

@@ -6,8 +6,9 @@
 //!   WIT package with one world (and, nested, the packages it uses); the
 //!   input is a component of that world around a dummy core module.
 //! * `<input>.wasm`: an input given as raw bytes (for invalid inputs).
-//! * `plan`: the [`Plan`], one item per line: `entry <input>` or
-//!   `export <input> <export name>`. `#` starts a comment.
+//! * `plan`: the [`Plan`], one item per line: `entry <input>`,
+//!   `export <input> <export name>` or `provide <importer|*> <import>
+//!   <exporter>` (a [`Choice`]). `#` starts a comment.
 //! * `expect`: what must hold besides the snapshot, one item per line:
 //!   `wire <wire as displayed>`, `import <name>` and `export <name>` list
 //!   the composed component's wiring, imports and exports exactly and in
@@ -24,7 +25,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use component_linker::{Input, LinkError, Linked, Plan, link};
+use component_linker::{Choice, Input, LinkError, Linked, Plan, link};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
 use wit_parser::{ManglingAndAbi, Resolve};
@@ -83,6 +84,11 @@ fn read_plan(path: &Path) -> Result<Plan> {
             ["export", input, export] => plan
                 .extra_exports
                 .push(((*input).to_owned(), (*export).to_owned())),
+            ["provide", importer, import, exporter] => plan.choices.push(Choice::new(
+                (*importer != "*").then_some(*importer),
+                *import,
+                *exporter,
+            )),
             _ => bail!("bad plan line `{line}` in {}", path.display()),
         }
     }
