@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod link_plan;
 pub mod manifest;
 pub mod pipeline;
 pub mod proc;

@@ -93,14 +93,19 @@ enum Cmd {
         #[arg(long)]
         skip_streaming: bool,
     },
-    /// Compose components: the first is the entry.
+    /// Compose components: the first is the entry (unless the plan says
+    /// otherwise); prints the wiring chosen.
     Link {
-        /// The entry component, then the others.
+        /// The entry component, then the others. Inputs are named after
+        /// their file stems.
         #[arg(required = true)]
         components: Vec<PathBuf>,
         /// Output file.
         #[arg(short, long)]
         out: PathBuf,
+        /// A wiring plan (TOML: `entries`, `exports`, `[[provide]]`).
+        #[arg(long)]
+        plan: Option<PathBuf>,
     },
 }
 
@@ -241,7 +246,11 @@ fn real_main() -> Result<()> {
                 None => print!("{}", output.wit),
             }
         }
-        Cmd::Link { components, out } => {
+        Cmd::Link {
+            components,
+            out,
+            plan,
+        } => {
             let mut inputs = Vec::new();
             for path in &components {
                 let name = path
@@ -252,8 +261,10 @@ fn real_main() -> Result<()> {
                     std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 inputs.push(component_linker::Input { name, bytes });
             }
-            let mut plan = component_linker::Plan::default();
-            plan.entries = vec![inputs[0].name.clone()];
+            let plan = match plan {
+                Some(path) => cofaas::link_plan::read(&path, &inputs[0].name)?,
+                None => cofaas::link_plan::parse("", &inputs[0].name)?,
+            };
             let linked = component_linker::link(&inputs, &plan)?;
             for w in &linked.wiring {
                 println!("{w}");

@@ -122,3 +122,114 @@ fn build_reports_a_bad_manifest() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing/cofaas.toml"));
 }
+
+/// A component of the only world in `wit`, around a dummy core module.
+fn component(wit: &str) -> Vec<u8> {
+    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_source("f.wit", wit).unwrap();
+    let world = resolve.select_world(&[pkg], None).unwrap();
+    let mut module = dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
+    ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
+
+#[test]
+fn link_prints_the_wiring_and_follows_a_plan() {
+    let dir = scratch("link");
+    let api = "package test:api { interface numbers { next: func() -> u32; } }";
+    std::fs::write(
+        dir.join("consumer.wasm"),
+        component(&format!(
+            "package test:consumer; world consumer {{ import test:api/numbers; export run: func() -> u32; }} {api}"
+        )),
+    )
+    .unwrap();
+    for name in ["fast", "slow"] {
+        std::fs::write(
+            dir.join(format!("{name}.wasm")),
+            component(&format!(
+                "package test:{name}; world {name} {{ export test:api/numbers; }} {api}"
+            )),
+        )
+        .unwrap();
+    }
+    // Without a plan, two exporters of one interface are ambiguous.
+    let out = cofaas(
+        &[
+            "link",
+            "consumer.wasm",
+            "fast.wasm",
+            "slow.wasm",
+            "-o",
+            "out.wasm",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "input `consumer` imports `test:api/numbers`, which several inputs export: fast, slow"
+        ),
+        "{stderr}"
+    );
+    // The plan picks one; the wiring is printed.
+    std::fs::write(
+        dir.join("plan.toml"),
+        "[[provide]]\nimport = \"test:api/numbers\"\nexporter = \"slow\"\n",
+    )
+    .unwrap();
+    let out = cofaas(
+        &[
+            "link",
+            "consumer.wasm",
+            "fast.wasm",
+            "slow.wasm",
+            "-o",
+            "out.wasm",
+            "--plan",
+            "plan.toml",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "consumer: test:api/numbers <- slow\n"
+    );
+    assert!(
+        std::fs::read(dir.join("out.wasm"))
+            .unwrap()
+            .starts_with(b"\0asm")
+    );
+    // A plan with a typo is a located error.
+    std::fs::write(dir.join("bad.toml"), "[[provide]]\nimprt = \"x\"\n").unwrap();
+    let out = cofaas(
+        &[
+            "link",
+            "consumer.wasm",
+            "slow.wasm",
+            "-o",
+            "o.wasm",
+            "--plan",
+            "bad.toml",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("unknown field `imprt`"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

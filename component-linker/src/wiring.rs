@@ -2,8 +2,8 @@
 
 use indexmap::IndexMap;
 
-use crate::{Choice, LinkError};
 use crate::input::{Externs, Kind};
+use crate::{Choice, LinkError};
 
 /// The position of an input in the slice given to [`link`](crate::link).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,765 @@
+//! Differential test: [`component_linker::link`] against [wac-graph].
+//!
+//! Every composition that `component-linker` is expected to produce is also
+//! built with wac-graph, and the two results are compared. The compositions
+//! are:
+//!
+//! * every fixture case directory under `tests/cases/` whose `expect` file
+//!   has no `error` line, found at run time, so new cases are covered
+//!   without touching this file. Inputs and plans are read exactly as
+//!   `tests/cases.rs` reads them (its helpers are copied below);
+//! * a few extra shapes defined inline in [`extra_cases`]: a diamond given
+//!   out of dependency order, an idle input, function (not instance)
+//!   imports and exports, a resource flowing between inputs, and
+//!   semver-compatible names.
+//!
+//! The wac side mirrors the linker's rules with wac-graph's own API: each
+//! input is a [`Package`], instantiated once, in dependency order. Each
+//! import of an instance is wired to the export of the one other instance
+//! exporting the same name or, failing that, a semver-compatible name (the
+//! rule `wac_graph::plug` uses, [`are_semver_compatible`]; of several, the
+//! newest). Unsatisfied imports are left to wac, which turns them into
+//! implicit imports of the composition, merging the views of all
+//! instances (and semver-compatible names) into one import. The
+//! composition exports every export of the plan's entries and the plan's
+//! `export` lines.
+//!
+//! Both compositions must validate (with the test's own wasmparser and
+//! [`WasmFeatures::all`]), and must have the same top-level imports and
+//! exports: the same names, each of the same kind.
+//!
+//! # Documented differences
+//!
+//! Where the two tools legitimately disagree, [`DIFFERENCES`] says so, and
+//! the test asserts exactly that difference, so a change in either tool
+//! shows up (an entry that no longer applies fails the test too):
+//!
+//! * `extra:semver-outer-imports`: two inputs import
+//!   `wasi:clocks/monotonic-clock` at `@0.2.0` and `@0.2.3`. wac merges
+//!   semver-compatible implicit imports into one import of the newest
+//!   version; component-linker keeps each name its inputs import (it merges
+//!   only what is named alike), so it also imports `@0.2.0`.
+//!
+//! [wac-graph]: https://docs.rs/wac-graph/0.12
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use component_linker::{Input, Plan, link};
+use wac_graph::types::{Package, are_semver_compatible};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+use wasmparser::{
+    ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
+};
+use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
+use wit_parser::{ManglingAndAbi, Resolve};
+
+// ---------------------------------------------------------------------------
+// Inputs and plans, as `tests/cases.rs` builds them.
+// ---------------------------------------------------------------------------
+
+/// A component for the only world of the WIT package in `source`.
+fn component_from_source(name: &str, source: &str) -> Result<Vec<u8>> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_source(name, source)?;
+    let world = resolve.select_world(&[pkg], None)?;
+    let mut module = dummy_module(&resolve, world, ManglingAndAbi::Standard32);
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
+    ComponentEncoder::default()
+        .module(&module)?
+        .validate(true)
+        .encode()
+}
+
+/// A component for the only world of the WIT package in `path`.
+fn component_from_wit(path: &Path) -> Result<Vec<u8>> {
+    let source = fs::read_to_string(path)?;
+    component_from_source(&path.display().to_string(), &source)
+}
+
+fn read_inputs(dir: &Path) -> Result<Vec<Input>> {
+    let mut paths: Vec<_> = fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    paths.sort();
+    let mut inputs = Vec::new();
+    for path in paths {
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let bytes = match path.extension().and_then(|e| e.to_str()) {
+            Some("wit") => component_from_wit(&path)
+                .with_context(|| format!("building fixture {}", path.display()))?,
+            Some("wasm") => fs::read(&path)?,
+            _ => continue,
+        };
+        inputs.push(Input::new(name, bytes));
+    }
+    Ok(inputs)
+}
+
+/// Meaningful lines of a case file: trimmed, without comments or blanks.
+fn lines(path: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim().to_owned())
+        .filter(|line| !line.is_empty())
+        .collect())
+}
+
+/// Reads a plan file: `entry <input>` and `export <input> <name>` lines.
+/// Any other line fails, so that a plan feature this test does not mirror
+/// on the wac side cannot be silently dropped.
+fn read_plan(path: &Path) -> Result<Plan> {
+    let mut plan = Plan::default();
+    for line in lines(path)? {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["entry", input] => plan.entries.push((*input).to_owned()),
+            ["export", input, export] => plan
+                .extra_exports
+                .push(((*input).to_owned(), (*export).to_owned())),
+            _ => bail!(
+                "plan line `{line}` in {} is not understood by wac_diff.rs \
+                 (extend read_plan and compose_with_wac)",
+                path.display()
+            ),
+        }
+    }
+    Ok(plan)
+}
+
+// ---------------------------------------------------------------------------
+// The compositions to compare.
+// ---------------------------------------------------------------------------
+
+/// One composition: inputs and the plan.
+struct Case {
+    /// `<dir>` for a fixture case, `extra:<name>` for an inline shape.
+    name: String,
+    inputs: Vec<Input>,
+    plan: Plan,
+}
+
+/// Every fixture case directory whose `expect` has no `error` line.
+fn fixture_cases() -> Result<Vec<Case>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut dirs: Vec<_> = fs::read_dir(&root)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    dirs.sort();
+    let mut cases = Vec::new();
+    for dir in dirs {
+        // `tests/cases.rs` runs the directories holding a `plan`.
+        if !dir.join("plan").is_file() {
+            continue;
+        }
+        let expect = lines(&dir.join("expect"))?;
+        if expect.iter().any(|line| line.starts_with("error")) {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        cases.push(Case {
+            inputs: read_inputs(&dir).with_context(|| format!("case {name}"))?,
+            plan: read_plan(&dir.join("plan")).with_context(|| format!("case {name}"))?,
+            name,
+        });
+    }
+    Ok(cases)
+}
+
+fn plan(entries: &[&str], extra_exports: &[(&str, &str)]) -> Plan {
+    let mut plan = Plan::default();
+    plan.entries = entries.iter().map(|&e| e.to_owned()).collect();
+    plan.extra_exports = extra_exports
+        .iter()
+        .map(|&(input, export)| (input.to_owned(), export.to_owned()))
+        .collect();
+    plan
+}
+
+fn extra(name: &str, inputs: &[(&str, &str)], plan: Plan) -> Result<Case> {
+    let inputs = inputs
+        .iter()
+        .map(|&(input, wit)| {
+            let bytes = component_from_source(&format!("{input}.wit"), wit)
+                .with_context(|| format!("building input {input} of extra:{name}"))?;
+            Ok(Input::new(input, bytes))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Case {
+        name: format!("extra:{name}"),
+        inputs,
+        plan,
+    })
+}
+
+const CLOCKS: &str = "
+package wasi:clocks@0.2.3 {
+  interface monotonic-clock {
+    type instant = u64;
+    now: func() -> instant;
+  }
+}";
+
+const DIAMOND: &str = "
+package test:dia {
+  interface base-api { get: func() -> u32; }
+  interface left-api { left: func() -> u32; }
+  interface right-api { right: func() -> string; }
+  interface top-api { top: func(x: u32) -> list<u32>; }
+}";
+
+const HANDLES: &str = "
+package test:res {
+  interface handles {
+    resource handle {
+      constructor(id: u32);
+      id: func() -> u32;
+    }
+  }
+  interface user-api {
+    use handles.{handle};
+    open: func() -> handle;
+    close: func(h: handle);
+  }
+}";
+
+/// Composed shapes no fixture case has (yet).
+fn extra_cases() -> Result<Vec<Case>> {
+    let diamond = |world: &str, more: &str| format!("package test:{world}; {more} {DIAMOND}");
+    let semver = |world: &str, body: &str, version: &str| {
+        format!(
+            "package test:{world}; world {world} {{ {body} }}
+             package test:api@{version} {{ interface numbers {{ next: func() -> u32; }} }}"
+        )
+    };
+    let clock_user = |world: &str, version: &str| {
+        format!(
+            "package test:{world};
+             world {world} {{
+               import wasi:clocks/monotonic-clock@{version};
+               export test:clocked/{world}-api;
+             }}
+             package wasi:clocks@{version} {{
+               interface monotonic-clock {{ type instant = u64; now: func() -> instant; }}
+             }}
+             package test:clocked {{ interface {world}-api {{ run: func(); }} }}"
+        )
+    };
+    Ok(vec![
+        // Given out of dependency order; `base` is both consumed twice and
+        // re-exported; `top` also exports a plain function; the shared clock
+        // import is needed by two inputs.
+        extra(
+            "diamond",
+            &[
+                (
+                    "top",
+                    &diamond(
+                        "top",
+                        "world top {
+                           import test:dia/left-api;
+                           import test:dia/right-api;
+                           export test:dia/top-api;
+                           export run: func() -> u32;
+                         }",
+                    ),
+                ),
+                (
+                    "right",
+                    &format!(
+                        "{} {CLOCKS}",
+                        diamond(
+                            "right",
+                            "world right {
+                               import wasi:clocks/monotonic-clock@0.2.3;
+                               import test:dia/base-api;
+                               export test:dia/right-api;
+                             }",
+                        )
+                    ),
+                ),
+                (
+                    "left",
+                    &diamond(
+                        "left",
+                        "world left { import test:dia/base-api; export test:dia/left-api; }",
+                    ),
+                ),
+                (
+                    "base",
+                    &format!(
+                        "{} {CLOCKS}",
+                        diamond(
+                            "base",
+                            "world base {
+                               import wasi:clocks/monotonic-clock@0.2.3;
+                               export test:dia/base-api;
+                             }",
+                        )
+                    ),
+                ),
+            ],
+            plan(&["top"], &[("base", "test:dia/base-api")]),
+        )?,
+        // An input nobody imports from and the plan does not export: still
+        // instantiated, so its import is still an import of the composition.
+        extra(
+            "idle-input",
+            &[
+                ("main", &clock_user("main", "0.2.3")),
+                (
+                    "idle",
+                    "package test:idle;
+                     world idle { import wasi:random/random@0.2.3; export test:idle/api; }
+                     package wasi:random@0.2.3 {
+                       interface random { get-random-u64: func() -> u64; }
+                     }
+                     package test:idle { interface api { poke: func(); } }",
+                ),
+            ],
+            plan(&["main"], &[]),
+        )?,
+        // A function import satisfied by another input's function export.
+        extra(
+            "function-wire",
+            &[
+                (
+                    "app",
+                    "package test:app;
+                     world app { import log: func(message: string); export run: func(); }",
+                ),
+                (
+                    "logger",
+                    "package test:logger;
+                     world logger { export log: func(message: string); }",
+                ),
+            ],
+            plan(&["app"], &[]),
+        )?,
+        // The user's exported interface hands out the owner's resource.
+        extra(
+            "resource-across-inputs",
+            &[
+                (
+                    "user",
+                    &format!(
+                        "package test:user;
+                         world user {{ import test:res/handles; export test:res/user-api; }}
+                         {HANDLES}"
+                    ),
+                ),
+                (
+                    "owner",
+                    &format!(
+                        "package test:owner; world owner {{ export test:res/handles; }} {HANDLES}"
+                    ),
+                ),
+            ],
+            plan(&["user"], &[("owner", "test:res/handles")]),
+        )?,
+        // An import satisfied by a newer semver-compatible export.
+        extra(
+            "semver-wire",
+            &[
+                (
+                    "consumer",
+                    &semver(
+                        "consumer",
+                        "import test:api/numbers@0.1.0; export run: func() -> u32;",
+                        "0.1.0",
+                    ),
+                ),
+                (
+                    "producer",
+                    &semver("producer", "export test:api/numbers@0.1.2;", "0.1.2"),
+                ),
+            ],
+            plan(&["consumer"], &[]),
+        )?,
+        // Semver-compatible versions of one outer import.
+        extra(
+            "semver-outer-imports",
+            &[
+                ("old", &clock_user("old", "0.2.0")),
+                ("new", &clock_user("new", "0.2.3")),
+            ],
+            plan(&["old", "new"], &[]),
+        )?,
+    ])
+}
+
+// ---------------------------------------------------------------------------
+// Composing.
+// ---------------------------------------------------------------------------
+
+/// Composes `case` with wac-graph, following the linker's rules.
+fn compose_with_wac(case: &Case) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let mut packages: Vec<PackageId> = Vec::new();
+    for input in &case.inputs {
+        let package = Package::from_bytes(&input.name, None, input.bytes.clone(), graph.types_mut())
+            .with_context(|| format!("wac cannot read input `{}`", input.name))?;
+        packages.push(graph.register_package(package)?);
+    }
+    let world = |graph: &CompositionGraph, i: usize| graph.types()[graph[packages[i]].ty()].clone();
+    let worlds: Vec<_> = (0..packages.len()).map(|i| world(&graph, i)).collect();
+
+    // For each input, each import some other input provides: (import name,
+    // provider, export name).
+    let mut wires: Vec<Vec<(String, usize, String)>> = Vec::new();
+    for (me, world) in worlds.iter().enumerate() {
+        let mut mine = Vec::new();
+        for import in world.imports.keys() {
+            let providers: Vec<(usize, String)> = worlds
+                .iter()
+                .enumerate()
+                .filter(|&(other, _)| other != me)
+                .filter_map(|(other, w)| matching_export(w.exports.keys(), import).map(|e| (other, e)))
+                .collect();
+            match providers.as_slice() {
+                [] => {} // left to wac: an implicit import
+                [(provider, export)] => mine.push((import.clone(), *provider, export.clone())),
+                many => bail!(
+                    "`{import}` of `{}` is exported by several inputs: {many:?}",
+                    case.inputs[me].name
+                ),
+            }
+        }
+        wires.push(mine);
+    }
+
+    // Instantiate in dependency order (ties keep input order), then wire.
+    let deps: Vec<Vec<usize>> = wires
+        .iter()
+        .map(|w| w.iter().map(|(_, provider, _)| *provider).collect())
+        .collect();
+    let mut nodes: Vec<Option<NodeId>> = vec![None; packages.len()];
+    for i in dependency_order(&deps)? {
+        nodes[i] = Some(graph.instantiate(packages[i]));
+    }
+    let nodes: Vec<NodeId> = nodes.into_iter().map(Option::unwrap).collect();
+    for (me, mine) in wires.iter().enumerate() {
+        for (import, provider, export) in mine {
+            let alias = graph.alias_instance_export(nodes[*provider], export)?;
+            graph
+                .set_instantiation_argument(nodes[me], import, alias)
+                .with_context(|| format!("wiring `{import}` of `{}`", case.inputs[me].name))?;
+        }
+    }
+
+    // Exports: everything the entries export, then the extra exports.
+    let index = |name: &str| {
+        case.inputs
+            .iter()
+            .position(|input| input.name == name)
+            .ok_or_else(|| anyhow!("unknown input `{name}`"))
+    };
+    let mut exports: Vec<(usize, String)> = Vec::new();
+    for entry in &case.plan.entries {
+        let i = index(entry)?;
+        exports.extend(worlds[i].exports.keys().map(|name| (i, name.clone())));
+    }
+    for (input, export) in &case.plan.extra_exports {
+        exports.push((index(input)?, export.clone()));
+    }
+    let mut exported: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, name) in exports {
+        match exported.get(&name) {
+            Some(&from) if from == i => continue,
+            Some(&from) => bail!(
+                "`{name}` is exported by both `{}` and `{}`",
+                case.inputs[from].name,
+                case.inputs[i].name
+            ),
+            None => {}
+        }
+        let alias = graph.alias_instance_export(nodes[i], &name)?;
+        graph.export(alias, name.clone())?;
+        exported.insert(name, i);
+    }
+
+    Ok(graph.encode(EncodeOptions {
+        define_components: true,
+        validate: true,
+        processor: None,
+    })?)
+}
+
+/// The export among `exports` satisfying `import`: the same name or, failing
+/// that, the newest semver-compatible one.
+fn matching_export<'a>(
+    exports: impl Iterator<Item = &'a String> + Clone,
+    import: &str,
+) -> Option<String> {
+    if let Some(same) = exports.clone().find(|e| *e == import) {
+        return Some(same.clone());
+    }
+    let version = |name: &str| {
+        name.rsplit_once('@')
+            .and_then(|(_, v)| semver::Version::parse(v).ok())
+    };
+    exports
+        .filter(|e| are_semver_compatible(e, import))
+        .max_by_key(|e| version(e))
+        .cloned()
+}
+
+/// The inputs ordered so that each comes after those it depends on; ties
+/// keep input order.
+fn dependency_order(deps: &[Vec<usize>]) -> Result<Vec<usize>> {
+    fn visit(
+        i: usize,
+        deps: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+    ) -> Result<()> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => bail!("dependency cycle through input #{i}"),
+            _ => {}
+        }
+        state[i] = 1;
+        for &dep in &deps[i] {
+            visit(dep, deps, state, order)?;
+        }
+        state[i] = 2;
+        order.push(i);
+        Ok(())
+    }
+    let mut state = vec![0u8; deps.len()];
+    let mut order = Vec::new();
+    for i in 0..deps.len() {
+        visit(i, deps, &mut state, &mut order)?;
+    }
+    Ok(order)
+}
+
+// ---------------------------------------------------------------------------
+// Comparing.
+// ---------------------------------------------------------------------------
+
+/// The top-level imports and exports of a validated component, by name,
+/// with their kinds.
+#[derive(Debug, Default)]
+struct Externs {
+    imports: BTreeMap<String, &'static str>,
+    exports: BTreeMap<String, &'static str>,
+}
+
+fn import_kind(ty: &ComponentTypeRef) -> &'static str {
+    match ty {
+        ComponentTypeRef::Module(_) => "module",
+        ComponentTypeRef::Func(_) => "func",
+        ComponentTypeRef::Value(_) => "value",
+        ComponentTypeRef::Type(_) => "type",
+        ComponentTypeRef::Instance(_) => "instance",
+        ComponentTypeRef::Component(_) => "component",
+    }
+}
+
+fn export_kind(kind: ComponentExternalKind) -> &'static str {
+    match kind {
+        ComponentExternalKind::Module => "module",
+        ComponentExternalKind::Func => "func",
+        ComponentExternalKind::Value => "value",
+        ComponentExternalKind::Type => "type",
+        ComponentExternalKind::Instance => "instance",
+        ComponentExternalKind::Component => "component",
+    }
+}
+
+/// Validates `component` and reads its top-level imports and exports.
+fn externs(component: &[u8]) -> Result<Externs> {
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(component)
+        .context("the composition does not validate")?;
+    let mut externs = Externs::default();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(component) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth == 0 => break,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let import = import?;
+                    let name = import.name.name.to_owned();
+                    let kind = import_kind(&import.ty);
+                    if externs.imports.insert(name.clone(), kind).is_some() {
+                        bail!("`{name}` is imported twice");
+                    }
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    let export = export?;
+                    let name = export.name.name.to_owned();
+                    let kind = export_kind(export.kind);
+                    if externs.exports.insert(name.clone(), kind).is_some() {
+                        bail!("`{name}` is exported twice");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(externs)
+}
+
+/// How the two compositions of one case compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// Same import and export names, of the same kinds.
+    Same,
+    /// Different names: `import <name>` / `export <name>` items only one
+    /// side has. (Kinds of common names must always agree.)
+    Differ {
+        linker_only: BTreeSet<String>,
+        wac_only: BTreeSet<String>,
+    },
+    /// The linker composes, wac fails with this error (all causes).
+    WacFails(String),
+}
+
+/// An expected [`Outcome`] other than [`Outcome::Same`].
+#[derive(Debug)]
+enum Expected {
+    Differ {
+        linker_only: &'static [&'static str],
+        wac_only: &'static [&'static str],
+    },
+    /// wac fails with an error whose causes contain this text.
+    WacFails(&'static str),
+}
+
+struct Difference {
+    case: &'static str,
+    expected: Expected,
+    #[allow(dead_code, reason = "documentation, shown in the failure message")]
+    reason: &'static str,
+}
+
+/// The documented differences; see the module documentation.
+const DIFFERENCES: &[Difference] = &[Difference {
+    case: "extra:semver-outer-imports",
+    expected: Expected::Differ {
+        linker_only: &["import wasi:clocks/monotonic-clock@0.2.0"],
+        wac_only: &[],
+    },
+    reason: "wac merges semver-compatible implicit imports into the newest; \
+             component-linker keeps every imported name",
+}];
+
+impl Expected {
+    fn matches(&self, outcome: &Outcome) -> bool {
+        let set = |items: &[&str]| items.iter().map(|&s| s.to_owned()).collect::<BTreeSet<_>>();
+        match (self, outcome) {
+            (
+                Expected::Differ {
+                    linker_only,
+                    wac_only,
+                },
+                Outcome::Differ {
+                    linker_only: l,
+                    wac_only: w,
+                },
+            ) => *l == set(linker_only) && *w == set(wac_only),
+            (Expected::WacFails(text), Outcome::WacFails(error)) => error.contains(text),
+            _ => false,
+        }
+    }
+}
+
+/// Composes `case` both ways and compares. Errors are failures of the test
+/// itself: the linker failing, a composition that does not validate, or a
+/// kind that differs for a common name.
+fn compare(case: &Case) -> Result<Outcome> {
+    let linked = link(&case.inputs, &case.plan)
+        .map_err(|err| anyhow::Error::new(err).context("component-linker fails"))?;
+    let ours = externs(&linked.component).context("component-linker's output")?;
+    let wac = match compose_with_wac(case) {
+        Ok(bytes) => bytes,
+        Err(err) => return Ok(Outcome::WacFails(format!("{err:#}"))),
+    };
+    let theirs = externs(&wac).context("wac's output")?;
+
+    let mut linker_only = BTreeSet::new();
+    let mut wac_only = BTreeSet::new();
+    for (what, ours, theirs) in [
+        ("import", &ours.imports, &theirs.imports),
+        ("export", &ours.exports, &theirs.exports),
+    ] {
+        for (name, kind) in ours {
+            match theirs.get(name) {
+                None => {
+                    linker_only.insert(format!("{what} {name}"));
+                }
+                Some(k) if k != kind => {
+                    bail!("{what} `{name}` is a {kind} for component-linker, a {k} for wac")
+                }
+                Some(_) => {}
+            }
+        }
+        for name in theirs.keys().filter(|name| !ours.contains_key(*name)) {
+            wac_only.insert(format!("{what} {name}"));
+        }
+    }
+    Ok(if linker_only.is_empty() && wac_only.is_empty() {
+        Outcome::Same
+    } else {
+        Outcome::Differ {
+            linker_only,
+            wac_only,
+        }
+    })
+}
+
+/// Compares every case, printing one line per case, and fails listing every
+/// case whose outcome is not the expected one.
+fn check(cases: &[Case], extra: bool) {
+    assert!(!cases.is_empty(), "no cases to compare");
+    let mut failures = Vec::new();
+    for case in cases {
+        let documented = DIFFERENCES.iter().find(|d| d.case == case.name);
+        let result = compare(case);
+        match (&result, documented) {
+            (Ok(Outcome::Same), None) => println!("{}: same imports and exports", case.name),
+            (Ok(outcome), Some(d)) if d.expected.matches(outcome) => {
+                println!("{}: documented difference {outcome:?}", case.name)
+            }
+            (Ok(outcome), Some(d)) => failures.push(format!(
+                "{}: expected the documented difference {:?} ({}), got {outcome:?}",
+                case.name, d.expected, d.reason
+            )),
+            (Ok(outcome), None) => failures.push(format!(
+                "{}: undocumented difference {outcome:?}",
+                case.name
+            )),
+            (Err(err), _) => failures.push(format!("{}: {err:#}", case.name)),
+        }
+    }
+    for d in DIFFERENCES
+        .iter()
+        .filter(|d| d.case.starts_with("extra:") == extra)
+    {
+        if !cases.iter().any(|case| case.name == d.case) {
+            failures.push(format!("{}: documented, but no such case", d.case));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}\n", failures.join("\n"));
+}
+
+#[test]
+fn fixture_cases_match_wac() {
+    check(&fixture_cases().unwrap(), false);
+}
+
+#[test]
+fn extra_shapes_match_wac() {
+    check(&extra_cases().unwrap(), true);
+}
