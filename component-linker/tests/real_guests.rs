@@ -12,11 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
 use component_linker::{Input, Plan, link};
 use wasmparser::{Validator, WasmFeatures};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::component::{Component, Linker, ResourceTable, TypedFunc};
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, Result, Store, bail, ensure};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 const TARGET: &str = "wasm32-wasip2";
@@ -121,7 +121,7 @@ fn instantiate(
     engine: &Engine,
     linker: &Linker<State>,
     component: &Component,
-) -> Result<(Store<State>, wasmtime::component::TypedFunc<(), (String,)>)> {
+) -> Result<(Store<State>, TypedFunc<(), (String,)>)> {
     let state = State {
         wasi: WasiCtx::builder().inherit_stderr().build(),
         table: ResourceTable::new(),

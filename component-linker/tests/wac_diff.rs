@@ -47,7 +47,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use component_linker::{Input, Plan, link};
+use component_linker::{Choice, Input, Plan, link};
 use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 use wasmparser::{
@@ -110,9 +110,10 @@ fn lines(path: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Reads a plan file: `entry <input>` and `export <input> <name>` lines.
-/// Any other line fails, so that a plan feature this test does not mirror
-/// on the wac side cannot be silently dropped.
+/// Reads a plan file: `entry <input>`, `export <input> <name>` and
+/// `provide <importer or *> <import> <exporter>` lines. Any other line
+/// fails, so that a plan feature this test does not mirror on the wac side
+/// cannot be silently dropped.
 fn read_plan(path: &Path) -> Result<Plan> {
     let mut plan = Plan::default();
     for line in lines(path)? {
@@ -122,6 +123,11 @@ fn read_plan(path: &Path) -> Result<Plan> {
             ["export", input, export] => plan
                 .extra_exports
                 .push(((*input).to_owned(), (*export).to_owned())),
+            ["provide", importer, import, exporter] => plan.choices.push(Choice::new(
+                (*importer != "*").then_some(*importer),
+                *import,
+                *exporter,
+            )),
             _ => bail!(
                 "plan line `{line}` in {} is not understood by wac_diff.rs \
                  (extend read_plan and compose_with_wac)",
@@ -315,11 +321,11 @@ fn extra_cases() -> Result<Vec<Case>> {
                 (
                     "idle",
                     "package test:idle;
-                     world idle { import wasi:random/random@0.2.3; export test:idle/api; }
+                     world idle { import wasi:random/random@0.2.3; export test:idling/api; }
                      package wasi:random@0.2.3 {
                        interface random { get-random-u64: func() -> u64; }
                      }
-                     package test:idle { interface api { poke: func(); } }",
+                     package test:idling { interface api { poke: func(); } }",
                 ),
             ],
             plan(&["main"], &[]),
@@ -381,6 +387,26 @@ fn extra_cases() -> Result<Vec<Case>> {
             ],
             plan(&["consumer"], &[]),
         )?,
+        // The only export on the import's semver track is *older* than the
+        // import.
+        extra(
+            "semver-older-export",
+            &[
+                (
+                    "consumer",
+                    &semver(
+                        "consumer",
+                        "import test:api/numbers@0.1.2; export run: func() -> u32;",
+                        "0.1.2",
+                    ),
+                ),
+                (
+                    "producer",
+                    &semver("producer", "export test:api/numbers@0.1.0;", "0.1.0"),
+                ),
+            ],
+            plan(&["consumer"], &[]),
+        )?,
         // Semver-compatible versions of one outer import.
         extra(
             "semver-outer-imports",
@@ -402,32 +428,55 @@ fn compose_with_wac(case: &Case) -> Result<Vec<u8>> {
     let mut graph = CompositionGraph::new();
     let mut packages: Vec<PackageId> = Vec::new();
     for input in &case.inputs {
-        let package = Package::from_bytes(&input.name, None, input.bytes.clone(), graph.types_mut())
-            .with_context(|| format!("wac cannot read input `{}`", input.name))?;
+        let package =
+            Package::from_bytes(&input.name, None, input.bytes.clone(), graph.types_mut())
+                .with_context(|| format!("wac cannot read input `{}`", input.name))?;
         packages.push(graph.register_package(package)?);
     }
     let world = |graph: &CompositionGraph, i: usize| graph.types()[graph[packages[i]].ty()].clone();
     let worlds: Vec<_> = (0..packages.len()).map(|i| world(&graph, i)).collect();
 
+    let index = |name: &str| {
+        case.inputs
+            .iter()
+            .position(|input| input.name == name)
+            .ok_or_else(|| anyhow!("unknown input `{name}`"))
+    };
+
     // For each input, each import some other input provides: (import name,
-    // provider, export name).
+    // provider, export name). The plan's `provide` choices come first.
     let mut wires: Vec<Vec<(String, usize, String)>> = Vec::new();
     for (me, world) in worlds.iter().enumerate() {
+        let my_name = &case.inputs[me].name;
         let mut mine = Vec::new();
         for import in world.imports.keys() {
-            let providers: Vec<(usize, String)> = worlds
-                .iter()
-                .enumerate()
-                .filter(|&(other, _)| other != me)
-                .filter_map(|(other, w)| matching_export(w.exports.keys(), import).map(|e| (other, e)))
-                .collect();
+            let chosen =
+                case.plan.choices.iter().find(|c| {
+                    c.import == *import && c.importer.as_ref().is_none_or(|i| i == my_name)
+                });
+            let providers: Vec<(usize, String)> = match chosen {
+                Some(choice) => {
+                    let provider = index(&choice.exporter)?;
+                    let export = matching_export(worlds[provider].exports.keys(), import)
+                        .filter(|_| provider != me)
+                        .ok_or_else(|| {
+                            anyhow!("`{}` does not export `{import}`", choice.exporter)
+                        })?;
+                    vec![(provider, export)]
+                }
+                None => worlds
+                    .iter()
+                    .enumerate()
+                    .filter(|&(other, _)| other != me)
+                    .filter_map(|(other, w)| {
+                        matching_export(w.exports.keys(), import).map(|e| (other, e))
+                    })
+                    .collect(),
+            };
             match providers.as_slice() {
                 [] => {} // left to wac: an implicit import
                 [(provider, export)] => mine.push((import.clone(), *provider, export.clone())),
-                many => bail!(
-                    "`{import}` of `{}` is exported by several inputs: {many:?}",
-                    case.inputs[me].name
-                ),
+                many => bail!("`{import}` of `{my_name}` is exported by several inputs: {many:?}"),
             }
         }
         wires.push(mine);
@@ -453,12 +502,6 @@ fn compose_with_wac(case: &Case) -> Result<Vec<u8>> {
     }
 
     // Exports: everything the entries export, then the extra exports.
-    let index = |name: &str| {
-        case.inputs
-            .iter()
-            .position(|input| input.name == name)
-            .ok_or_else(|| anyhow!("unknown input `{name}`"))
-    };
     let mut exports: Vec<(usize, String)> = Vec::new();
     for entry in &case.plan.entries {
         let i = index(entry)?;
@@ -756,10 +799,10 @@ fn check(cases: &[Case], extra: bool) {
 
 #[test]
 fn fixture_cases_match_wac() {
-    check(&fixture_cases().unwrap(), false);
+    check(&fixture_cases().unwrap_or_else(|e| panic!("{e:#}")), false);
 }
 
 #[test]
 fn extra_shapes_match_wac() {
-    check(&extra_cases().unwrap(), true);
+    check(&extra_cases().unwrap_or_else(|e| panic!("{e:#}")), true);
 }

@@ -78,12 +78,156 @@ pub mod proto2wit_target {
     }
 }
 
-/// component-linker on arbitrary bytes: an error, never a panic or an invalid output.
+/// component-linker on generated apps: components built from random worlds
+/// (random interfaces, some defined differently by importer and exporter,
+/// some versioned, WASI imports, sometimes damaged bytes) and a random plan
+/// (entries, re-exports, explicit choices). Linking must never panic, and
+/// every `Ok` output must validate.
 pub mod linker_target {
     use super::*;
 
-    /// Runs one input; returns whether it linked.
-    pub fn run(u: &mut Unstructured) -> Result<bool> {
+    /// What one input did.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Outcome {
+        /// Linked; the output validated.
+        Linked,
+        /// Refused with this [`component_linker::LinkError`] variant.
+        Refused(String),
+    }
+
+    const VERSIONS: &[Option<&str>] = &[None, Some("1.0.0"), Some("1.1.0"), Some("2.0.0")];
+
+    /// Interface `i` as defined in shape `shape` (two shapes of the same
+    /// interface do not match).
+    fn interface(i: usize, shape: bool) -> String {
+        if shape {
+            format!("  interface api{i} {{\n    call: func(x: u32) -> string;\n  }}\n")
+        } else {
+            format!(
+                "  interface api{i} {{\n    record r {{ a: u32, b: list<u8> }}\n    call: func(x: r) -> option<u64>;\n  }}\n"
+            )
+        }
+    }
+
+    /// A component of a world importing and exporting the given interfaces.
+    fn component(
+        name: &str,
+        imports: &[usize],
+        exports: &[usize],
+        shapes: &[bool],
+        version: Option<&str>,
+        clock: bool,
+    ) -> Option<Vec<u8>> {
+        use wit_component::{
+            ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata,
+        };
+        let at = version.map(|v| format!("@{v}")).unwrap_or_default();
+        let mut wit = format!("package test:{name};\nworld {name} {{\n");
+        if clock {
+            wit.push_str("  import wasi:clocks/monotonic-clock@0.2.3;\n");
+        }
+        for i in imports {
+            wit.push_str(&format!("  import test:api/api{i}{at};\n"));
+        }
+        for i in exports {
+            wit.push_str(&format!("  export test:api/api{i}{at};\n"));
+        }
+        wit.push_str("}\n");
+        wit.push_str(
+            "package wasi:clocks@0.2.3 { interface monotonic-clock { now: func() -> u64; } }\n",
+        );
+        wit.push_str(&format!("package test:api{at} {{\n"));
+        for i in imports.iter().chain(exports) {
+            wit.push_str(&interface(*i, shapes[*i]));
+        }
+        wit.push_str("}\n");
+        let mut resolve = wit_parser::Resolve::default();
+        let pkg = resolve.push_source("fuzz.wit", &wit).ok()?;
+        let world = resolve.select_world(&[pkg], None).ok()?;
+        let mut module = dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).ok()?;
+        ComponentEncoder::default()
+            .module(&module)
+            .ok()?
+            .encode()
+            .ok()
+    }
+
+    /// Runs one input.
+    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+        let n = u.int_in_range(1..=6)?;
+        let k = u.int_in_range(1..=6)?;
+        let mut inputs = Vec::new();
+        for f in 0..n {
+            let mut imports = Vec::new();
+            let mut exports = Vec::new();
+            for i in 0..k {
+                match u.int_in_range(0..=3)? {
+                    0 => imports.push(i),
+                    1 => exports.push(i),
+                    _ => {}
+                }
+            }
+            // Mostly one shape per interface; sometimes this input's differs.
+            let shapes: Vec<bool> = (0..k)
+                .map(|i| {
+                    Ok(if u.ratio(1, 8)? {
+                        i % 2 == 1
+                    } else {
+                        i % 2 == 0
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let version = *u.choose(VERSIONS)?;
+            let clock = u.arbitrary()?;
+            let name = format!("f{f}");
+            let Some(mut bytes) = component(&name, &imports, &exports, &shapes, version, clock)
+            else {
+                return Err(arbitrary::Error::IncorrectFormat);
+            };
+            if u.ratio(1, 16)? && !bytes.is_empty() {
+                let at = u.choose_index(bytes.len())?;
+                bytes[at] ^= u.int_in_range(1..=255)?;
+            }
+            inputs.push(component_linker::Input::new(name, bytes));
+        }
+        let mut plan = component_linker::Plan::default();
+        for f in 0..n {
+            if u.ratio(1, 3)? {
+                plan.entries.push(format!("f{f}"));
+            }
+        }
+        for _ in 0..u.int_in_range(0..=2)? {
+            let importer = if u.arbitrary()? {
+                Some(format!("f{}", u.int_in_range(0..=n)?))
+            } else {
+                None
+            };
+            let import = format!("test:api/api{}", u.int_in_range(0..=k)?);
+            let exporter = format!("f{}", u.int_in_range(0..=n)?);
+            plan.choices
+                .push(component_linker::Choice::new(importer, import, exporter));
+        }
+        match component_linker::link(&inputs, &plan) {
+            Ok(linked) => {
+                let valid =
+                    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                        .validate_all(&linked.component);
+                if let Err(e) = valid {
+                    panic!("linked output does not validate: {e}");
+                }
+                Ok(Outcome::Linked)
+            }
+            Err(err) => {
+                let debug = format!("{err:?}");
+                let variant = debug.split([' ', '{', '(']).next().unwrap_or_default();
+                Ok(Outcome::Refused(variant.to_owned()))
+            }
+        }
+    }
+
+    /// Arbitrary bytes as components: always refused, never a panic.
+    pub fn run_bytes(u: &mut Unstructured) -> Result<bool> {
         let n = u.int_in_range(1..=3)?;
         let mut inputs = Vec::new();
         for i in 0..n {
@@ -92,13 +236,7 @@ pub mod linker_target {
         }
         let mut plan = component_linker::Plan::default();
         plan.entries = vec!["f0".into()];
-        match component_linker::link(&inputs, &plan) {
-            Ok(linked) => {
-                assert!(!linked.component.is_empty());
-                Ok(true)
-            }
-            Err(_) => Ok(false),
-        }
+        Ok(component_linker::link(&inputs, &plan).is_ok())
     }
 }
 
@@ -148,8 +286,36 @@ mod tests {
                 *outcomes.entry(format!("{o:?}")).or_insert(0) += 1;
             }
             // Random bytes are never a component: every one must be refused.
-            assert_eq!(linker_target::run(&mut Unstructured::new(&data)), Ok(false));
+            assert_eq!(
+                linker_target::run_bytes(&mut Unstructured::new(&data)),
+                Ok(false)
+            );
             manifest_target::run(&mut Unstructured::new(&data)).unwrap();
+        }
+        // Generated apps: linked ones validate (checked inside `run`), and
+        // the generator reaches success and the main refusals.
+        let mut linked = std::collections::BTreeMap::new();
+        for seed in 0..200 {
+            let data = seeded(seed + 1000, 256);
+            if let Ok(o) = linker_target::run(&mut Unstructured::new(&data)) {
+                let key = match o {
+                    linker_target::Outcome::Linked => "Linked".to_string(),
+                    linker_target::Outcome::Refused(v) => v,
+                };
+                *linked.entry(key).or_insert(0) += 1;
+            }
+        }
+        for expected in [
+            "Linked",
+            "Cycle",
+            "AmbiguousExport",
+            "TypeMismatch",
+            "InvalidComponent",
+        ] {
+            assert!(
+                linked.contains_key(expected),
+                "{expected} never reached: {linked:?}"
+            );
         }
         // The generator reaches every path: parse errors, refusals, mappings.
         for o in [Outcome::NotProto, Outcome::Refused, Outcome::Mapped] {

@@ -12,9 +12,9 @@ static HITS: AtomicU32 = AtomicU32::new(0);
 struct D;
 
 impl Guest for D {
-    fn hit(from: String) -> u32 {
+    fn hit(caller: String) -> u32 {
         // Only `b` and `c` call `d`; anything else means a miswired string.
-        assert!(from == "b" || from == "c", "unexpected caller `{from}`");
+        assert!(caller == "b" || caller == "c", "unexpected caller `{caller}`");
         HITS.fetch_add(1, Ordering::Relaxed) + 1
     }
 }

@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = fuzz::linker_target::run_bytes(&mut arbitrary::Unstructured::new(data));
+});
