@@ -111,7 +111,7 @@ pub(crate) fn encode(
         for (import, (kind, provider)) in &wiring.imports[id.0] {
             let kind = *kind;
             let index = match provider {
-                Provider::Outer => declared.instances[import],
+                Provider::Outer => declared.instances[wiring.outer_name(import)],
                 Provider::Input(from, export) => aliases.get(
                     &mut alias_section,
                     &mut declared,

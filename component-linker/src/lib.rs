@@ -11,15 +11,25 @@
 //!   semver-compatible export (`a:b/c@1.2.0`: same major, or same minor for
 //!   0.x, and not older), as wac does; the plan's [`choices`](Plan::choices)
 //!   override this where several inputs export the same interface;
-//! * an import that no input exports (WASI, mostly) becomes an import of the
-//!   composed component, declared once and shared by every input needing
-//!   it, so resources such as `wasi:io/streams.output-stream` stay the same
-//!   resource across inputs;
+//! * an import that no input exports (WASI, mostly, or a function left
+//!   out of this composition) becomes an import of the composed component,
+//!   declared once and shared by every input needing it, so resources such
+//!   as `wasi:io/streams.output-stream` stay the same resource across
+//!   inputs. Its type is the union of the inputs' views of it, and
+//!   semver-compatible versions of it (WASI `@0.2.0` and `@0.2.3`) become
+//!   one import of the newest;
 //! * the composed component exports everything the plan's
 //!   [`entries`](Plan::entries) export, plus the plan's
 //!   [`extra_exports`](Plan::extra_exports).
 //!
-//! The result is validated before it is returned.
+//! Inputs are instantiated in dependency order; any call graph without a
+//! cycle composes (chains, fan-out, fan-in, diamonds). Cycles, ambiguous or
+//! missing exports, type mismatches and invalid bytes are typed
+//! [`LinkError`]s naming the inputs and interfaces involved, never panics.
+//!
+//! The result is validated before it is returned; validation cannot be
+//! turned off. Composing 50 small components takes a few milliseconds
+//! (`cargo bench -p component-linker`).
 //!
 //! # Example
 //!

@@ -63,9 +63,10 @@ pub(crate) fn declare(inputs: &[Input], wiring: &Wiring) -> Result<Declared, Lin
     users.dedup();
     let mut resolve = Resolve::default();
     let mut worlds: IndexMap<InputId, WorldId> = IndexMap::new();
+    let versions = crate::wiring::package_renames(&wiring.outer_renames);
     for &id in &users {
         let input = &inputs[id.0];
-        let world = merge_input(&mut resolve, id, input)?;
+        let world = merge_input(&mut resolve, id, input, &versions)?;
         worlds.insert(id, world);
     }
 
@@ -117,7 +118,7 @@ pub(crate) fn declare(inputs: &[Input], wiring: &Wiring) -> Result<Declared, Lin
     let declared = leading_sections(&component)?;
 
     for name in wiring.outer.keys() {
-        if !declared.instances.contains_key(name) {
+        if !declared.instances.contains_key(name.as_str()) {
             return Err(outer_error(format!(
                 "wit-component did not declare import `{name}`"
             )));
@@ -128,7 +129,15 @@ pub(crate) fn declare(inputs: &[Input], wiring: &Wiring) -> Result<Declared, Lin
 
 /// Decodes `input` to WIT and merges it into `resolve`; returns the input's
 /// world in `resolve`.
-fn merge_input(resolve: &mut Resolve, id: InputId, input: &Input) -> Result<WorldId, LinkError> {
+///
+/// Packages whose version `versions` merges into a newer one are renamed
+/// first, so that views of both versions union into one.
+fn merge_input(
+    resolve: &mut Resolve,
+    id: InputId,
+    input: &Input,
+    versions: &[(String, semver::Version, semver::Version)],
+) -> Result<WorldId, LinkError> {
     let invalid = |source: crate::Source| LinkError::InvalidComponent {
         name: input.name.clone(),
         source,
@@ -150,6 +159,26 @@ fn merge_input(resolve: &mut Resolve, id: InputId, input: &Input) -> Result<Worl
             name: format!("input{}", id.0),
             version: None,
         };
+        decoded.packages[pkg].name = name.clone();
+        decoded.package_names.insert(name, pkg);
+    }
+    let renamed: Vec<_> = decoded
+        .packages
+        .iter()
+        .filter_map(|(pkg, package)| {
+            let base = format!("{}:{}", package.name.namespace, package.name.name);
+            let version = package.name.version.as_ref()?;
+            versions
+                .iter()
+                .find(|(p, old, _)| *p == base && old == version)
+                .map(|(_, _, new)| (pkg, new.clone()))
+        })
+        .collect();
+    for (pkg, new) in renamed {
+        let old = decoded.packages[pkg].name.clone();
+        decoded.package_names.shift_remove(&old);
+        let mut name = old;
+        name.version = Some(new);
         decoded.packages[pkg].name = name.clone();
         decoded.package_names.insert(name, pkg);
     }

@@ -31,8 +31,9 @@ fn split_version(name: &str) -> (&str, Option<semver::Version>) {
 }
 
 /// Whether an export of version `export` may satisfy an import of version
-/// `import`, as wac and wasmtime decide it: same major version (same minor
-/// for 0.x, same patch for 0.0.x), and the export no older than the import.
+/// `import`: the same major version (same minor for 0.x, same patch for
+/// 0.0.x), as wac and wasmtime decide it, and, stricter than wac, the
+/// export no older than the import (an older export may lack functions).
 fn compatible(import: &semver::Version, export: &semver::Version) -> bool {
     let same_track = match (import.major, import.minor) {
         (0, 0) => export.major == 0 && export.minor == 0 && export.patch == import.patch,
@@ -74,6 +75,81 @@ pub(crate) struct Wiring {
     pub(crate) exporters: IndexMap<String, Vec<InputId>>,
     /// The inputs in instantiation order: each after all it imports from.
     pub(crate) order: Vec<InputId>,
+    /// Outer imports merged into a newer semver-compatible one: import name
+    /// → the name declared (`wasi:clocks/monotonic-clock@0.2.0` →
+    /// `…@0.2.3`).
+    pub(crate) outer_renames: IndexMap<String, String>,
+}
+
+impl Wiring {
+    /// The declared outer import serving import `name`.
+    pub(crate) fn outer_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.outer_renames.get(name).map_or(name, String::as_str)
+    }
+}
+
+/// Merges outer imports that are semver-compatible versions of one
+/// interface into the newest, as wac does: a component built against WASI
+/// 0.2.0 and one built against 0.2.3 share one `@0.2.3` import. The
+/// importers of the newest version come first in its list, so its view
+/// leads. Returns the renames.
+fn merge_outer_versions(outer: &mut IndexMap<String, Vec<InputId>>) -> IndexMap<String, String> {
+    let names: Vec<String> = outer.keys().cloned().collect();
+    let mut renames = IndexMap::new();
+    for name in &names {
+        let (base, Some(version)) = split_version(name) else {
+            continue;
+        };
+        let newest = names
+            .iter()
+            .filter_map(|other| match split_version(other) {
+                (b, Some(v)) if b == base && compatible(&version, &v) => Some((v, other)),
+                _ => None,
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, other)| other.clone());
+        if let Some(newest) = newest
+            && newest != *name
+        {
+            renames.insert(name.clone(), newest);
+        }
+    }
+    for (old, new) in &renames {
+        if let Some(users) = outer.shift_remove(old)
+            && let Some(list) = outer.get_mut(new)
+        {
+            for user in users {
+                if !list.contains(&user) {
+                    list.push(user);
+                }
+            }
+        }
+    }
+    renames
+}
+
+/// Package-level version renames implied by import renames:
+/// (`ns:pkg`, old version) → new version.
+pub(crate) fn package_renames(
+    renames: &IndexMap<String, String>,
+) -> Vec<(String, semver::Version, semver::Version)> {
+    let mut out: Vec<(String, semver::Version, semver::Version)> = Vec::new();
+    for (old, new) in renames {
+        let ((old_base, Some(old_v)), (_, Some(new_v))) = (split_version(old), split_version(new))
+        else {
+            continue;
+        };
+        let package = old_base.split('/').next().unwrap_or(old_base).to_owned();
+        match out
+            .iter_mut()
+            .find(|(p, v, _)| *p == package && *v == old_v)
+        {
+            Some(entry) if entry.2 < new_v => entry.2 = new_v,
+            Some(_) => {}
+            None => out.push((package, old_v, new_v)),
+        }
+    }
+    out
 }
 
 /// Applies the plan's explicit choices, then the default wiring: an import
@@ -181,7 +257,9 @@ pub(crate) fn wire(
         });
     }
     let order = topological_order(names, &deps)?;
+    let outer_renames = merge_outer_versions(&mut outer);
     Ok(Wiring {
+        outer_renames,
         imports,
         outer,
         exporters,

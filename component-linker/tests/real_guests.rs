@@ -116,12 +116,15 @@ impl WasiView for State {
     }
 }
 
+/// `test:diamond/a-api#run`.
+type Run = TypedFunc<(), (String,)>;
+
 /// A fresh instance of `component` and its `test:diamond/a-api#run`.
 fn instantiate(
     engine: &Engine,
     linker: &Linker<State>,
     component: &Component,
-) -> Result<(Store<State>, TypedFunc<(), (String,)>)> {
+) -> Result<(Store<State>, Run)> {
     let state = State {
         wasi: WasiCtx::builder().inherit_stderr().build(),
         table: ResourceTable::new(),
@@ -134,7 +137,7 @@ fn instantiate(
     let run = instance
         .get_export_index(&mut store, Some(&api), "run")
         .context("no function `run` in `test:diamond/a-api`")?;
-    let run = instance.get_typed_func::<(), (String,)>(&mut store, &run)?;
+    let run = instance.get_typed_func(&mut store, run)?;
     Ok((store, run))
 }
 

@@ -7,38 +7,55 @@
 //! * every fixture case directory under `tests/cases/` whose `expect` file
 //!   has no `error` line, found at run time, so new cases are covered
 //!   without touching this file. Inputs and plans are read exactly as
-//!   `tests/cases.rs` reads them (its helpers are copied below);
+//!   `tests/cases.rs` reads them (its helpers are copied below); a plan line
+//!   this file does not know fails the test rather than being dropped;
 //! * a few extra shapes defined inline in [`extra_cases`]: a diamond given
-//!   out of dependency order, an idle input, function (not instance)
-//!   imports and exports, a resource flowing between inputs, and
-//!   semver-compatible names.
+//!   out of dependency order with a re-exported shared dependency, an idle
+//!   input, a function (not instance) import wired to a function export, a
+//!   resource flowing between inputs (with and without exporting its
+//!   interface), two views of one plain-named instance import (in both
+//!   orders), and
+//!   semver-compatible names (wired, older export, two outer versions).
 //!
 //! The wac side mirrors the linker's rules with wac-graph's own API: each
 //! input is a [`Package`], instantiated once, in dependency order. Each
-//! import of an instance is wired to the export of the one other instance
-//! exporting the same name or, failing that, a semver-compatible name (the
-//! rule `wac_graph::plug` uses, [`are_semver_compatible`]; of several, the
-//! newest). Unsatisfied imports are left to wac, which turns them into
-//! implicit imports of the composition, merging the views of all
-//! instances (and semver-compatible names) into one import. The
-//! composition exports every export of the plan's entries and the plan's
-//! `export` lines.
+//! import of an instance is wired (`alias_instance_export` +
+//! `set_instantiation_argument`) to the input a plan `provide` line names,
+//! or else to the one other instance exporting the same name or, failing
+//! that, a semver-compatible name (the rule of `wac_graph::plug`,
+//! [`are_semver_compatible`]; of several, the newest). Unsatisfied imports
+//! are left to wac, which turns them into implicit imports of the
+//! composition, merging the views of all instances (and semver-compatible
+//! names) into one import. The composition exports every export of the
+//! plan's entries and the plan's `export` lines. It is encoded with
+//! `define_components` and `validate`.
 //!
 //! Both compositions must validate (with the test's own wasmparser and
 //! [`WasmFeatures::all`]), and must have the same top-level imports and
-//! exports: the same names, each of the same kind.
+//! exports: the same names, each of the same kind. Both tools failing is
+//! always a test failure.
 //!
 //! # Documented differences
 //!
-//! Where the two tools legitimately disagree, [`DIFFERENCES`] says so, and
-//! the test asserts exactly that difference, so a change in either tool
-//! shows up (an entry that no longer applies fails the test too):
+//! Where the two tools disagree, [`DIFFERENCES`] says so, and the test
+//! asserts exactly that difference, so a change in either tool shows up (an
+//! entry that no longer applies, or names no case, fails the test too):
 //!
-//! * `extra:semver-outer-imports`: two inputs import
-//!   `wasi:clocks/monotonic-clock` at `@0.2.0` and `@0.2.3`. wac merges
-//!   semver-compatible implicit imports into one import of the newest
-//!   version; component-linker keeps each name its inputs import (it merges
-//!   only what is named alike), so it also imports `@0.2.0`.
+//! * `extra:semver-older-export`: the consumer imports
+//!   `test:api/numbers@0.1.2`, the only export is `@0.1.0`. wac's rule
+//!   (`are_semver_compatible`, symmetric) wires it; component-linker wires
+//!   only an export *no older* than the import (its documented rule), so it
+//!   leaves `@0.1.2` an import of the composition. A legitimate policy
+//!   difference.
+//! * `extra:named-views`: two inputs import the plain-named instance
+//!   `host-log`, the second using a function more than the first. wac
+//!   declares the union of the two views; component-linker declares the
+//!   first input's view only, so instantiating the second fails
+//!   (`TypeMismatch`: missing `flush`). A component-linker limitation
+//!   (`ns:pkg/iface` imports, also of semver-compatible versions, are
+//!   unioned; plain-named ones, which WIT toolchains do not emit for
+//!   interfaces, are not), and order-dependent: with the larger view first
+//!   (`extra:named-views-superset-first`) both tools agree.
 //!
 //! [wac-graph]: https://docs.rs/wac-graph/0.12
 
@@ -368,6 +385,74 @@ fn extra_cases() -> Result<Vec<Case>> {
             ],
             plan(&["user"], &[("owner", "test:res/handles")]),
         )?,
+        // The same, without exporting the resource's interface.
+        extra(
+            "resource-not-exported",
+            &[
+                (
+                    "user",
+                    &format!(
+                        "package test:user;
+                         world user {{ import test:res/handles; export test:res/user-api; }}
+                         {HANDLES}"
+                    ),
+                ),
+                (
+                    "owner",
+                    &format!(
+                        "package test:owner; world owner {{ export test:res/handles; }} {HANDLES}"
+                    ),
+                ),
+            ],
+            plan(&["user"], &[]),
+        )?,
+        // Two views of one plain-named instance import: the second input
+        // uses more of it than the first.
+        extra(
+            "named-views",
+            &[
+                (
+                    "first",
+                    "package test:first;
+                     world first {
+                       import host-log: interface { log: func(message: string); }
+                       export first-run: func();
+                     }",
+                ),
+                (
+                    "second",
+                    "package test:second;
+                     world second {
+                       import host-log: interface { log: func(message: string); flush: func(); }
+                       export second-run: func();
+                     }",
+                ),
+            ],
+            plan(&["first", "second"], &[]),
+        )?,
+        // The same inputs, the larger view first.
+        extra(
+            "named-views-superset-first",
+            &[
+                (
+                    "second",
+                    "package test:second;
+                     world second {
+                       import host-log: interface { log: func(message: string); flush: func(); }
+                       export second-run: func();
+                     }",
+                ),
+                (
+                    "first",
+                    "package test:first;
+                     world first {
+                       import host-log: interface { log: func(message: string); }
+                       export first-run: func();
+                     }",
+                ),
+            ],
+            plan(&["first", "second"], &[]),
+        )?,
         // An import satisfied by a newer semver-compatible export.
         extra(
             "semver-wire",
@@ -667,36 +752,51 @@ enum Outcome {
     },
     /// The linker composes, wac fails with this error (all causes).
     WacFails(String),
+    /// wac composes (a valid component), the linker fails with this error:
+    /// the `LinkError` variant, then the error with all causes.
+    LinkerFails(String),
 }
 
-/// An expected [`Outcome`] other than [`Outcome::Same`].
+/// An expected [`Outcome`] other than [`Outcome::Same`]. (Add a `WacFails`
+/// here when a case needs it.)
 #[derive(Debug)]
 enum Expected {
     Differ {
         linker_only: &'static [&'static str],
         wac_only: &'static [&'static str],
     },
-    /// wac fails with an error whose causes contain this text.
-    WacFails(&'static str),
+    /// The linker fails with an error whose variant and causes contain this
+    /// text, and wac composes.
+    LinkerFails(&'static str),
 }
 
 struct Difference {
     case: &'static str,
     expected: Expected,
-    #[allow(dead_code, reason = "documentation, shown in the failure message")]
     reason: &'static str,
 }
 
 /// The documented differences; see the module documentation.
-const DIFFERENCES: &[Difference] = &[Difference {
-    case: "extra:semver-outer-imports",
-    expected: Expected::Differ {
-        linker_only: &["import wasi:clocks/monotonic-clock@0.2.0"],
-        wac_only: &[],
+const DIFFERENCES: &[Difference] = &[
+    Difference {
+        case: "extra:semver-older-export",
+        expected: Expected::Differ {
+            linker_only: &["import test:api/numbers@0.1.2"],
+            wac_only: &[],
+        },
+        reason: "wac's plug rule takes any export on the import's semver track; \
+                 component-linker only one no older than the import",
     },
-    reason: "wac merges semver-compatible implicit imports into the newest; \
-             component-linker keeps every imported name",
-}];
+    Difference {
+        case: "extra:named-views",
+        expected: Expected::LinkerFails(
+            "TypeMismatch: input `second` cannot be instantiated with the instances wired \
+             to its imports: type mismatch for import `host-log`",
+        ),
+        reason: "component-linker bug: a plain-named outer import is declared with the \
+                 first input's view only; wac declares the union of the views",
+    },
+];
 
 impl Expected {
     fn matches(&self, outcome: &Outcome) -> bool {
@@ -712,23 +812,36 @@ impl Expected {
                     wac_only: w,
                 },
             ) => *l == set(linker_only) && *w == set(wac_only),
-            (Expected::WacFails(text), Outcome::WacFails(error)) => error.contains(text),
+            (Expected::LinkerFails(text), Outcome::LinkerFails(error)) => error.contains(text),
             _ => false,
         }
     }
 }
 
 /// Composes `case` both ways and compares. Errors are failures of the test
-/// itself: the linker failing, a composition that does not validate, or a
-/// kind that differs for a common name.
+/// itself: a composition that does not validate, a kind that differs for a
+/// common name, or both tools failing.
 fn compare(case: &Case) -> Result<Outcome> {
-    let linked = link(&case.inputs, &case.plan)
-        .map_err(|err| anyhow::Error::new(err).context("component-linker fails"))?;
-    let ours = externs(&linked.component).context("component-linker's output")?;
-    let wac = match compose_with_wac(case) {
-        Ok(bytes) => bytes,
-        Err(err) => return Ok(Outcome::WacFails(format!("{err:#}"))),
+    let linked = link(&case.inputs, &case.plan);
+    let wac = compose_with_wac(case);
+    let (linked, wac) = match (linked, wac) {
+        (Ok(linked), Ok(wac)) => (linked, wac),
+        (Ok(_), Err(err)) => return Ok(Outcome::WacFails(format!("{err:#}"))),
+        (Err(err), Ok(wac)) => {
+            externs(&wac).context("wac's output")?;
+            let debug = format!("{err:?}");
+            let variant = debug.split(|c: char| !c.is_alphanumeric()).next();
+            let error = anyhow::Error::new(err);
+            return Ok(Outcome::LinkerFails(format!(
+                "{}: {error:#}",
+                variant.unwrap_or_default()
+            )));
+        }
+        (Err(err), Err(wac_err)) => {
+            bail!("both fail; component-linker: {err}; wac: {wac_err:#}")
+        }
     };
+    let ours = externs(&linked.component).context("component-linker's output")?;
     let theirs = externs(&wac).context("wac's output")?;
 
     let mut linker_only = BTreeSet::new();
@@ -773,7 +886,10 @@ fn check(cases: &[Case], extra: bool) {
         match (&result, documented) {
             (Ok(Outcome::Same), None) => println!("{}: same imports and exports", case.name),
             (Ok(outcome), Some(d)) if d.expected.matches(outcome) => {
-                println!("{}: documented difference {outcome:?}", case.name)
+                println!(
+                    "{}: documented difference ({}): {outcome:?}",
+                    case.name, d.reason
+                )
             }
             (Ok(outcome), Some(d)) => failures.push(format!(
                 "{}: expected the documented difference {:?} ({}), got {outcome:?}",

@@ -14,7 +14,10 @@ struct D;
 impl Guest for D {
     fn hit(caller: String) -> u32 {
         // Only `b` and `c` call `d`; anything else means a miswired string.
-        assert!(caller == "b" || caller == "c", "unexpected caller `{caller}`");
+        assert!(
+            caller == "b" || caller == "c",
+            "unexpected caller `{caller}`"
+        );
         HITS.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
