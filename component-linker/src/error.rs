@@ -153,10 +153,22 @@ pub enum LinkError {
 
     /// An input cannot be instantiated with what it was wired to: an import
     /// and the export (or outer import) chosen for it have different types.
-    #[error("input `{importer}` cannot be instantiated with the instances wired to its imports")]
+    #[error(
+        "input `{importer}` cannot be instantiated with the instances wired to its imports{}",
+        match (import, exporter) {
+            (Some(i), Some(e)) => format!(": its import `{i}` does not match the export of `{e}`"),
+            (Some(i), None) => format!(": its import `{i}` does not match the composed component's import"),
+            _ => String::new(),
+        }
+    )]
     TypeMismatch {
         /// The input that could not be instantiated.
         importer: String,
+        /// The import whose type does not match, when the validator names it.
+        import: Option<String>,
+        /// The input exporting what that import was wired to (`None` for an
+        /// outer import).
+        exporter: Option<String>,
         /// The validator's complaint.
         #[source]
         source: wasmparser::BinaryReaderError,

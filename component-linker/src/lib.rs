@@ -301,10 +301,26 @@ pub fn link(inputs: &[Input], plan: &Plan) -> Result<Linked, LinkError> {
             .iter()
             .find(|(range, _)| range.contains(&offset));
         return Err(match failed {
-            Some((_, id)) => LinkError::TypeMismatch {
-                importer: inputs[id.0].name.clone(),
-                source,
-            },
+            Some((_, id)) => {
+                // wasmparser says `type mismatch for import `name``.
+                let import = source
+                    .message()
+                    .split_once("for import `")
+                    .and_then(|(_, rest)| rest.split_once('`'))
+                    .map(|(name, _)| name.to_owned());
+                let exporter = import.as_ref().and_then(|name| {
+                    match wiring.imports[id.0].get(name).map(|(_, p)| p) {
+                        Some(Provider::Input(from, _)) => Some(inputs[from.0].name.clone()),
+                        _ => None,
+                    }
+                });
+                LinkError::TypeMismatch {
+                    importer: inputs[id.0].name.clone(),
+                    import,
+                    exporter,
+                    source,
+                }
+            }
             None => LinkError::Validation { source },
         });
     }

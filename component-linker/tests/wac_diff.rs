@@ -791,10 +791,11 @@ const DIFFERENCES: &[Difference] = &[
         case: "extra:named-views",
         expected: Expected::LinkerFails(
             "TypeMismatch: input `second` cannot be instantiated with the instances wired \
-             to its imports: type mismatch for import `host-log`",
+             to its imports: its import `host-log` does not match the composed component's \
+             import: type mismatch for import `host-log`",
         ),
-        reason: "component-linker bug: a plain-named outer import is declared with the \
-                 first input's view only; wac declares the union of the views",
+        reason: "component-linker limitation: a plain-named outer import is declared with \
+                 the first input's view only; wac declares the union of the views",
     },
 ];
 
