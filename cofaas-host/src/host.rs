@@ -5,7 +5,7 @@ use std::{
     path::Path,
     sync::{
         Arc, OnceLock, Weak,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -13,8 +13,9 @@ use std::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status};
 use wasmtime::{
-    Engine, Store, Trap, WasmBacktrace,
-    component::{ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem},
+    Engine, Store, StoreContextMut, Trap, WasmBacktrace,
+    component::{
+        ComponentNamedList, Lift, Lower, TypedFunc,ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem},
 };
 
 use crate::{
@@ -37,6 +38,17 @@ pub trait Exports: Sized + Send + 'static {
     /// Looks up, in a unit's component, the public interfaces it exports;
     /// fails if one of them has the wrong type.
     fn indices(pre: &InstancePre<State>) -> wasmtime::Result<Self::Indices>;
+    /// Registers the functions of `interface`, which another unit
+    /// exports, as typed host-mediated calls (host-gen generates this);
+    /// `Ok(false)` leaves them to the dynamic (`Val`) path.
+    fn link_mediated(
+        linker: &mut Linker<State>,
+        interface: &str,
+        edges: &EdgeFactory,
+    ) -> wasmtime::Result<bool> {
+        let _ = (linker, interface, edges);
+        Ok(false)
+    }
     /// Loads the typed exports of a fresh instance.
     fn load(
         indices: &Self::Indices,
@@ -73,7 +85,16 @@ struct Slot<E> {
     store: Store<State>,
     instance: Instance,
     exports: E,
+    /// Typed functions of host-mediated edges into this instance, by edge.
+    typed: TypedCache,
 }
+
+/// Typed callee functions, looked up once per instance and edge.
+type TypedCache = HashMap<u64, Box<dyn std::any::Any + Send>>;
+
+/// What a host-mediated call runs on the callee's instance.
+type InSlot<'a> =
+    dyn FnMut(&mut Store<State>, &Instance, &mut TypedCache) -> wasmtime::Result<()> + 'a;
 
 enum Slots<E> {
     /// A stateless unit: up to `capacity` idle instances, `permits` bounding
@@ -94,8 +115,6 @@ struct Unit<E: Exports> {
     indices: E::Indices,
     /// `init` of each function's lifecycle interface.
     lifecycles: Vec<(String, ComponentExportIndex)>,
-    /// Every exported function, by (interface, function).
-    funcs: HashMap<(String, String), ComponentExportIndex>,
     /// The function exporting each interface.
     owners: HashMap<String, String>,
     slots: Slots<E>,
@@ -345,6 +364,7 @@ impl<E: Exports> Unit<E> {
             store,
             instance,
             exports,
+            typed: HashMap::new(),
         })
     }
 
@@ -445,36 +465,6 @@ impl<E: Exports> Unit<E> {
             (culprit, status)
         })
     }
-
-    /// A host-mediated call from another unit: `params` and `results` are
-    /// the caller's; a failure becomes the `rpc-status` error of the result.
-    fn call_dynamic(
-        &self,
-        inner: &Inner<E>,
-        interface: &str,
-        function: &str,
-        params: &[Val],
-        results: &mut [Val],
-        deadline: Instant,
-    ) -> Result<(), Status> {
-        let index = self
-            .funcs
-            .get(&(interface.to_string(), function.to_string()))
-            .ok_or_else(|| {
-                Status::unimplemented(format!(
-                    "unit `{}` does not export `{interface}#{function}`",
-                    self.name()
-                ))
-            })?;
-        self.with_slot(inner, deadline, |slot| {
-            let func = slot
-                .instance
-                .get_func(&mut slot.store, index)
-                .ok_or_else(|| wasmtime::Error::msg(format!("`{function}` is not a function")))?;
-            func.call(&mut slot.store, params, results)
-        })
-        .map_err(|(_, status)| status)
-    }
 }
 
 impl<E: Exports> Host<E> {
@@ -532,7 +522,8 @@ impl<E: Exports> Host<E> {
             exported.push(mine);
         }
 
-        let registry: Arc<OnceLock<Weak<Inner<E>>>> = Arc::default();
+        let registry: Registry = Arc::default();
+        let edge_ids = AtomicU64::new(0);
         let mut units = Vec::with_capacity(components.len());
         for (i, (spec, component)) in deployment.units.iter().zip(&components).enumerate() {
             let inst = |source| HostError::Instantiate {
@@ -551,31 +542,26 @@ impl<E: Exports> Host<E> {
                 let ComponentItem::ComponentInstance(ty) = item.ty else {
                     continue;
                 };
-                let callee_spec = &deployment.units[callee];
-                let owner = owner_of(callee_spec, import);
+                let edges = EdgeFactory {
+                    registry: Arc::clone(&registry),
+                    callee,
+                    callee_component: components[callee].clone(),
+                    caller: spec.name.clone(),
+                    owner: owner_of(&deployment.units[callee], import),
+                    interface: import.to_string(),
+                    metrics: Arc::clone(&metrics),
+                    ids: &edge_ids,
+                };
+                if E::link_mediated(&mut linker, import, &edges).map_err(inst)? {
+                    tracing::debug!(caller = spec.name, import, "typed host-mediated edge");
+                    continue;
+                }
                 let mut instance = linker.instance(import).map_err(inst)?;
                 for (func, _) in ty.exports(&engine) {
-                    let edge = Edge {
-                        callee,
-                        caller: spec.name.clone(),
-                        interface: import.to_string(),
-                        function: func.to_string(),
-                        latency: metrics.edge(&spec.name, &owner, func),
-                        ok: metrics.function(&owner, func, "ok"),
-                        failed: metrics.function(&owner, func, "error"),
-                    };
-                    let registry = Arc::clone(&registry);
+                    let edge = edges.edge(func);
                     instance
                         .func_new(func, move |store, _ty, params, results| {
-                            let inner = registry
-                                .get()
-                                .and_then(Weak::upgrade)
-                                .ok_or_else(|| wasmtime::Error::msg("the host is shutting down"))?;
-                            let deadline = store
-                                .data()
-                                .deadline
-                                .unwrap_or_else(|| Instant::now() + inner.config.default_timeout);
-                            mediate(&inner, &edge, params, results, deadline)
+                            edge.call_dynamic(store, params, results)
                         })
                         .map_err(inst)?;
                 }
@@ -595,19 +581,10 @@ impl<E: Exports> Host<E> {
                     })?;
                 lifecycles.push((f.lifecycle.clone(), index));
             }
-            let mut funcs = HashMap::new();
-            let mut owners = HashMap::new();
-            for (interface, names) in &exported[i] {
-                owners.insert(interface.clone(), owner_of(spec, interface));
-                let Some(iface) = component.get_export_index(None, interface) else {
-                    continue;
-                };
-                for name in names {
-                    if let Some(index) = component.get_export_index(Some(&iface), name) {
-                        funcs.insert((interface.clone(), name.clone()), index);
-                    }
-                }
-            }
+            let owners = exported[i]
+                .keys()
+                .map(|interface| (interface.clone(), owner_of(spec, interface)))
+                .collect();
             let slots = if spec.stateless {
                 Slots::Pool {
                     free: parking_lot::Mutex::new(Vec::new()),
@@ -622,7 +599,6 @@ impl<E: Exports> Host<E> {
                 pre,
                 indices,
                 lifecycles,
-                funcs,
                 owners,
                 slots,
                 live: AtomicUsize::new(0),
@@ -639,7 +615,8 @@ impl<E: Exports> Host<E> {
             queued: AtomicUsize::new(0),
             metrics,
         });
-        let _ = registry.set(Arc::downgrade(&inner));
+        let units: Arc<dyn Units> = inner.clone();
+        let _ = registry.set(Arc::downgrade(&units));
 
         // One instance of every unit now, so that a broken `init` fails
         // the start and the first request is served warm.
@@ -809,69 +786,249 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
     }
 }
 
-/// One host-mediated import: a function of `interface` that unit
-/// `caller` imports and unit `callee` exports.
-struct Edge {
+/// The units, as host-mediated calls reach them (type-erased over the
+/// host's [`Exports`]).
+trait Units: Send + Sync {
+    /// Runs `f` on an instance of unit `unit` (see `Unit::with_slot`).
+    fn run_in(
+        &self,
+        unit: usize,
+        deadline: Instant,
+        f: &mut InSlot<'_>,
+    ) -> Result<(), Status>;
+    /// [`HostConfig::default_timeout`].
+    fn default_timeout(&self) -> Duration;
+}
+
+impl<E: Exports> Units for Inner<E> {
+    fn run_in(
+        &self,
+        unit: usize,
+        deadline: Instant,
+        f: &mut InSlot<'_>,
+    ) -> Result<(), Status> {
+        self.units[unit]
+            .with_slot(self, deadline, |slot| {
+                f(&mut slot.store, &slot.instance, &mut slot.typed)
+            })
+            .map_err(|(_, status)| status)
+    }
+
+    fn default_timeout(&self) -> Duration {
+        self.config.default_timeout
+    }
+}
+
+/// Where host-mediated calls find the units once the host is built.
+type Registry = Arc<OnceLock<Weak<dyn Units>>>;
+
+/// Makes the [`Edge`]s of one imported interface: its functions, called by
+/// one unit and served by another. Generated hosts get one in
+/// [`Exports::link_mediated`].
+pub struct EdgeFactory<'a> {
+    registry: Registry,
     callee: usize,
+    callee_component: wasmtime::component::Component,
+    caller: String,
+    owner: String,
+    interface: String,
+    metrics: Arc<Metrics>,
+    ids: &'a AtomicU64,
+}
+
+impl std::fmt::Debug for EdgeFactory<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeFactory")
+            .field("caller", &self.caller)
+            .field("callee", &self.owner)
+            .field("interface", &self.interface)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EdgeFactory<'_> {
+    /// The edge of function `function` of the interface.
+    pub fn edge(&self, function: &str) -> Edge {
+        let index = self
+            .callee_component
+            .get_export_index(None, &self.interface)
+            .and_then(|i| self.callee_component.get_export_index(Some(&i), function));
+        Edge {
+            registry: Arc::clone(&self.registry),
+            id: self.ids.fetch_add(1, Ordering::Relaxed),
+            callee: self.callee,
+            index,
+            caller: self.caller.clone(),
+            interface: self.interface.clone(),
+            function: function.to_string(),
+            latency: self.metrics.edge(&self.caller, &self.owner, function),
+            ok: self.metrics.function(&self.owner, function, "ok"),
+            failed: self.metrics.function(&self.owner, function, "error"),
+        }
+    }
+}
+
+/// One host-mediated function: `caller`'s import of `interface#function`,
+/// served by the callee unit's export. A failure in the callee (trap,
+/// deadline, limit) is handed to the caller as the rpc's error status, so
+/// the caller's instance is unharmed, as a native caller would get an error
+/// from a crashed server.
+pub struct Edge {
+    registry: Registry,
+    id: u64,
+    callee: usize,
+    index: Option<ComponentExportIndex>,
     caller: String,
     interface: String,
     function: String,
-    /// Latency of the edge, as the caller sees it.
     latency: Arc<Histogram>,
-    /// The callee function's successful and failed calls.
     ok: Arc<Histogram>,
     failed: Arc<Histogram>,
 }
 
-/// The body of every host-mediated import: calls the callee's export; a
-/// failure there is handed to the caller as the rpc's error status, so the
-/// caller's instance is unharmed (as a native caller would get an error
-/// from a crashed server).
-fn mediate<E: Exports>(
-    inner: &Inner<E>,
-    edge: &Edge,
-    params: &[Val],
-    results: &mut [Val],
-    deadline: Instant,
-) -> wasmtime::Result<()> {
-    let started = Instant::now();
-    let outcome = inner.units[edge.callee].call_dynamic(
-        inner,
-        &edge.interface,
-        &edge.function,
-        params,
-        results,
-        deadline,
-    );
-    let elapsed = started.elapsed();
-    edge.latency.observe(elapsed);
-    match outcome {
-        Ok(()) => {
-            edge.ok.observe(elapsed);
-            Ok(())
-        }
-        Err(status) => {
-            edge.failed.observe(elapsed);
-            tracing::debug!(
-                caller = edge.caller,
-                interface = edge.interface,
-                function = edge.function,
-                "host-mediated call failed: {}",
-                status.message()
-            );
-            match results {
-                [result] => {
-                    *result = status_val(&status);
-                    Ok(())
-                }
-                _ => Err(wasmtime::Error::msg(format!(
-                    "`{}#{}` failed ({}) and returns no result to report it in",
-                    edge.interface,
-                    edge.function,
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field("caller", &self.caller)
+            .field("interface", &self.interface)
+            .field("function", &self.function)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Edge {
+    fn units(&self) -> wasmtime::Result<Arc<dyn Units>> {
+        self.registry
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| wasmtime::Error::msg("the host is shutting down"))
+    }
+
+    fn index(&self) -> Result<ComponentExportIndex, Status> {
+        self.index.ok_or_else(|| {
+            Status::unimplemented(format!(
+                "the callee does not export `{}#{}`",
+                self.interface, self.function
+            ))
+        })
+    }
+
+    /// Runs `f` in the callee with the caller's deadline and records the
+    /// call.
+    fn run(
+        &self,
+        caller: &StoreContextMut<'_, State>,
+        f: &mut InSlot<'_>,
+    ) -> wasmtime::Result<Result<(), Status>> {
+        let units = self.units()?;
+        let deadline = caller
+            .data()
+            .deadline
+            .unwrap_or_else(|| Instant::now() + units.default_timeout());
+        let started = Instant::now();
+        let outcome = units.run_in(self.callee, deadline, f);
+        let elapsed = started.elapsed();
+        self.latency.observe(elapsed);
+        match &outcome {
+            Ok(()) => self.ok.observe(elapsed),
+            Err(status) => {
+                self.failed.observe(elapsed);
+                tracing::debug!(
+                    caller = self.caller,
+                    interface = self.interface,
+                    function = self.function,
+                    "host-mediated call failed: {}",
                     status.message()
-                ))),
+                );
             }
         }
+        Ok(outcome)
+    }
+
+    /// A typed call: `params` are lifted once from the caller and lowered
+    /// into the callee; the callee's typed function is looked up once per
+    /// instance. `on_error` turns a failure into the rpc's error result.
+    pub fn call<P, R>(
+        &self,
+        caller: StoreContextMut<'_, State>,
+        params: P,
+        on_error: impl FnOnce(&Status) -> R,
+    ) -> wasmtime::Result<R>
+    where
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let index = match self.index() {
+            Ok(index) => index,
+            Err(status) => return Ok(on_error(&status)),
+        };
+        let mut params = Some(params);
+        let mut out = None;
+        let id = self.id;
+        let outcome = self.run(&caller, &mut |store, instance, cache| {
+            let cached = cache
+                .get(&id)
+                .and_then(|f| f.downcast_ref::<TypedFunc<P, R>>())
+                .copied();
+            let func = match cached {
+                Some(func) => func,
+                None => {
+                    let func = instance.get_typed_func::<P, R>(&mut *store, index)?;
+                    cache.insert(id, Box::new(func));
+                    func
+                }
+            };
+            let params = params
+                .take()
+                .ok_or_else(|| wasmtime::Error::msg("host-mediated call ran twice"))?;
+            out = Some(func.call(&mut *store, params)?);
+            Ok(())
+        })?;
+        match (outcome, out) {
+            (Ok(()), Some(r)) => Ok(r),
+            (Err(status), _) => Ok(on_error(&status)),
+            (Ok(()), None) => Err(wasmtime::Error::msg("host-mediated call returned nothing")),
+        }
+    }
+
+    /// A dynamic call with `Val`s (every element of a list is one value):
+    /// the fallback for interfaces the generated host has no types for.
+    fn call_dynamic(
+        &self,
+        caller: StoreContextMut<'_, State>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> wasmtime::Result<()> {
+        let index = match self.index() {
+            Ok(index) => index,
+            Err(status) => return status_into(&status, results, self),
+        };
+        let outcome = self.run(&caller, &mut |store, instance, _| {
+            let func = instance
+                .get_func(&mut *store, index)
+                .ok_or_else(|| wasmtime::Error::msg("not a function"))?;
+            func.call(&mut *store, params, results)
+        })?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(status) => status_into(&status, results, self),
+        }
+    }
+}
+
+/// Puts `status` in `results` as the rpc's `result` error.
+fn status_into(status: &Status, results: &mut [Val], edge: &Edge) -> wasmtime::Result<()> {
+    match results {
+        [result] => {
+            *result = status_val(status);
+            Ok(())
+        }
+        _ => Err(wasmtime::Error::msg(format!(
+            "`{}#{}` failed ({}) and returns no result to report it in",
+            edge.interface,
+            edge.function,
+            status.message()
+        ))),
     }
 }
 

@@ -52,7 +52,9 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 pub use codec::{StrictDecoder, StrictProstCodec};
 pub use config::{Args, HostConfig, USAGE, parse_grpc_timeout};
 pub use deployment::{Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec};
-pub use host::{CallSite, EPOCH_TICK, Exports, Host, MemoryLimitExceeded, failure_status};
+pub use host::{
+    CallSite, EPOCH_TICK, Edge, EdgeFactory, Exports, Host, MemoryLimitExceeded, failure_status,
+};
 pub use metrics::Metrics;
 
 pub use tokio;

@@ -44,6 +44,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+mod mediated;
+
 use grpc_shim_gen::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_type_segments,
     rust_names::{ident, path, prost_snake, tonic_snake, wit_snake},
@@ -387,6 +389,7 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
         service_names.push(service.proto_name.clone());
     }
     let exports_impl = exports_impl(&fields);
+    let mediated_mod = mediated::module(map);
 
     let tokens = quote! {
         //! The cofaas host of this app: serves its public gRPC services from
@@ -413,6 +416,8 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
         }
 
         #exports_impl
+
+        #mediated_mod
 
         #(#handlers)*
 
@@ -497,6 +502,13 @@ fn exports_impl(fields: &[ExportField]) -> TokenStream {
                         None => None,
                     },)*
                 })
+            }
+            fn link_mediated(
+                linker: &mut wasmtime::component::Linker<State>,
+                interface: &str,
+                edges: &cofaas_host::EdgeFactory,
+            ) -> wasmtime::Result<bool> {
+                mediated::link(linker, interface, edges)
             }
             fn load(
                 indices: &ExportIndices,

@@ -1,0 +1,186 @@
+//! Typed host-mediated calls: Rust mirrors of every WIT record and enum
+//! (wasmtime's `ComponentType`/`Lift`/`Lower` derives), and for every
+//! service interface a function registering its functions as typed host
+//! functions that forward to the callee unit's export. Lists such as
+//! `list<u8>` are then lifted as one `Vec<u8>` copy instead of one dynamic
+//! value per element.
+//!
+//! Component-model records are typed structurally, so one Rust struct per
+//! proto message serves every interface that defines a record of it.
+
+use proc_macro2::TokenStream;
+use proto2wit::{Label, Map, Scalar, ValueType};
+use quote::{format_ident, quote};
+
+use grpc_shim_gen::rust_names::{ident, wit_snake};
+
+/// The Rust type name mirroring message or enum `full`.
+fn type_ident(full: &str) -> proc_macro2::Ident {
+    let mut name = String::from("T");
+    for c in full.chars() {
+        name.push(if c.is_ascii_alphanumeric() { c } else { '_' });
+    }
+    format_ident!("{name}")
+}
+
+fn scalar(s: Scalar) -> TokenStream {
+    match s {
+        Scalar::Double => quote!(f64),
+        Scalar::Float => quote!(f32),
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => quote!(i32),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => quote!(i64),
+        Scalar::Uint32 | Scalar::Fixed32 => quote!(u32),
+        Scalar::Uint64 | Scalar::Fixed64 => quote!(u64),
+        Scalar::Bool => quote!(bool),
+        Scalar::String => quote!(String),
+        Scalar::Bytes => quote!(Vec<u8>),
+    }
+}
+
+fn value(ty: &ValueType) -> TokenStream {
+    match ty {
+        ValueType::Scalar(s) => scalar(*s),
+        ValueType::Message(m) | ValueType::Enum(m) => {
+            let t = type_ident(m);
+            quote!(#t)
+        }
+    }
+}
+
+fn field_type(label: &Label, ty: &ValueType) -> TokenStream {
+    let v = value(ty);
+    match label {
+        Label::Singular => v,
+        Label::Optional => quote!(Option<#v>),
+        Label::Repeated => quote!(Vec<#v>),
+        Label::Map { key } => {
+            let k = value(key);
+            quote!(Vec<(#k, #v)>)
+        }
+    }
+}
+
+/// The `mediated` module of the generated host.
+pub(crate) fn module(map: &Map) -> TokenStream {
+    let mut types = Vec::new();
+    for (full, m) in &map.messages {
+        let name = type_ident(full);
+        let fields = m.fields.iter().map(|f| {
+            let field = ident(&wit_snake(&f.wit_name));
+            let wit = &f.wit_name;
+            let ty = field_type(&f.label, &f.ty);
+            quote!(#[component(name = #wit)] pub #field: #ty)
+        });
+        types.push(quote! {
+            #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+            #[component(record)]
+            pub struct #name { #(#fields,)* }
+        });
+    }
+    for (full, e) in &map.enums {
+        let name = type_ident(full);
+        let repr = if e.values.len() <= 256 {
+            quote!(u8)
+        } else {
+            quote!(u16)
+        };
+        let cases = e.values.iter().enumerate().map(|(i, v)| {
+            let case = format_ident!("V{i}");
+            let wit = &v.wit_name;
+            quote!(#[component(name = #wit)] #case)
+        });
+        types.push(quote! {
+            #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+            #[component(enum)]
+            #[repr(#repr)]
+            pub enum #name { #(#cases,)* }
+        });
+    }
+
+    let mut arms = Vec::new();
+    for service in map.services.values() {
+        let interface = map.interface_path(service);
+        let funcs = service.methods.iter().map(|m| {
+            let wit = &m.wit_name;
+            let output = if m.output_empty {
+                quote!(())
+            } else {
+                let t = type_ident(&m.output);
+                quote!(#t)
+            };
+            let result = quote!((Result<#output, RpcStatus>,));
+            if m.input_empty {
+                quote! {
+                    let edge = edges.edge(#wit);
+                    instance.func_wrap(#wit, move |store: wasmtime::StoreContextMut<'_, State>, (): ()| {
+                        edge.call::<(), #result>(store, (), |s| (Err(RpcStatus::from(s)),))
+                    })?;
+                }
+            } else {
+                let input = type_ident(&m.input);
+                quote! {
+                    let edge = edges.edge(#wit);
+                    instance.func_wrap(#wit, move |store: wasmtime::StoreContextMut<'_, State>, (request,): (#input,)| {
+                        edge.call::<(#input,), #result>(store, (request,), |s| (Err(RpcStatus::from(s)),))
+                    })?;
+                }
+            }
+        });
+        arms.push(quote! {
+            #interface => {
+                let mut instance = linker.instance(interface)?;
+                #(#funcs)*
+                Ok(true)
+            }
+        });
+    }
+
+    quote! {
+        /// Typed host-mediated calls between units: Rust mirrors of the
+        /// app's WIT records and enums, and the registration of each
+        /// service interface's functions as typed host functions.
+        #[allow(dead_code, non_camel_case_types, clippy::all)]
+        mod mediated {
+            use cofaas_host::{State, wasmtime};
+
+            #(#types)*
+
+            /// WIT `rpc-status`.
+            #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+            #[component(record)]
+            pub struct RpcStatus {
+                #[component(name = "code")]
+                pub code: i32,
+                #[component(name = "message")]
+                pub message: String,
+                #[component(name = "details")]
+                pub details: Vec<u8>,
+            }
+
+            impl From<&cofaas_host::tonic::Status> for RpcStatus {
+                fn from(s: &cofaas_host::tonic::Status) -> Self {
+                    RpcStatus {
+                        code: s.code() as i32,
+                        message: s.message().to_string(),
+                        details: s.details().to_vec(),
+                    }
+                }
+            }
+
+            /// Registers `interface`'s functions in `linker` as typed
+            /// host-mediated calls; `false` if the interface is not one of
+            /// the app's services.
+            pub fn link(
+                linker: &mut wasmtime::component::Linker<State>,
+                interface: &str,
+                edges: &cofaas_host::EdgeFactory,
+            ) -> wasmtime::Result<bool> {
+                let _ = (&linker, edges);
+                match interface {
+                    #(#arms)*
+                    _ => Ok(false),
+                }
+            }
+        }
+    }
+}
