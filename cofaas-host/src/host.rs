@@ -15,7 +15,9 @@ use tonic::{Code, Status};
 use wasmtime::{
     Engine, Store, StoreContextMut, Trap, WasmBacktrace,
     component::{
-        ComponentNamedList, Lift, Lower, TypedFunc,ComponentExportIndex, Instance, InstancePre, Linker, Val, types::ComponentItem},
+        ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Linker, Lower,
+        TypedFunc, Val, types::ComponentItem,
+    },
 };
 
 use crate::{
@@ -446,14 +448,22 @@ impl<E: Exports> Unit<E> {
             ));
         }
         slot.store.data_mut().deadline = Some(deadline);
+        slot.store.data_mut().expired_in = None;
         slot.store.set_epoch_deadline(ticks_until(deadline));
         if let Some(fuel) = inner.config.fuel
             && let Err(err) = slot.store.set_fuel(fuel)
         {
             return Err((self.name().to_string(), failure_status(self.name(), &err)));
         }
-        f(slot).map_err(|err| {
+        let result = f(slot);
+        let expired_in = slot.store.data_mut().expired_in.take();
+        result.map_err(|err| {
             let culprit = self.culprit(&err);
+            if let (Some(message), Some(Trap::Interrupt)) = (expired_in, find::<Trap>(&err)) {
+                // The time ran out in a host-mediated callee; the caller was
+                // only interrupted after it.
+                return (culprit, Status::deadline_exceeded(message));
+            }
             let status = failure_status(&culprit, &err);
             tracing::error!(
                 unit = self.name(),
@@ -790,23 +800,13 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
 /// host's [`Exports`]).
 trait Units: Send + Sync {
     /// Runs `f` on an instance of unit `unit` (see `Unit::with_slot`).
-    fn run_in(
-        &self,
-        unit: usize,
-        deadline: Instant,
-        f: &mut InSlot<'_>,
-    ) -> Result<(), Status>;
+    fn run_in(&self, unit: usize, deadline: Instant, f: &mut InSlot<'_>) -> Result<(), Status>;
     /// [`HostConfig::default_timeout`].
     fn default_timeout(&self) -> Duration;
 }
 
 impl<E: Exports> Units for Inner<E> {
-    fn run_in(
-        &self,
-        unit: usize,
-        deadline: Instant,
-        f: &mut InSlot<'_>,
-    ) -> Result<(), Status> {
+    fn run_in(&self, unit: usize, deadline: Instant, f: &mut InSlot<'_>) -> Result<(), Status> {
         self.units[unit]
             .with_slot(self, deadline, |slot| {
                 f(&mut slot.store, &slot.instance, &mut slot.typed)
@@ -917,7 +917,7 @@ impl Edge {
     /// call.
     fn run(
         &self,
-        caller: &StoreContextMut<'_, State>,
+        caller: &mut StoreContextMut<'_, State>,
         f: &mut InSlot<'_>,
     ) -> wasmtime::Result<Result<(), Status>> {
         let units = self.units()?;
@@ -933,6 +933,9 @@ impl Edge {
             Ok(()) => self.ok.observe(elapsed),
             Err(status) => {
                 self.failed.observe(elapsed);
+                if status.code() == tonic::Code::DeadlineExceeded {
+                    caller.data_mut().expired_in = Some(status.message().to_string());
+                }
                 tracing::debug!(
                     caller = self.caller,
                     interface = self.interface,
@@ -950,7 +953,7 @@ impl Edge {
     /// instance. `on_error` turns a failure into the rpc's error result.
     pub fn call<P, R>(
         &self,
-        caller: StoreContextMut<'_, State>,
+        mut caller: StoreContextMut<'_, State>,
         params: P,
         on_error: impl FnOnce(&Status) -> R,
     ) -> wasmtime::Result<R>
@@ -965,7 +968,7 @@ impl Edge {
         let mut params = Some(params);
         let mut out = None;
         let id = self.id;
-        let outcome = self.run(&caller, &mut |store, instance, cache| {
+        let outcome = self.run(&mut caller, &mut |store, instance, cache| {
             let cached = cache
                 .get(&id)
                 .and_then(|f| f.downcast_ref::<TypedFunc<P, R>>())
@@ -995,7 +998,7 @@ impl Edge {
     /// the fallback for interfaces the generated host has no types for.
     fn call_dynamic(
         &self,
-        caller: StoreContextMut<'_, State>,
+        mut caller: StoreContextMut<'_, State>,
         params: &[Val],
         results: &mut [Val],
     ) -> wasmtime::Result<()> {
@@ -1003,7 +1006,7 @@ impl Edge {
             Ok(index) => index,
             Err(status) => return status_into(&status, results, self),
         };
-        let outcome = self.run(&caller, &mut |store, instance, _| {
+        let outcome = self.run(&mut caller, &mut |store, instance, _| {
             let func = instance
                 .get_func(&mut *store, index)
                 .ok_or_else(|| wasmtime::Error::msg("not a function"))?;

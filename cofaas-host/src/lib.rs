@@ -182,6 +182,10 @@ pub struct State {
     /// Deadline of the request currently running in this store; host-mediated
     /// calls it makes carry it to the callee.
     pub(crate) deadline: Option<Instant>,
+    /// Set when a host-mediated callee ran out of the request's time: its
+    /// status, so that the caller, interrupted next, reports where the time
+    /// went.
+    pub(crate) expired_in: Option<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -226,6 +230,7 @@ impl State {
             table: ResourceTable::new(),
             limiter: host::MemoryLimiter::new(memory_limit),
             deadline: None,
+            expired_in: None,
         })
     }
 }

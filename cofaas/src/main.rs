@@ -29,6 +29,11 @@ enum Cmd {
         /// Build the host with the dev profile (faster to build, slower to run).
         #[arg(long)]
         debug_host: bool,
+        /// How calls between stateless functions are linked: `auto` (per
+        /// edge, by message types), `fused` (composed statically) or
+        /// `mediated` (through the host).
+        #[arg(long, default_value = "auto")]
+        link: cofaas::units::LinkMode,
     },
     /// Build an app and serve its public interface.
     Run {
@@ -37,6 +42,9 @@ enum Cmd {
         /// Address to serve on.
         #[arg(long, default_value = "127.0.0.1:50051")]
         listen: SocketAddr,
+        /// How calls between stateless functions are linked (auto, fused, mediated).
+        #[arg(long, default_value = "auto")]
+        link: cofaas::units::LinkMode,
         /// Further host options after `--`, e.g. `-- --pool-size 8 --timeout-ms 500
         /// --memory-mib 64 --metrics 127.0.0.1:9090` (see the host's `--help`).
         #[arg(last = true)]
@@ -133,18 +141,25 @@ enum Experiment {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Build { app, debug_host } => {
+        Cmd::Build {
+            app,
+            debug_host,
+            link,
+        } => {
             let mut opts = BuildOptions::new(app);
             opts.release_host = !debug_host;
+            opts.link = link;
             let a = build(&opts)?;
             println!("built {}", a.dir.display());
         }
         Cmd::Run {
             app,
             listen,
+            link,
             host_args,
         } => {
-            let opts = BuildOptions::new(app);
+            let mut opts = BuildOptions::new(app);
+            opts.link = link;
             let a = build(&opts)?;
             let status = std::process::Command::new(&a.host_bin)
                 .arg("--deployment")

@@ -24,6 +24,8 @@ pub struct BuildOptions {
     pub release_host: bool,
     /// Print progress to stderr.
     pub verbose: bool,
+    /// How calls between stateless functions are linked.
+    pub link: crate::units::LinkMode,
 }
 
 impl BuildOptions {
@@ -40,6 +42,7 @@ impl BuildOptions {
             cargo_target_dir: target,
             release_host: true,
             verbose: true,
+            link: crate::units::LinkMode::Auto,
         }
     }
 }
@@ -437,7 +440,12 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     let mut wiring = Vec::new();
     let mut specs = Vec::new();
     let engine = cofaas_host::engine_config(false);
-    for unit in crate::units::plan_units(&manifest) {
+    let fuse = |service: &str| match opts.link {
+        crate::units::LinkMode::Fused => true,
+        crate::units::LinkMode::Mediated => false,
+        crate::units::LinkMode::Auto => crate::units::fuse_by_cost(&out.map, service),
+    };
+    for unit in crate::units::plan_units(&manifest, fuse) {
         let path = units_dir.join(format!("{}.wasm", unit.name));
         let bytes = if let [only] = unit.functions.as_slice() {
             let i = inputs

@@ -89,24 +89,49 @@ async fn prodcon_consolidated_answers_like_native() {
     assert_eq!(artifacts.components.len(), 2);
     assert!(artifacts.host_bin.is_file());
     assert!(artifacts.deployment.is_file());
-    // Both functions are stateless: one pooled unit, composed statically,
-    // and precompiled.
+    // Both functions are stateless, and the producer → consumer edge
+    // carries `bytes`: the cost model (auto) makes it host-mediated, so
+    // each function is a pooled unit of its own, precompiled.
     let units: Vec<&String> = artifacts.units.keys().collect();
-    assert_eq!(units, ["consumer+producer"]);
+    assert_eq!(units, ["consumer", "producer"]);
     assert!(
-        artifacts.units["consumer+producer"]
+        artifacts.units["consumer"]
             .with_extension("cwasm")
             .is_file()
     );
-    assert_eq!(
-        artifacts.wiring,
-        ["[consumer+producer] producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
-    );
+    assert!(artifacts.wiring.is_empty(), "{:?}", artifacts.wiring);
 
     let bins = build_native(&app, &target, false).unwrap();
     let native = start_native(&bins, false).unwrap();
-    let host = start_host(&artifacts, None, &[], false).unwrap();
+    answers_like_native(native.addr, &artifacts).await;
 
+    // The same app with the edge fused: one composed unit.
+    let mut opts = BuildOptions::new(&app);
+    opts.cargo_target_dir = target.clone();
+    opts.out_root = target.join("cofaas");
+    opts.release_host = false;
+    opts.verbose = false;
+    opts.link = cofaas::units::LinkMode::Fused;
+    let fused = tokio::task::spawn_blocking(move || build(&opts))
+        .await
+        .unwrap()
+        .unwrap();
+    let units: Vec<&String> = fused.units.keys().collect();
+    assert_eq!(units, ["consumer+producer"]);
+    assert_eq!(
+        fused.wiring,
+        ["[consumer+producer] producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
+    );
+    answers_like_native(native.addr, &fused).await;
+}
+
+/// The consolidated deployment of `artifacts` answers as the native one at
+/// `native` does: one request, 64 concurrent ones, and an error status.
+async fn answers_like_native(
+    native: std::net::SocketAddr,
+    artifacts: &cofaas::pipeline::Artifacts,
+) {
+    let host = start_host(artifacts, None, &[], false).unwrap();
     let req = HelloRequest {
         name: "e2e".into(),
         calls: 3,
@@ -114,7 +139,7 @@ async fn prodcon_consolidated_answers_like_native() {
         measure_latency: false,
         ..Default::default()
     };
-    let from_native = say_hello(native.addr, req.clone()).await;
+    let from_native = say_hello(native, req.clone()).await;
     let from_host = say_hello(host.addr, req).await;
     assert_eq!(from_host, from_native);
     // The consumer really received the bytes: it echoes each payload's length.
@@ -147,7 +172,7 @@ async fn prodcon_consolidated_answers_like_native() {
             replies
         }
     };
-    let (native_replies, host_replies) = tokio::join!(fan_out(native.addr), fan_out(host.addr));
+    let (native_replies, host_replies) = tokio::join!(fan_out(native), fan_out(host.addr));
     assert_eq!(host_replies.len(), 64);
     assert_eq!(host_replies, native_replies);
     assert_eq!(host_replies[7].bytes_consumed, 3 * 2 * 1024);
@@ -158,7 +183,7 @@ async fn prodcon_consolidated_answers_like_native() {
         payload_kib: 5000,
         ..Default::default()
     };
-    let mut n = GreeterClient::connect(format!("http://{}", native.addr))
+    let mut n = GreeterClient::connect(format!("http://{native}"))
         .await
         .unwrap();
     let mut c = GreeterClient::connect(format!("http://{}", host.addr))

@@ -1,9 +1,12 @@
 //! The generated host under failure and load, with the purpose-built
 //! `examples/hostcheck` app: `front` (stateless, public) forwards jobs to
-//! `worker` (stateless; composed with front into one pooled unit) and
-//! counts on `counter` (stateful: one instance, host-mediated).
+//! `worker` (stateless) and counts on `counter` (stateful: one instance,
+//! host-mediated). With the default link mode the front → worker edge
+//! carries strings and bytes, so it is host-mediated too; one test builds
+//! the app with it fused (front and worker composed into one unit).
 //!
-//! The app is built once; each test starts its own host process.
+//! The app is built once per link mode; each test starts its own host
+//! process.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use cofaas::demo::{Consolidated, start_host};
 use cofaas::pipeline::{Artifacts, BuildOptions, build};
+use cofaas::units::LinkMode;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -67,21 +71,35 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds examples/hostcheck once for all tests.
+fn build_hostcheck(link: LinkMode, out: &str) -> Artifacts {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let target = std::path::absolute(target).unwrap();
+    let mut opts = BuildOptions::new(repo().join("examples/hostcheck"));
+    opts.cargo_target_dir = target.clone();
+    opts.out_root = target.join(out);
+    opts.release_host = false;
+    opts.verbose = false;
+    opts.link = link;
+    build(&opts).unwrap()
+}
+
+/// Builds examples/hostcheck once for all tests (default link mode).
 fn artifacts() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join("target"));
-        let target = std::path::absolute(target).unwrap();
-        let mut opts = BuildOptions::new(repo().join("examples/hostcheck"));
-        opts.cargo_target_dir = target.clone();
-        opts.out_root = target.join("cofaas");
-        opts.release_host = false;
-        opts.verbose = false;
-        build(&opts).unwrap()
+    BUILT.get_or_init(|| build_hostcheck(LinkMode::Auto, "cofaas"))
+}
+
+/// A host of `artifacts` on a free port with the given options.
+async fn host_of(artifacts: &'static Artifacts, extra: &[&str]) -> Consolidated {
+    let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        start_host(artifacts, None, &args, false).unwrap()
     })
+    .await
+    .unwrap()
 }
 
 /// A host on a free port with small limits: 2 s default deadline, 64 MiB
@@ -98,14 +116,8 @@ async fn host(extra: &[&str]) -> Consolidated {
         "8",
     ];
     args.extend_from_slice(extra);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a = artifacts();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        start_host(a, None, &args, false).unwrap()
-    })
-    .await
-    .unwrap()
+    let artifacts = tokio::task::spawn_blocking(artifacts).await.unwrap();
+    host_of(artifacts, &args).await
 }
 
 async fn channel(addr: SocketAddr) -> Channel {
@@ -298,7 +310,7 @@ async fn a_stateful_function_has_exactly_one_instance() {
         .unwrap();
     assert!(
         text.contains(
-            "cofaas_edge_calls_total{caller=\"front+worker\",callee=\"counter\",method=\"increment\"} 201"
+            "cofaas_edge_calls_total{caller=\"front\",callee=\"counter\",method=\"increment\"} 201"
         ),
         "{text}"
     );
@@ -432,4 +444,35 @@ async fn a_full_queue_rejects_with_resource_exhausted() {
     assert_eq!(running.await.unwrap().unwrap().value, 2000);
     assert_eq!(queued.await.unwrap().unwrap().value, 10);
     assert_echoes(ch, 11).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_fused_unit_failures_name_the_function() {
+    static FUSED: OnceLock<Artifacts> = OnceLock::new();
+    let artifacts = tokio::task::spawn_blocking(|| {
+        FUSED.get_or_init(|| build_hostcheck(LinkMode::Fused, "cofaas-fused"))
+    })
+    .await
+    .unwrap();
+    let units: Vec<&String> = artifacts.units.keys().collect();
+    assert_eq!(units, ["counter", "front+worker"]);
+    let host = host_of(artifacts, &["--timeout-ms", "1000"]).await;
+    let ch = channel(host.addr).await;
+    // Front and worker share one instance: the wasm backtrace tells which
+    // of them trapped or was looping.
+    let err = call(ch.clone(), "trap", 1).await.unwrap_err();
+    assert_eq!(err.code(), Code::Internal);
+    assert!(
+        err.message().starts_with("function `worker` trapped: "),
+        "{}",
+        err.message()
+    );
+    let err = call(ch.clone(), "loop", 1).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(
+        err.message(),
+        "deadline exceeded while function `worker` was running"
+    );
+    assert_echoes(ch.clone(), 12).await;
+    assert_eq!(call(ch, "count", 0).await.unwrap().value, 1);
 }
