@@ -465,10 +465,11 @@ fn bench(c: &mut Criterion) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut client = rt.block_on(tonic_pair())?;
+    let client = rt.block_on(tonic_pair())?;
     bench_way(c, "tonic", |len, iters| {
         let data = prost::bytes::Bytes::from(payload(len));
-        rt.block_on(async {
+        let mut client = client.clone();
+        rt.block_on(rt.spawn(async move {
             let start = Instant::now();
             for _ in 0..iters {
                 let mut sum = 0u64;
@@ -480,7 +481,7 @@ fn bench(c: &mut Criterion) -> Result<()> {
                 }
             }
             Ok(start.elapsed())
-        })
+        }))?
     });
     drop(client);
     drop(rt);
@@ -521,7 +522,33 @@ fn print_table() {
             .map(|(m, f)| format!("{:.2}", m / f));
         out.push_str(&format!(" {:>15}\n", ratio.as_deref().unwrap_or("-")));
     }
+    if let Some(len) = crossover() {
+        out.push_str(&format!(
+            "mediated overtakes fused at ~{len:.0} bytes (interpolated)\n"
+        ));
+    }
     eprint!("{out}");
+}
+
+/// The payload size where mediated becomes faster than fused, interpolating
+/// both linearly between the first two adjacent sizes that bracket it.
+fn crossover() -> Option<f64> {
+    let points: Vec<(f64, f64, f64)> = SIZES
+        .into_iter()
+        .filter_map(|len| {
+            Some((
+                f64::from(len),
+                median("fused", len)?,
+                median("mediated", len)?,
+            ))
+        })
+        .collect();
+    points.windows(2).find_map(|pair| {
+        let [(l1, f1, m1), (l2, f2, m2)] = [pair[0], pair[1]];
+        // The gap mediated - fused, positive while fused is faster.
+        let (d1, d2) = (m1 - f1, m2 - f2);
+        (d1 > 0.0 && d2 <= 0.0).then(|| l1 + (l2 - l1) * d1 / (d1 - d2))
+    })
 }
 
 fn main() -> std::process::ExitCode {

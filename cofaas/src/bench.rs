@@ -268,3 +268,472 @@ pub fn load_table(opts: &LoadOptions, native: &LoadResult, consolidated: &LoadRe
     ));
     s
 }
+
+// ---------------------------------------------------------------------------
+// The paper's experiments.
+// ---------------------------------------------------------------------------
+
+/// The matrix of [`run_paper`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PaperOptions {
+    /// Values of n (inter-function calls per request).
+    pub calls: Vec<u32>,
+    /// Values of m (KiB per call).
+    pub kibs: Vec<u32>,
+    /// Round trips measured per (n, m), after a tenth as many warm-ups.
+    pub requests: usize,
+    /// Repetitions of the 100-call inter-function measurement per m.
+    pub latency_repeats: usize,
+    /// Concurrent clients of the throughput runs (n = 10, 1 KiB).
+    pub clients: Vec<usize>,
+    /// Length of each throughput run.
+    pub throughput_for: Duration,
+    /// Cold starts per deployment.
+    pub cold_starts: usize,
+}
+
+impl PaperOptions {
+    /// The full matrix: n ∈ {1, 10, 20}, m ∈ {1, 2, 4, …, 512} KiB.
+    pub fn full() -> Self {
+        PaperOptions {
+            calls: vec![1, 10, 20],
+            kibs: (0..10).map(|i| 1 << i).collect(),
+            requests: 100,
+            latency_repeats: 10,
+            clients: vec![1, 4, 16],
+            throughput_for: Duration::from_secs(3),
+            cold_starts: 10,
+        }
+    }
+
+    /// A reduced matrix that runs in well under two minutes.
+    pub fn quick() -> Self {
+        PaperOptions {
+            calls: vec![1, 10, 20],
+            kibs: vec![1, 16, 512],
+            requests: 30,
+            latency_repeats: 3,
+            clients: vec![1, 4, 16],
+            throughput_for: Duration::from_millis(700),
+            cold_starts: 3,
+        }
+    }
+}
+
+/// One result row: a configuration, the native and consolidated figures and
+/// the speedup (above 1: cofaas is better).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchRow {
+    /// `round-trip`, `inter-function`, `throughput`, `cold-start` or `memory`.
+    pub experiment: &'static str,
+    /// What is measured: `median`, `p99`, `mean`, `req/s`, `peak-rss`.
+    pub metric: &'static str,
+    /// Unit of the figures: `us`, `ms`, `req/s`, `MiB`.
+    pub unit: &'static str,
+    /// Inter-function calls per request, where it applies.
+    pub calls: Option<u32>,
+    /// KiB per call, where it applies.
+    pub kib: Option<u32>,
+    /// Concurrent clients, where it applies.
+    pub clients: Option<usize>,
+    /// The native deployment's figure.
+    pub native: f64,
+    /// The consolidated deployment's figure.
+    pub cofaas: f64,
+    /// native / cofaas for times and memory, cofaas / native for throughput.
+    pub speedup: f64,
+}
+
+impl BenchRow {
+    fn time(
+        experiment: &'static str,
+        metric: &'static str,
+        calls: Option<u32>,
+        kib: Option<u32>,
+        native: Duration,
+        cofaas: Duration,
+    ) -> Self {
+        let (n, c) = (native.as_secs_f64() * 1e6, cofaas.as_secs_f64() * 1e6);
+        BenchRow {
+            experiment,
+            metric,
+            unit: "us",
+            calls,
+            kib,
+            clients: None,
+            native: n,
+            cofaas: c,
+            speedup: n / c.max(1e-3),
+        }
+    }
+}
+
+/// Median, 99th percentile.
+fn percentiles(mut xs: Vec<Duration>) -> (Duration, Duration) {
+    xs.sort();
+    if xs.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    let p99 = xs[(xs.len() * 99 / 100).min(xs.len() - 1)];
+    (xs[xs.len() / 2], p99)
+}
+
+/// Round trips of `requests` SayHello requests (n calls of m KiB).
+async fn round_trips(
+    addr: SocketAddr,
+    calls: u32,
+    kib: u32,
+    requests: usize,
+) -> Result<Vec<Duration>> {
+    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+    let request = HelloRequest {
+        name: "bench".into(),
+        calls,
+        payload_kib: kib,
+        ..Default::default()
+    };
+    let expected = u64::from(calls) * u64::from(kib) * 1024;
+    for _ in 0..requests.div_ceil(10) {
+        client.say_hello(request.clone()).await?;
+    }
+    let mut out = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let reply = client.say_hello(request.clone()).await?.into_inner();
+        out.push(t.elapsed());
+        if reply.bytes_consumed != expected {
+            bail!(
+                "{} bytes arrived, {expected} expected",
+                reply.bytes_consumed
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The mean latency of one inter-function call as the producer measures it
+/// over 100 calls of `kib` KiB, repeated `repeats` times: the median mean.
+async fn inter_function(addr: SocketAddr, kib: u32, repeats: usize) -> Result<Duration> {
+    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+    let request = HelloRequest {
+        name: "latency".into(),
+        calls: 100,
+        payload_kib: kib,
+        measure_latency: true,
+        ..Default::default()
+    };
+    client.say_hello(request.clone()).await?;
+    let mut means = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let reply = client.say_hello(request.clone()).await?.into_inner();
+        means.push(Duration::from_nanos(reply.mean_latency_ns));
+    }
+    Ok(median(means))
+}
+
+/// Requests per second from `clients` clients for `length` (n = 10, 1 KiB).
+async fn throughput(addr: SocketAddr, clients: usize, length: Duration) -> Result<f64> {
+    let request = HelloRequest {
+        name: "throughput".into(),
+        calls: 10,
+        payload_kib: 1,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let until = started + length;
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+            let mut done = 0u64;
+            while Instant::now() < until {
+                client.say_hello(request.clone()).await?;
+                done += 1;
+            }
+            anyhow::Ok(done)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Runs the paper's experiments on both deployments: round trips,
+/// inter-function latency, throughput, cold start and peak memory.
+/// `progress` gets a line per step.
+pub async fn run_paper(
+    bins: &NativeBins,
+    artifacts: &Artifacts,
+    opts: &PaperOptions,
+    progress: impl Fn(&str),
+) -> Result<Vec<BenchRow>> {
+    let mut rows = Vec::new();
+    let native = start_native(bins, false)?;
+    let mut host = start_host(artifacts, None, &[], false)?;
+    let host_pid = host.process().id();
+
+    for &calls in &opts.calls {
+        for &kib in &opts.kibs {
+            progress(&format!("round trip n={calls} m={kib} KiB"));
+            let (nm, np) = percentiles(round_trips(native.addr, calls, kib, opts.requests).await?);
+            let (cm, cp) = percentiles(round_trips(host.addr, calls, kib, opts.requests).await?);
+            rows.push(BenchRow::time(
+                "round-trip",
+                "median",
+                Some(calls),
+                Some(kib),
+                nm,
+                cm,
+            ));
+            rows.push(BenchRow::time(
+                "round-trip",
+                "p99",
+                Some(calls),
+                Some(kib),
+                np,
+                cp,
+            ));
+        }
+    }
+    for &kib in &opts.kibs {
+        progress(&format!("inter-function latency m={kib} KiB"));
+        let n = inter_function(native.addr, kib, opts.latency_repeats).await?;
+        let c = inter_function(host.addr, kib, opts.latency_repeats).await?;
+        rows.push(BenchRow::time(
+            "inter-function",
+            "mean",
+            Some(100),
+            Some(kib),
+            n,
+            c,
+        ));
+    }
+    for &clients in &opts.clients {
+        progress(&format!("throughput, {clients} clients"));
+        let n = throughput(native.addr, clients, opts.throughput_for).await?;
+        let c = throughput(host.addr, clients, opts.throughput_for).await?;
+        rows.push(BenchRow {
+            experiment: "throughput",
+            metric: "req/s",
+            unit: "req/s",
+            calls: Some(10),
+            kib: Some(1),
+            clients: Some(clients),
+            native: n,
+            cofaas: c,
+            speedup: c / n.max(1e-9),
+        });
+    }
+    let n_mem = total_memory(&native.pids())?;
+    let c_mem = total_memory(&[host_pid])?;
+    rows.push(BenchRow {
+        experiment: "memory",
+        metric: "peak-rss",
+        unit: "MiB",
+        calls: None,
+        kib: None,
+        clients: None,
+        native: n_mem.peak_kib as f64 / 1024.0,
+        cofaas: c_mem.peak_kib as f64 / 1024.0,
+        speedup: n_mem.peak_kib as f64 / (c_mem.peak_kib as f64).max(1.0),
+    });
+    drop(native);
+    drop(host);
+
+    progress("cold start");
+    let (mut n, mut c) = (Vec::new(), Vec::new());
+    for _ in 0..opts.cold_starts {
+        n.push(cold_start_native(bins).await?);
+        c.push(cold_start_host(artifacts).await?);
+    }
+    let (n, c) = (median(n), median(c));
+    let mut row = BenchRow::time("cold-start", "median", None, None, n, c);
+    row.unit = "ms";
+    row.native /= 1e3;
+    row.cofaas /= 1e3;
+    rows.push(row);
+    Ok(rows)
+}
+
+fn opt<T: std::fmt::Display>(x: Option<T>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The rows as a Markdown table.
+pub fn paper_table(rows: &[BenchRow]) -> String {
+    let mut s = String::from(
+        "| experiment | metric | n | m (KiB) | clients | native | cofaas | unit | speedup |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {:.2}x |\n",
+            r.experiment,
+            r.metric,
+            opt(r.calls),
+            opt(r.kib),
+            opt(r.clients),
+            r.native,
+            r.cofaas,
+            r.unit,
+            r.speedup
+        ));
+    }
+    s
+}
+
+/// The rows as CSV, with a header line.
+pub fn paper_csv(rows: &[BenchRow]) -> String {
+    let mut s = String::from("experiment,metric,calls,kib,clients,native,cofaas,unit,speedup\n");
+    let field = |x: Option<String>| x.unwrap_or_default();
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.experiment,
+            r.metric,
+            field(r.calls.map(|v| v.to_string())),
+            field(r.kib.map(|v| v.to_string())),
+            field(r.clients.map(|v| v.to_string())),
+            r.native,
+            r.cofaas,
+            r.unit,
+            r.speedup
+        ));
+    }
+    s
+}
+
+/// An SVG plot like the paper's Figures 4 and 5: round-trip speedup (median)
+/// per payload size, one line per n.
+pub fn paper_plot(rows: &[BenchRow], path: &std::path::Path) -> Result<()> {
+    use plotters::prelude::*;
+    let points = |calls: u32| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| r.experiment == "round-trip" && r.metric == "median")
+            .filter(|r| r.calls == Some(calls))
+            .filter_map(|r| r.kib.map(|k| (f64::from(k), r.speedup)))
+            .collect()
+    };
+    let mut calls: Vec<u32> = rows
+        .iter()
+        .filter_map(|r| r.calls)
+        .filter(|&c| c != 100)
+        .collect();
+    calls.sort_unstable();
+    calls.dedup();
+    let max_kib = rows.iter().filter_map(|r| r.kib).max().unwrap_or(1).max(2);
+    let max_speedup = rows
+        .iter()
+        .filter(|r| r.experiment == "round-trip" && r.metric == "median")
+        .map(|r| r.speedup)
+        .fold(1.0f64, f64::max);
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Round-trip speedup of cofaas over native gRPC",
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(
+            (1f64..f64::from(max_kib)).log_scale(),
+            0f64..max_speedup * 1.1,
+        )
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("payload per call (KiB)")
+        .y_desc("speedup (native / cofaas median round trip)")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let colors = [RED, BLUE, GREEN, MAGENTA, CYAN, BLACK];
+    for (i, &n) in calls.iter().enumerate() {
+        let color = colors[i % colors.len()];
+        let pts = points(n);
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(format!("n = {n}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| err(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<BenchRow> {
+        let mut rows = Vec::new();
+        for calls in [1, 10] {
+            for kib in [1, 16, 512] {
+                rows.push(BenchRow::time(
+                    "round-trip",
+                    "median",
+                    Some(calls),
+                    Some(kib),
+                    Duration::from_micros(u64::from(calls) * 100 + u64::from(kib)),
+                    Duration::from_micros(100),
+                ));
+            }
+        }
+        rows.push(BenchRow {
+            experiment: "throughput",
+            metric: "req/s",
+            unit: "req/s",
+            calls: Some(10),
+            kib: Some(1),
+            clients: Some(4),
+            native: 1000.0,
+            cofaas: 7000.0,
+            speedup: 7.0,
+        });
+        rows
+    }
+
+    #[test]
+    fn outputs_carry_every_row() {
+        let rows = rows();
+        let csv = paper_csv(&rows);
+        assert_eq!(csv.lines().count(), rows.len() + 1);
+        assert!(
+            csv.contains("round-trip,median,10,512,,1512,100,us,15.12\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("throughput,req/s,10,1,4,1000,7000,req/s,7\n"),
+            "{csv}"
+        );
+        let table = paper_table(&rows);
+        assert!(
+            table.contains("| round-trip | median | 1 | 16 | - | 116.0 | 100.0 | us | 1.16x |")
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&rows).unwrap()).unwrap();
+        assert_eq!(json[6]["clients"], 4);
+        assert_eq!(json[0]["speedup"], 1.01);
+
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("plot.svg");
+        paper_plot(&rows, &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<svg"));
+        assert!(text.contains("n = 1") && text.contains("n = 10"), "{text}");
+    }
+}

@@ -62,15 +62,34 @@ enum Cmd {
         #[arg(long)]
         verbose: bool,
     },
-    /// Load and cold-start experiments, native against consolidated, on a
-    /// prodcon-style app (release builds of both).
+    /// The paper's experiments (round trips, inter-function latency,
+    /// throughput, cold start, memory) or a long load run, native against
+    /// consolidated, on a prodcon-style app (release builds of both).
     Bench {
         /// App directory.
         #[arg(default_value = "examples/prodcon")]
         app: PathBuf,
         /// Which experiment.
-        #[arg(long, value_enum, default_value_t = Experiment::All)]
+        #[arg(long, value_enum, default_value_t = Experiment::Paper)]
         experiment: Experiment,
+        /// A reduced matrix (n in {1, 10, 20}, m in {1, 16, 512} KiB, fewer
+        /// requests) that runs in under two minutes once built.
+        #[arg(long)]
+        quick: bool,
+        /// Where to write the rows as CSV (default: `bench.csv` in the
+        /// app's build directory, `target/cofaas/<app>/`).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Where to write the rows as JSON (default: `bench.json` there).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Where to plot the round-trip speedup per payload size, as SVG
+        /// (default: `bench.svg` there).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// How calls between stateless functions are linked (auto, fused, mediated).
+        #[arg(long, default_value = "auto")]
+        link: cofaas::units::LinkMode,
         /// Load: requests in total.
         #[arg(long, default_value_t = 200_000)]
         requests: usize,
@@ -83,9 +102,6 @@ enum Cmd {
         /// Load: KiB per call.
         #[arg(long, default_value_t = 1)]
         kib: u32,
-        /// Cold start: repetitions.
-        #[arg(long, default_value_t = 10)]
-        runs: usize,
     },
     /// Map .proto files to a WIT package.
     Wit {
@@ -130,12 +146,10 @@ fn main() -> ExitCode {
 /// Experiments of `cofaas bench`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Experiment {
-    /// Throughput and memory under load.
+    /// Round trips, inter-function latency, throughput, cold start, memory.
+    Paper,
+    /// A long load run: errors, throughput, memory before and after.
     Load,
-    /// Exec to first reply.
-    ColdStart,
-    /// Both.
-    All,
 }
 
 fn real_main() -> Result<()> {
@@ -193,42 +207,61 @@ fn real_main() -> Result<()> {
         Cmd::Bench {
             app,
             experiment,
+            quick,
+            csv,
+            json,
+            plot,
+            link,
             requests,
             concurrency,
             calls,
             kib,
-            runs,
         } => {
             let mut opts = BuildOptions::new(&app);
             opts.verbose = false;
+            opts.link = link;
             eprintln!("cofaas bench: building {} (release)...", app.display());
             let artifacts = build(&opts)?;
             let bins = cofaas::demo::build_native(&app, &opts.cargo_target_dir, true)?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let work = async {
-                    if experiment != Experiment::Load {
-                        let (mut n, mut c) = (Vec::new(), Vec::new());
-                        for _ in 0..runs {
-                            n.push(cofaas::bench::cold_start_native(&bins).await?);
-                            c.push(cofaas::bench::cold_start_host(&artifacts).await?);
+                    match experiment {
+                        Experiment::Paper => {
+                            let paper = if quick {
+                                cofaas::bench::PaperOptions::quick()
+                            } else {
+                                cofaas::bench::PaperOptions::full()
+                            };
+                            let started = std::time::Instant::now();
+                            let rows =
+                                cofaas::bench::run_paper(&bins, &artifacts, &paper, |step| {
+                                    eprintln!("cofaas bench: {step}")
+                                })
+                                .await?;
+                            eprintln!("cofaas bench: measured in {:.0?}", started.elapsed());
+                            print!("{}", cofaas::bench::paper_table(&rows));
+                            let csv = csv.unwrap_or_else(|| artifacts.dir.join("bench.csv"));
+                            std::fs::write(&csv, cofaas::bench::paper_csv(&rows))
+                                .with_context(|| format!("writing {}", csv.display()))?;
+                            let json = json.unwrap_or_else(|| artifacts.dir.join("bench.json"));
+                            std::fs::write(&json, serde_json::to_string_pretty(&rows)?)
+                                .with_context(|| format!("writing {}", json.display()))?;
+                            let plot = plot.unwrap_or_else(|| artifacts.dir.join("bench.svg"));
+                            cofaas::bench::paper_plot(&rows, &plot)?;
+                            for path in [&csv, &json, &plot] {
+                                eprintln!("cofaas bench: wrote {}", path.display());
+                            }
                         }
-                        let (n, c) = (cofaas::bench::median(n), cofaas::bench::median(c));
-                        println!(
-                            "cold start (exec -> first reply, median of {runs}): native {:.1} ms, cofaas {:.1} ms, ratio {:.2}x",
-                            n.as_secs_f64() * 1e3,
-                            c.as_secs_f64() * 1e3,
-                            n.as_secs_f64() / c.as_secs_f64()
-                        );
-                    }
-                    if experiment != Experiment::ColdStart {
-                        let mut lo = cofaas::bench::LoadOptions::default();
-                        lo.requests = requests;
-                        lo.concurrency = concurrency;
-                        lo.calls = calls;
-                        lo.kib = kib;
-                        let (n, c) = cofaas::bench::load_both(&bins, &artifacts, lo).await?;
-                        print!("{}", cofaas::bench::load_table(&lo, &n, &c));
+                        Experiment::Load => {
+                            let mut lo = cofaas::bench::LoadOptions::default();
+                            lo.requests = requests;
+                            lo.concurrency = concurrency;
+                            lo.calls = calls;
+                            lo.kib = kib;
+                            let (n, c) = cofaas::bench::load_both(&bins, &artifacts, lo).await?;
+                            print!("{}", cofaas::bench::load_table(&lo, &n, &c));
+                        }
                     }
                     anyhow::Ok(())
                 };
