@@ -43,6 +43,22 @@ pub fn prost_type_segments(map: &Map, full_name: &str) -> (Vec<String>, Vec<Stri
     (package_segs, type_segs)
 }
 
+/// The path of a well-known type prost takes from `prost_types`
+/// (`google.protobuf.Timestamp` → `::prost_types::Timestamp`, `Empty` →
+/// `()`), if `full_name` is one.
+pub fn prost_well_known_path(full_name: &str) -> Option<TokenStream> {
+    let name = full_name.strip_prefix("google.protobuf.")?;
+    if name.contains('.') {
+        return None;
+    }
+    if name == "Empty" {
+        // prost maps `Empty` to the unit type.
+        return Some(quote!(()));
+    }
+    let ident = format_ident!("{}", prost_camel(name));
+    Some(quote!(::prost_types::#ident))
+}
+
 /// The relative path prost-build uses for `full_name` from inside a module
 /// nested `extra_depth` levels below the module of proto package `from_pkg`.
 pub fn prost_relative_path(
@@ -51,6 +67,9 @@ pub fn prost_relative_path(
     full_name: &str,
     extra_depth: usize,
 ) -> TokenStream {
+    if let Some(path) = prost_well_known_path(full_name) {
+        return path;
+    }
     let (package_segs, type_segs) = prost_type_segments(map, full_name);
     let from_segs: Vec<String> = from_pkg
         .split('.')

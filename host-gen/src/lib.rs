@@ -326,6 +326,9 @@ fn wit_package(map: &Map) -> (&str, &str) {
 
 /// Absolute path of the prost type of a message or enum.
 fn pb_path(map: &Map, full: &str) -> TokenStream {
+    if let Some(path) = grpc_shim_gen::prost_well_known_path(full) {
+        return path;
+    }
     let (package_segs, type_segs) = prost_type_segments(map, full);
     let mut segs = vec!["crate".to_string(), "pb".to_string()];
     segs.extend(package_segs);

@@ -420,7 +420,7 @@ impl<'a> Mapper<'a> {
                 what: format!("recursive message (cycle {})", cycle.join(" -> ")),
             });
         }
-        if info.package == "google.protobuf" && !info.desc.field.is_empty() {
+        if info.package == "google.protobuf" && !PLAIN_WELL_KNOWN.contains(&name) {
             return Err(Error::Unsupported {
                 file: info.file.clone(),
                 element: name.to_string(),
@@ -534,6 +534,17 @@ impl<'a> Mapper<'a> {
         syntax3: bool,
         stack: &mut Vec<String>,
     ) -> Result<(Label, ValueType), Error> {
+        // Wrappers (`google.protobuf.StringValue`, ...) are presence: option<T>.
+        if f.r#type() == PType::Message
+            && let Some(inner) = wrapper_scalar(f.type_name().trim_start_matches('.'))
+        {
+            let label = if f.label() == PLabel::Repeated {
+                Label::Repeated
+            } else {
+                Label::Optional
+            };
+            return Ok((label, ValueType::Scalar(inner)));
+        }
         // map<K, V>: a repeated field of a synthetic map-entry message.
         if f.label() == PLabel::Repeated && f.r#type() == PType::Message {
             let target = f.type_name().trim_start_matches('.').to_string();
@@ -595,6 +606,36 @@ impl<'a> Mapper<'a> {
         }
         out
     }
+}
+
+/// Well-known types that are plain messages and map as records, like
+/// prost's `prost_types` structs: `timestamp { seconds: s64, nanos: s32 }`,
+/// `duration` the same, `any { type-url: string, value: list<u8> }`,
+/// `field-mask { paths: list<string> }`. `Empty` is no parameter / unit.
+const PLAIN_WELL_KNOWN: &[&str] = &[
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.Any",
+    "google.protobuf.FieldMask",
+    "google.protobuf.Empty",
+];
+
+/// The scalar a wrapper well-known type wraps (`google.protobuf.Int32Value`
+/// → `int32`); a field of it maps to `option<T>`, as prost maps it to
+/// `Option<T>`.
+fn wrapper_scalar(name: &str) -> Option<Scalar> {
+    Some(match name {
+        "google.protobuf.DoubleValue" => Scalar::Double,
+        "google.protobuf.FloatValue" => Scalar::Float,
+        "google.protobuf.Int64Value" => Scalar::Int64,
+        "google.protobuf.UInt64Value" => Scalar::Uint64,
+        "google.protobuf.Int32Value" => Scalar::Int32,
+        "google.protobuf.UInt32Value" => Scalar::Uint32,
+        "google.protobuf.BoolValue" => Scalar::Bool,
+        "google.protobuf.StringValue" => Scalar::String,
+        "google.protobuf.BytesValue" => Scalar::Bytes,
+        _ => return None,
+    })
 }
 
 fn type_ref(ty: &ValueType) -> Option<String> {
