@@ -19,8 +19,27 @@ pub struct ConvTarget<'a> {
     /// Path of the prost type of a message or enum, by fully-qualified proto
     /// name, as seen from the conversion module.
     pub pb_path: &'a dyn Fn(&str) -> TokenStream,
+    /// Path of the enum prost generates for a `oneof`, by the message's
+    /// fully-qualified proto name and the oneof's proto name.
+    pub pb_oneof: &'a dyn Fn(&str, &str) -> TokenStream,
     /// Path of tonic's `Status` (`::tonic::Status`).
     pub status: TokenStream,
+}
+
+/// Where prost-build puts the enum of `oneof` of `message`: the message's
+/// package modules, then its nested-types module (`compare`) and the enum
+/// (`TargetUnion`).
+pub fn prost_oneof_segments(map: &Map, message: &str, oneof: &str) -> (Vec<String>, Vec<String>) {
+    let (package_segs, mut type_segs) = prost_type_segments(map, message);
+    type_segs.pop();
+    let last = map
+        .messages
+        .get(message)
+        .and_then(|m| m.path.last().cloned())
+        .unwrap_or_default();
+    type_segs.push(prost_snake(&last));
+    type_segs.push(prost_camel(oneof));
+    (package_segs, type_segs)
 }
 
 /// Where prost-build puts the type of a message or enum: the module segments
@@ -70,7 +89,29 @@ pub fn prost_relative_path(
     if let Some(path) = prost_well_known_path(full_name) {
         return path;
     }
-    let (package_segs, type_segs) = prost_type_segments(map, full_name);
+    relative_path(prost_type_segments(map, full_name), from_pkg, extra_depth)
+}
+
+/// [`prost_relative_path`] of the enum of `oneof` of `message`.
+pub fn prost_oneof_relative_path(
+    map: &Map,
+    from_pkg: &str,
+    message: &str,
+    oneof: &str,
+    extra_depth: usize,
+) -> TokenStream {
+    relative_path(
+        prost_oneof_segments(map, message, oneof),
+        from_pkg,
+        extra_depth,
+    )
+}
+
+fn relative_path(
+    (package_segs, type_segs): (Vec<String>, Vec<String>),
+    from_pkg: &str,
+    extra_depth: usize,
+) -> TokenStream {
     let from_segs: Vec<String> = from_pkg
         .split('.')
         .filter(|s| !s.is_empty())
@@ -196,7 +237,27 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
         to_fields.push(quote!(#wit: #to_expr));
         from_fields.push(quote!(#pb: #from_expr));
     }
-    let (m_arg, w_arg) = if m.fields.is_empty() {
+    for o in &m.oneofs {
+        let pb = ident(&prost_snake(&o.proto_name));
+        let wit = ident(&wit_snake(&o.wit_name));
+        let pb_enum = (t.pb_oneof)(&m.proto_name, &o.proto_name);
+        let variant = ident(&wit_camel(&o.variant));
+        let mut to_arms = Vec::new();
+        let mut from_arms = Vec::new();
+        for c in &o.cases {
+            let pb_case = ident(&prost_camel(&c.proto_name));
+            let wit_case = ident(&wit_camel(&c.wit_name));
+            let to_x = value_to_wit(map, &c.ty, quote!(x));
+            let from_x = value_from_wit(map, &c.ty, quote!(x));
+            to_arms.push(
+                quote!(Some(#pb_enum::#pb_case(x)) => Some(#wit_types::#variant::#wit_case(#to_x))),
+            );
+            from_arms.push(quote!(Some(#wit_types::#variant::#wit_case(x)) => Some(#pb_enum::#pb_case(#from_x))));
+        }
+        to_fields.push(quote!(#wit: match m.#pb { #(#to_arms,)* None => None }));
+        from_fields.push(quote!(#pb: match w.#wit { #(#from_arms,)* None => None }));
+    }
+    let (m_arg, w_arg) = if m.fields.is_empty() && m.oneofs.is_empty() {
         (quote!(_m), quote!(_w))
     } else {
         (quote!(m), quote!(w))
@@ -302,14 +363,17 @@ pub fn wit_has_list(map: &Map, message: &str) -> bool {
         let Some(m) = map.messages.get(message) else {
             return false;
         };
-        m.fields.iter().any(|f| {
-            matches!(f.label, Label::Repeated | Label::Map { .. })
-                || match &f.ty {
-                    ValueType::Scalar(s) => matches!(s, Scalar::String | Scalar::Bytes),
-                    ValueType::Message(inner) => walk(map, inner, seen),
-                    ValueType::Enum(_) => false,
-                }
-        })
+        m.fields
+            .iter()
+            .chain(m.oneofs.iter().flat_map(|o| &o.cases))
+            .any(|f| {
+                matches!(f.label, Label::Repeated | Label::Map { .. })
+                    || match &f.ty {
+                        ValueType::Scalar(s) => matches!(s, Scalar::String | Scalar::Bytes),
+                        ValueType::Message(inner) => walk(map, inner, seen),
+                        ValueType::Enum(_) => false,
+                    }
+            })
     }
     walk(map, message, &mut Vec::new())
 }

@@ -41,8 +41,9 @@ use proto2wit::{Map, ServiceMap, WorldMap};
 use quote::{format_ident, quote};
 
 pub use convert::{
-    ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_relative_path,
-    prost_type_segments, prost_well_known_path, to_wit_fn, wit_fn_ident, wit_has_list,
+    ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_oneof_segments,
+    prost_relative_path, prost_type_segments, prost_well_known_path, to_wit_fn, wit_fn_ident,
+    wit_has_list,
 };
 use rust_names::{ident, path, tonic_snake, wit_camel, wit_snake};
 
@@ -177,9 +178,13 @@ impl<'a> RustGuest<'a> {
                 let conv = conv_module(service);
                 let wit_types = self.bindings_path(service, exported);
                 let pb_path = |full: &str| prost_relative_path(self.map, package, full, 1);
+                let pb_oneof = |message: &str, oneof: &str| {
+                    convert::prost_oneof_relative_path(self.map, package, message, oneof, 1)
+                };
                 let target = ConvTarget {
                     wit_types,
                     pb_path: &pb_path,
+                    pb_oneof: &pb_oneof,
                     status: quote!(tonic::Status),
                 };
                 let fns = conversions(self.map, service, &target);

@@ -548,9 +548,17 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
     } = export_field(map, service);
     let conv = conv_module(service);
     let pb_fn = |full: &str| pb_path(map, full);
+    let pb_oneof = |message: &str, oneof: &str| {
+        let (package_segs, type_segs) = grpc_shim_gen::prost_oneof_segments(map, message, oneof);
+        let mut segs = vec!["crate".to_string(), "pb".to_string()];
+        segs.extend(package_segs);
+        segs.extend(type_segs);
+        path(segs)
+    };
     let target = ConvTarget {
         wit_types,
         pb_path: &pb_fn,
+        pb_oneof: &pb_oneof,
         status: quote!(::tonic::Status),
     };
     let conv_fns = conversions(map, service, &target);

@@ -65,12 +65,40 @@ pub(crate) fn module(map: &Map) -> TokenStream {
     let mut types = Vec::new();
     for (full, m) in &map.messages {
         let name = type_ident(full);
-        let fields = m.fields.iter().map(|f| {
-            let field = ident(&wit_snake(&f.wit_name));
-            let wit = &f.wit_name;
-            let ty = field_type(&f.label, &f.ty);
-            quote!(#[component(name = #wit)] pub #field: #ty)
-        });
+        let oneof_ident = |o: &proto2wit::OneofMap| {
+            let t = type_ident(&format!("{full}.{}", o.proto_name));
+            format_ident!("O{t}")
+        };
+        let fields = m
+            .fields
+            .iter()
+            .map(|f| {
+                let field = ident(&wit_snake(&f.wit_name));
+                let wit = &f.wit_name;
+                let ty = field_type(&f.label, &f.ty);
+                quote!(#[component(name = #wit)] pub #field: #ty)
+            })
+            .chain(m.oneofs.iter().map(|o| {
+                let field = ident(&wit_snake(&o.wit_name));
+                let wit = &o.wit_name;
+                let ty = oneof_ident(o);
+                quote!(#[component(name = #wit)] pub #field: Option<#ty>)
+            }))
+            .collect::<Vec<_>>();
+        for o in &m.oneofs {
+            let name = oneof_ident(o);
+            let cases = o.cases.iter().enumerate().map(|(i, c)| {
+                let case = format_ident!("V{i}");
+                let wit = &c.wit_name;
+                let ty = value(&c.ty);
+                quote!(#[component(name = #wit)] #case(#ty))
+            });
+            types.push(quote! {
+                #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+                #[component(variant)]
+                pub enum #name { #(#cases,)* }
+            });
+        }
         types.push(quote! {
             #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
             #[component(record)]

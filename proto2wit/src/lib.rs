@@ -51,7 +51,7 @@ use prost_types::field_descriptor_proto::{Label as PLabel, Type as PType};
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 use wit_encoder::{
     EnumCase, Field, Interface, Package, PackageName, Params, Result_, StandaloneFunc, Type,
-    TypeDef, World,
+    TypeDef, VariantCase, World,
 };
 
 pub use map::*;
@@ -432,15 +432,46 @@ impl<'a> Mapper<'a> {
         let syntax3 = info.syntax3;
         let desc = info.desc;
         let mut fields = Vec::new();
+        let mut oneofs: Vec<(String, Vec<FieldMap>)> = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for f in &desc.field {
             let element = format!("{name}.{}", f.name());
-            if f.oneof_index.is_some() && !f.proto3_optional() {
-                return Err(Error::Unsupported {
-                    file,
-                    element,
-                    what: "oneof".into(),
+            if let Some(index) = f.oneof_index
+                && !f.proto3_optional()
+            {
+                let ty = self.value_type(f, &element, &file, stack)?;
+                let case = kebab(f.name()).ok_or_else(|| Error::BadName {
+                    proto: element.clone(),
+                })?;
+                let decl = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| desc.oneof_decl.get(i))
+                    .map(|d| d.name().to_string())
+                    .unwrap_or_default();
+                let position = match oneofs.iter().position(|(n, _)| *n == decl) {
+                    Some(p) => p,
+                    None => {
+                        oneofs.push((decl.clone(), Vec::new()));
+                        oneofs.len() - 1
+                    }
+                };
+                let cases = &mut oneofs[position].1;
+                if let Some(first) = cases.iter().find(|c: &&FieldMap| c.wit_name == case) {
+                    return Err(Error::Collision {
+                        first: format!("{name}.{}", first.proto_name),
+                        second: element,
+                        wit: case,
+                        scope: format!("oneof {name}.{decl}"),
+                    });
+                }
+                cases.push(FieldMap {
+                    proto_name: f.name().to_string(),
+                    wit_name: case,
+                    number: f.number(),
+                    label: Label::Singular,
+                    ty,
                 });
+                continue;
             }
             let wit_name = kebab(f.name()).ok_or_else(|| Error::BadName {
                 proto: element.clone(),
@@ -465,6 +496,27 @@ impl<'a> Mapper<'a> {
         stack.pop();
         let info = &self.index.messages[name];
         let wit_name = wit_name_of_path(&info.path)?;
+        let mut oneof_maps = Vec::new();
+        for (decl, cases) in oneofs {
+            let element = format!("{name}.{decl}");
+            let field = kebab(&decl).ok_or_else(|| Error::BadName {
+                proto: element.clone(),
+            })?;
+            if let Some(first) = seen.insert(field.clone(), decl.clone()) {
+                return Err(Error::Collision {
+                    first: format!("{name}.{first}"),
+                    second: element,
+                    wit: field,
+                    scope: format!("record {name}"),
+                });
+            }
+            oneof_maps.push(OneofMap {
+                proto_name: decl,
+                variant: format!("{wit_name}-{field}"),
+                wit_name: field,
+                cases,
+            });
+        }
         self.map.messages.insert(
             name.to_string(),
             MessageMap {
@@ -473,6 +525,7 @@ impl<'a> Mapper<'a> {
                 path: info.path.clone(),
                 wit_name,
                 fields,
+                oneofs: oneof_maps,
             },
         );
         Ok(())
@@ -578,7 +631,7 @@ impl<'a> Mapper<'a> {
         self.map
             .messages
             .get(message)
-            .is_some_and(|m| m.fields.is_empty())
+            .is_some_and(|m| m.fields.is_empty() && m.oneofs.is_empty())
     }
 
     /// Messages and enums reachable from `roots`, in a deterministic order.
@@ -593,7 +646,11 @@ impl<'a> Mapper<'a> {
             if let Some(m) = self.map.messages.get(&name) {
                 out.push(name.clone());
                 let mut refs = Vec::new();
-                for f in &m.fields {
+                for f in m
+                    .fields
+                    .iter()
+                    .chain(m.oneofs.iter().flat_map(|o| &o.cases))
+                {
                     if let Label::Map { key } = &f.label {
                         refs.extend(type_ref(key));
                     }
@@ -742,6 +799,7 @@ pub fn generate(
                                 path: vec!["Empty".into()],
                                 wit_name: "empty".into(),
                                 fields: Vec::new(),
+                                oneofs: Vec::new(),
                             },
                         );
                     }
@@ -1013,9 +1071,28 @@ fn encode(map: &Map) -> Result<Package, Error> {
                     field.set_docs(Some(format!("`{}` = {}", f.proto_name, f.number)));
                     field
                 });
-                let mut def = TypeDef::record(ident(&m.wit_name), fields);
+                let oneof_fields = m.oneofs.iter().map(|o| {
+                    let mut field = Field::new(
+                        ident(&o.wit_name),
+                        Type::option(Type::named(ident(&o.variant))),
+                    );
+                    field.set_docs(Some(format!("oneof `{}`", o.proto_name)));
+                    field
+                });
+                let mut def = TypeDef::record(ident(&m.wit_name), fields.chain(oneof_fields));
                 def.set_docs(Some(format!("Message `{}`.", m.proto_name)));
                 iface.type_def(def);
+                for o in &m.oneofs {
+                    let cases = o.cases.iter().map(|c| {
+                        let mut case =
+                            VariantCase::value(ident(&c.wit_name), value_type(map, &c.ty));
+                        case.set_docs(Some(format!("`{}` = {}", c.proto_name, c.number)));
+                        case
+                    });
+                    let mut def = TypeDef::variant(ident(&o.variant), cases);
+                    def.set_docs(Some(format!("oneof `{}.{}`.", m.proto_name, o.proto_name)));
+                    iface.type_def(def);
+                }
             } else if let Some(e) = map.enums.get(t) {
                 let cases = e.values.iter().map(|v| {
                     let mut case = EnumCase::new(ident(&v.wit_name));

@@ -102,8 +102,27 @@ pub struct MessageMap {
     pub path: Vec<String>,
     /// WIT record name (`hello-request`, `outer-inner` when nested).
     pub wit_name: String,
-    /// Fields, in declaration order.
+    /// Fields, in declaration order (members of a `oneof` excluded).
     pub fields: Vec<FieldMap>,
+    /// The `oneof`s (proto3 `optional` fields excluded), in declaration
+    /// order. Each is a record field `option<variant>` after the fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oneofs: Vec<OneofMap>,
+}
+
+/// A `oneof`: the record field `<name>: option<<variant>>`, the variant
+/// having one case per member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OneofMap {
+    /// Name in the .proto (`target_union`).
+    pub proto_name: String,
+    /// WIT field name (`target-union`).
+    pub wit_name: String,
+    /// WIT variant type name (`compare-target-union`).
+    pub variant: String,
+    /// The members, as cases: label `Singular`, case name `wit_name`.
+    pub cases: Vec<FieldMap>,
 }
 
 /// A message field.
