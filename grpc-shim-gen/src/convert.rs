@@ -78,6 +78,15 @@ pub fn prost_well_known_path(full_name: &str) -> Option<TokenStream> {
     Some(quote!(::prost_types::#ident))
 }
 
+/// The path of the enum of `oneof` of a well-known message in `prost_types`
+/// (`google.protobuf.Value.kind` → `::prost_types::value::Kind`).
+pub fn prost_well_known_oneof_path(message: &str, oneof: &str) -> Option<TokenStream> {
+    let name = message.strip_prefix("google.protobuf.")?;
+    let module = format_ident!("{}", prost_snake(name));
+    let ty = format_ident!("{}", prost_camel(oneof));
+    Some(quote!(::prost_types::#module::#ty))
+}
+
 /// The relative path prost-build uses for `full_name` from inside a module
 /// nested `extra_depth` levels below the module of proto package `from_pkg`.
 pub fn prost_relative_path(
@@ -100,6 +109,9 @@ pub fn prost_oneof_relative_path(
     oneof: &str,
     extra_depth: usize,
 ) -> TokenStream {
+    if let Some(path) = prost_well_known_oneof_path(message, oneof) {
+        return path;
+    }
     relative_path(
         prost_oneof_segments(map, message, oneof),
         from_pkg,
@@ -149,49 +161,117 @@ pub fn from_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
     }
 }
 
-fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream) -> TokenStream {
+/// Whether prost boxes a singular field or oneof case of message type
+/// `target` inside `container`: it does when `target` contains `container`,
+/// directly or not (prost-build's `is_nested`), so that the Rust type is
+/// finite.
+pub fn prost_boxed(map: &Map, container: &str, target: &str) -> bool {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut work = vec![target];
+    while let Some(name) = work.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let Some(m) = map.messages.get(name) else {
+            continue;
+        };
+        // Like prost-build's message graph: only singular message fields
+        // (and oneof members) count; a `Vec` or map already breaks the cycle.
+        let singular = m
+            .fields
+            .iter()
+            .filter(|f| matches!(f.label, Label::Singular | Label::Optional));
+        for f in singular.chain(m.oneofs.iter().flat_map(|o| &o.cases)) {
+            if let ValueType::Message(next) | ValueType::Encoded(next) = &f.ty {
+                if next == container {
+                    return true;
+                }
+                work.push(next);
+            }
+        }
+    }
+    false
+}
+
+/// A prost value `v` → its WIT value. `boxed`: `v` is a `Box`.
+fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream, boxed: bool) -> TokenStream {
     match ty {
         ValueType::Scalar(_) => v,
-        ValueType::Message(m) | ValueType::Enum(m) => {
+        ValueType::Message(m) => {
+            let f = to_wit_fn(map, m);
+            if boxed {
+                quote!(#f(*#v)?)
+            } else {
+                quote!(#f(#v)?)
+            }
+        }
+        ValueType::Enum(m) => {
             let f = to_wit_fn(map, m);
             quote!(#f(#v)?)
         }
+        ValueType::Encoded(_) => quote!(::prost::Message::encode_to_vec(&#v)),
     }
 }
 
-fn value_from_wit(map: &Map, ty: &ValueType, v: TokenStream) -> TokenStream {
-    match ty {
-        ValueType::Scalar(_) => v,
+/// A WIT value `v` → its prost value. `boxed`: the prost value is a `Box`.
+fn value_from_wit(
+    map: &Map,
+    ty: &ValueType,
+    v: TokenStream,
+    boxed: bool,
+    t: &ConvTarget,
+) -> TokenStream {
+    let value = match ty {
+        ValueType::Scalar(_) => return v,
         ValueType::Message(m) => {
             let f = from_wit_fn(map, m);
             quote!(#f(#v)?)
         }
         ValueType::Enum(e) => {
             let f = from_wit_fn(map, e);
-            quote!(#f(#v))
+            return quote!(#f(#v));
         }
+        ValueType::Encoded(m) => {
+            let pb = (t.pb_path)(m);
+            let status = &t.status;
+            let err = format!("a `{m}` does not decode: {{}}");
+            quote!(<#pb as ::prost::Message>::decode(&#v[..]).map_err(|e| #status::invalid_argument(format!(#err, e)))?)
+        }
+    };
+    if boxed {
+        quote!(::std::boxed::Box::new(#value))
+    } else {
+        value
     }
 }
 
-fn field_to_wit(map: &Map, label: &Label, ty: &ValueType, v: TokenStream) -> TokenStream {
+fn field_to_wit(
+    map: &Map,
+    label: &Label,
+    ty: &ValueType,
+    v: TokenStream,
+    boxed: bool,
+    status: &TokenStream,
+) -> TokenStream {
     let scalar = matches!(ty, ValueType::Scalar(_));
     match label {
-        Label::Singular => value_to_wit(map, ty, v),
+        Label::Singular => value_to_wit(map, ty, v, boxed),
         Label::Optional if scalar => v,
         Label::Optional => {
-            let inner = value_to_wit(map, ty, quote!(x));
+            let inner = value_to_wit(map, ty, quote!(x), boxed);
             quote!(match #v { Some(x) => Some(#inner), None => None })
         }
         Label::Repeated if scalar => v,
         Label::Repeated => {
-            let inner = value_to_wit(map, ty, quote!(x));
-            quote!(#v.into_iter().map(|x| Ok(#inner)).collect::<Result<Vec<_>, _>>()?)
+            let inner = value_to_wit(map, ty, quote!(x), false);
+            quote!(#v.into_iter().map(|x| Ok::<_, #status>(#inner)).collect::<Result<Vec<_>, #status>>()?)
         }
         Label::Map { .. } => {
-            let inner = value_to_wit(map, ty, quote!(x));
+            let inner = value_to_wit(map, ty, quote!(x), false);
             // Sorted by key: HashMap order must not reach the WIT value.
             quote!({
-                let mut entries = #v.into_iter().map(|(k, x)| Ok((k, #inner))).collect::<Result<Vec<_>, _>>()?;
+                let mut entries = #v.into_iter().map(|(k, x)| Ok::<_, #status>((k, #inner))).collect::<Result<Vec<_>, #status>>()?;
                 entries.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(::std::cmp::Ordering::Equal));
                 entries
             })
@@ -199,24 +279,43 @@ fn field_to_wit(map: &Map, label: &Label, ty: &ValueType, v: TokenStream) -> Tok
     }
 }
 
-fn field_from_wit(map: &Map, label: &Label, ty: &ValueType, v: TokenStream) -> TokenStream {
+fn field_from_wit(
+    map: &Map,
+    label: &Label,
+    ty: &ValueType,
+    v: TokenStream,
+    boxed: bool,
+    t: &ConvTarget,
+) -> TokenStream {
     let scalar = matches!(ty, ValueType::Scalar(_));
     match label {
-        Label::Singular => value_from_wit(map, ty, v),
+        Label::Singular => value_from_wit(map, ty, v, boxed, t),
         Label::Optional if scalar => v,
         Label::Optional => {
-            let inner = value_from_wit(map, ty, quote!(x));
+            let inner = value_from_wit(map, ty, quote!(x), boxed, t);
             quote!(match #v { Some(x) => Some(#inner), None => None })
         }
         Label::Repeated if scalar => v,
         Label::Repeated => {
-            let inner = value_from_wit(map, ty, quote!(x));
-            quote!(#v.into_iter().map(|x| Ok(#inner)).collect::<Result<Vec<_>, _>>()?)
+            let inner = value_from_wit(map, ty, quote!(x), false, t);
+            let status = &t.status;
+            quote!(#v.into_iter().map(|x| Ok::<_, #status>(#inner)).collect::<Result<Vec<_>, #status>>()?)
         }
         Label::Map { .. } => {
-            let inner = value_from_wit(map, ty, quote!(x));
-            quote!(#v.into_iter().map(|(k, x)| Ok((k, #inner))).collect::<Result<_, _>>()?)
+            let inner = value_from_wit(map, ty, quote!(x), false, t);
+            let status = &t.status;
+            quote!(#v.into_iter().map(|(k, x)| Ok::<_, #status>((k, #inner))).collect::<Result<_, #status>>()?)
         }
+    }
+}
+
+/// Whether prost boxes field `f` of message `container`.
+fn boxed_field(map: &Map, container: &str, f: &proto2wit::FieldMap) -> bool {
+    match (&f.label, &f.ty) {
+        (Label::Singular | Label::Optional, ValueType::Message(m) | ValueType::Encoded(m)) => {
+            prost_boxed(map, container, m)
+        }
+        _ => false,
     }
 }
 
@@ -232,8 +331,9 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
     for f in &m.fields {
         let pb = ident(&prost_snake(&f.proto_name));
         let wit = ident(&wit_snake(&f.wit_name));
-        let to_expr = field_to_wit(map, &f.label, &f.ty, quote!(m.#pb));
-        let from_expr = field_from_wit(map, &f.label, &f.ty, quote!(w.#wit));
+        let boxed = boxed_field(map, &m.proto_name, f);
+        let to_expr = field_to_wit(map, &f.label, &f.ty, quote!(m.#pb), boxed, &t.status);
+        let from_expr = field_from_wit(map, &f.label, &f.ty, quote!(w.#wit), boxed, t);
         to_fields.push(quote!(#wit: #to_expr));
         from_fields.push(quote!(#pb: #from_expr));
     }
@@ -247,8 +347,9 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
         for c in &o.cases {
             let pb_case = ident(&prost_camel(&c.proto_name));
             let wit_case = ident(&wit_camel(&c.wit_name));
-            let to_x = value_to_wit(map, &c.ty, quote!(x));
-            let from_x = value_from_wit(map, &c.ty, quote!(x));
+            let boxed = boxed_field(map, &m.proto_name, c);
+            let to_x = value_to_wit(map, &c.ty, quote!(x), boxed);
+            let from_x = value_from_wit(map, &c.ty, quote!(x), boxed, t);
             to_arms.push(
                 quote!(Some(#pb_enum::#pb_case(x)) => Some(#wit_types::#variant::#wit_case(#to_x))),
             );
@@ -372,6 +473,7 @@ pub fn wit_has_list(map: &Map, message: &str) -> bool {
                         ValueType::Scalar(s) => matches!(s, Scalar::String | Scalar::Bytes),
                         ValueType::Message(inner) => walk(map, inner, seen),
                         ValueType::Enum(_) => false,
+                        ValueType::Encoded(_) => true,
                     }
             })
     }

@@ -549,6 +549,9 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
     let conv = conv_module(service);
     let pb_fn = |full: &str| pb_path(map, full);
     let pb_oneof = |message: &str, oneof: &str| {
+        if let Some(path) = grpc_shim_gen::prost_well_known_oneof_path(message, oneof) {
+            return path;
+        }
         let (package_segs, type_segs) = grpc_shim_gen::prost_oneof_segments(map, message, oneof);
         let mut segs = vec!["crate".to_string(), "pb".to_string()];
         segs.extend(package_segs);

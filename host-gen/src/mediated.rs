@@ -44,6 +44,7 @@ fn value(ty: &ValueType) -> TokenStream {
             let t = type_ident(m);
             quote!(#t)
         }
+        ValueType::Encoded(_) => quote!(Vec<u8>),
     }
 }
 
@@ -118,7 +119,7 @@ pub(crate) fn module(map: &Map) -> TokenStream {
             quote!(#[component(name = #wit)] #case)
         });
         types.push(quote! {
-            #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+            #[derive(Clone, Copy, wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
             #[component(enum)]
             #[repr(#repr)]
             pub enum #name { #(#cases,)* }

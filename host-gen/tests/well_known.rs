@@ -1,6 +1,7 @@
-//! A host whose public service uses well-known types (Timestamp, Duration,
-//! Any, FieldMask, wrappers, Empty): the generated conversions to and from
-//! `prost_types` and the typed mirrors must compile.
+//! Hosts whose public services use the richer parts of the mapping must
+//! compile: well-known types (Timestamp, Duration, Any, FieldMask, wrappers,
+//! Empty) converted to and from `prost_types`, `oneof`s as prost enums, and
+//! recursive messages (prost's `Box`es, encoded back-edges).
 
 use std::path::{Path, PathBuf};
 
@@ -13,27 +14,52 @@ fn workspace() -> PathBuf {
 
 #[test]
 fn well_known_types_host_compiles() {
-    let proto = workspace().join("proto2wit/tests/cases/well_known");
-    let fds = proto2wit::compile_protos(&["events.proto"], &[&proto]).unwrap();
+    compiles(
+        "well_known",
+        "events.proto",
+        "events.v1.Events",
+        "::prost_types::Timestamp",
+    );
+}
+
+#[test]
+fn recursive_messages_host_compiles() {
+    compiles(
+        "recursion",
+        "tree.proto",
+        "tree.Trees",
+        "::prost::Message::encode_to_vec",
+    );
+}
+
+/// Generates the host of an app with one function serving `service` from
+/// case `case` of proto2wit's fixtures, checks it mentions `expect`, and
+/// builds it.
+fn compiles(case: &str, file: &str, service: &str, expect: &str) {
+    let proto = workspace().join("proto2wit/tests/cases").join(case);
+    let fds = proto2wit::compile_protos(&[file], &[&proto]).unwrap();
     let app = proto2wit::App::new(
         "events",
         vec![proto2wit::Function::new(
             "events",
-            ["events.v1.Events"],
+            [service],
             Vec::<String>::new(),
         )],
         ["events"],
     );
     let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
-    let root = workspace().join("target/host-gen-test/well-known");
+    let root = workspace().join("target/host-gen-test").join(case);
     let wit_dir = root.join("wit-src");
     std::fs::create_dir_all(&wit_dir).unwrap();
     std::fs::write(wit_dir.join("events.wit"), &out.wit).unwrap();
-    let mut opts = host_gen::HostOptions::new("events-host-compile-check", wit_dir);
+    let mut opts = host_gen::HostOptions::new(
+        format!("{}-host-compile-check", case.replace('_', "-")),
+        wit_dir,
+    );
     opts.lockfile = Some(workspace().join("Cargo.lock"));
     let krate = host_gen::generate(&out.map, &fds, &opts).unwrap();
     let main = &krate.files[Path::new("src/main.rs")];
-    assert!(main.contains("::prost_types::Timestamp"), "{main}");
+    assert!(main.contains(expect), "{main}");
     let dir = root.join("host");
     krate.write(&dir).unwrap();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

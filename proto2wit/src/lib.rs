@@ -140,6 +140,9 @@ pub struct Options {
     pub package_name: Option<String>,
     /// Skip streaming rpcs with a warning instead of failing.
     pub skip_streaming: bool,
+    /// Refuse recursive messages instead of carrying their back-edges as
+    /// protobuf-encoded `list<u8>`.
+    pub reject_recursion: bool,
 }
 
 /// One function of an app.
@@ -352,6 +355,7 @@ fn wit_name_of_path(path: &[String]) -> Result<String, Error> {
 struct Mapper<'a> {
     index: Index<'a>,
     map: Map,
+    reject_recursion: bool,
 }
 
 impl<'a> Mapper<'a> {
@@ -573,6 +577,10 @@ impl<'a> Mapper<'a> {
             }
             PType::Message => {
                 let target = f.type_name().trim_start_matches('.').to_string();
+                if stack.contains(&target) && !self.reject_recursion {
+                    // A back-edge of a recursive message: carried encoded.
+                    return Ok(ValueType::Encoded(target));
+                }
                 self.map_message(&target, stack)?;
                 Ok(ValueType::Message(target))
             }
@@ -619,7 +627,7 @@ impl<'a> Mapper<'a> {
         let ty = self.value_type(f, element, file, stack)?;
         let label = match f.label() {
             PLabel::Repeated => Label::Repeated,
-            _ if matches!(ty, ValueType::Message(_)) => Label::Optional,
+            _ if matches!(ty, ValueType::Message(_) | ValueType::Encoded(_)) => Label::Optional,
             _ if f.proto3_optional() => Label::Optional,
             PLabel::Optional if !syntax3 => Label::Optional,
             _ => Label::Singular,
@@ -669,12 +677,17 @@ impl<'a> Mapper<'a> {
 /// prost's `prost_types` structs: `timestamp { seconds: s64, nanos: s32 }`,
 /// `duration` the same, `any { type-url: string, value: list<u8> }`,
 /// `field-mask { paths: list<string> }`. `Empty` is no parameter / unit.
+/// `Struct`, `Value` and `ListValue` are recursive: they follow the
+/// recursion rule (their back-edges are carried encoded).
 const PLAIN_WELL_KNOWN: &[&str] = &[
     "google.protobuf.Timestamp",
     "google.protobuf.Duration",
     "google.protobuf.Any",
     "google.protobuf.FieldMask",
     "google.protobuf.Empty",
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
 ];
 
 /// The scalar a wrapper well-known type wraps (`google.protobuf.Int32Value`
@@ -695,10 +708,12 @@ fn wrapper_scalar(name: &str) -> Option<Scalar> {
     })
 }
 
+/// The type a WIT value of `ty` refers to by name (an encoded back-edge
+/// is a `list<u8>` and refers to none).
 fn type_ref(ty: &ValueType) -> Option<String> {
     match ty {
         ValueType::Message(n) | ValueType::Enum(n) => Some(n.clone()),
-        ValueType::Scalar(_) => None,
+        ValueType::Scalar(_) | ValueType::Encoded(_) => None,
     }
 }
 
@@ -719,6 +734,7 @@ pub fn generate(
         (None, None) => "cofaas:protos".to_string(),
     };
     let mut mapper = Mapper {
+        reject_recursion: options.reject_recursion,
         index: Index::new(fds),
         map: Map {
             format: MAP_FORMAT,
@@ -1027,6 +1043,7 @@ fn value_type(map: &Map, ty: &ValueType) -> Type {
         },
         ValueType::Message(m) => Type::named(ident(&map.messages[m].wit_name)),
         ValueType::Enum(e) => Type::named(ident(&map.enums[e].wit_name)),
+        ValueType::Encoded(_) => Type::list(Type::U8),
     }
 }
 

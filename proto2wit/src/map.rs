@@ -168,6 +168,10 @@ pub enum ValueType {
     Message(String),
     /// An enum, by fully-qualified proto name.
     Enum(String),
+    /// A message carried protobuf-encoded, as WIT `list<u8>`: a back-edge
+    /// of a recursive message (WIT has no recursive types). The shims encode
+    /// and decode it with prost.
+    Encoded(String),
 }
 
 /// Protobuf scalar types, exactly.

@@ -81,3 +81,17 @@ fn streaming_can_be_skipped_with_a_warning() {
     assert!(out.wit.contains("get-feature:"));
     assert!(!out.wit.contains("list-features"));
 }
+
+/// With `reject_recursion`, a recursive message is refused, naming the cycle.
+#[test]
+fn recursion_can_be_refused() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/recursion");
+    let fds = proto2wit::compile_protos(&["tree.proto"], &[&dir]).unwrap();
+    let mut options = proto2wit::Options::default();
+    options.reject_recursion = true;
+    let err = proto2wit::generate(&fds, None, &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tree.proto: tree.Node: recursive message (cycle tree.Node -> tree.Node) is not supported yet"
+    );
+}
