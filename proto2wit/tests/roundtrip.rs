@@ -309,7 +309,7 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(rng.next() as i64),
         Kind::Uint32 | Kind::Fixed32 => Value::U32(rng.next() as u32),
         Kind::Uint64 | Kind::Fixed64 => Value::U64(rng.next()),
-        Kind::Bool => Value::Bool(rng.next() % 2 == 0),
+        Kind::Bool => Value::Bool(rng.next().is_multiple_of(2)),
         Kind::String => Value::String(format!("s{}-µ", rng.below(1000))),
         Kind::Bytes => Value::Bytes((0..rng.below(5)).map(|_| rng.next() as u8).collect()),
         Kind::Enum(e) => {
