@@ -116,6 +116,12 @@ enum Cmd {
         /// Skip streaming rpcs with a warning instead of failing.
         #[arg(long)]
         skip_streaming: bool,
+        /// Map enums open (a variant keeping unnamed numbers).
+        #[arg(long)]
+        open_enums: bool,
+        /// Refuse recursive messages instead of encoding their back-edges.
+        #[arg(long)]
+        reject_recursion: bool,
     },
     /// Compose components: the first is the entry (unless the plan says
     /// otherwise); prints the wiring chosen.
@@ -276,10 +282,14 @@ fn real_main() -> Result<()> {
             includes,
             out,
             skip_streaming,
+            open_enums,
+            reject_recursion,
         } => {
             let fds = proto2wit::compile_protos(&files, &includes)?;
             let mut opts = proto2wit::Options::default();
             opts.skip_streaming = skip_streaming;
+            opts.open_enums = open_enums;
+            opts.reject_recursion = reject_recursion;
             let output = proto2wit::generate(&fds, None, &opts)?;
             for w in &output.warnings {
                 eprintln!("warning: {w}");

@@ -28,6 +28,10 @@ pub struct AppSection {
     pub includes: Vec<PathBuf>,
     /// Entry functions: their exports are the public interface.
     pub entries: Vec<String>,
+    /// Map enums open: numbers no value names survive calls between
+    /// functions (proto3 semantics) instead of being `INVALID_ARGUMENT`.
+    #[serde(default)]
+    pub open_enums: bool,
 }
 
 /// A function's language.

@@ -304,7 +304,9 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         .collect();
     let fds = proto2wit::compile_protos(&protos, &includes)?;
     let app = manifest.app();
-    let out = proto2wit::generate(&fds, Some(&app), &proto2wit::Options::default())?;
+    let mut mapping = proto2wit::Options::default();
+    mapping.open_enums = manifest.app.open_enums;
+    let out = proto2wit::generate(&fds, Some(&app), &mapping)?;
     for w in &out.warnings {
         say(opts, format!("warning: {w}"));
     }

@@ -26,6 +26,9 @@ pub mod proto2wit_target {
         "message U1 { string v = 1; } service U { rpc Bad(U1) returns (U1); rpc bad(U1) returns (U1); }\n",
         "message Outer { message Inner { string v = 1; } Inner i = 1; } service O { rpc In(Outer) returns (Outer.Inner); }\n",
         "message type { string map = 1; } service K { rpc async(type) returns (type); }\n",
+        "import \"google/protobuf/timestamp.proto\"; import \"google/protobuf/wrappers.proto\"; import \"google/protobuf/struct.proto\";\nmessage W { google.protobuf.Timestamp t = 1; google.protobuf.Int32Value i = 2; google.protobuf.Value v = 3; } service WK { rpc Now(W) returns (W); }\n",
+        "message R1 { R2 r = 1; repeated R1 many = 2; oneof c { R2 two = 3; int32 n = 4; } } message R2 { R1 back = 1; map<string, R1> idx = 2; } service RR { rpc Rec(R1) returns (R2); }\n",
+        "enum G { G_UNSPECIFIED = 0; UNRECOGNIZED_ = 1; } message GG { G g = 1; } service GS { rpc Gg(GG) returns (GG); }\n",
     ];
 
     /// Damage: stray tokens.
@@ -66,6 +69,8 @@ pub mod proto2wit_target {
         };
         let mut opts = proto2wit::Options::default();
         opts.skip_streaming = u.arbitrary()?;
+        opts.open_enums = u.arbitrary()?;
+        opts.reject_recursion = u.arbitrary()?;
         match proto2wit::generate(&fds, None, &opts) {
             Ok(out) => {
                 // Whatever maps must re-parse (generate checks it); the map must round-trip.

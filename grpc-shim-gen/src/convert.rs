@@ -391,6 +391,23 @@ fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
         .map(|v| ident(&wit_camel(&v.wit_name)))
         .collect();
     let err = format!("value {{}} is not a number of enum `{full}`");
+    if e.open {
+        let unrecognized = ident(&wit_camel(proto2wit::UNRECOGNIZED_CASE));
+        return quote! {
+            pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {
+                Ok(match v {
+                    #(#numbers => #wit_types::#wit_ty::#cases,)*
+                    other => #wit_types::#wit_ty::#unrecognized(other),
+                })
+            }
+            pub(crate) fn #from(v: #wit_types::#wit_ty) -> i32 {
+                match v {
+                    #(#wit_types::#wit_ty::#cases => #numbers,)*
+                    #wit_types::#wit_ty::#unrecognized(n) => n,
+                }
+            }
+        };
+    }
     quote! {
         pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {
             match v {

@@ -118,6 +118,15 @@ pub(crate) fn module(map: &Map) -> TokenStream {
             let wit = &v.wit_name;
             quote!(#[component(name = #wit)] #case)
         });
+        if e.open {
+            let unrecognized = proto2wit::UNRECOGNIZED_CASE;
+            types.push(quote! {
+                #[derive(Clone, Copy, wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+                #[component(variant)]
+                pub enum #name { #(#cases,)* #[component(name = #unrecognized)] Unrecognized(i32) }
+            });
+            continue;
+        }
         types.push(quote! {
             #[derive(Clone, Copy, wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
             #[component(enum)]

@@ -19,6 +19,7 @@ fn well_known_types_host_compiles() {
         "events.proto",
         "events.v1.Events",
         "::prost_types::Timestamp",
+        false,
     );
 }
 
@@ -29,13 +30,25 @@ fn recursive_messages_host_compiles() {
         "tree.proto",
         "tree.Trees",
         "::prost::Message::encode_to_vec",
+        false,
+    );
+}
+
+#[test]
+fn open_enums_and_oneofs_host_compiles() {
+    compiles(
+        "oneof",
+        "oneof.proto",
+        "choice.Chooser",
+        "Unrecognized",
+        true,
     );
 }
 
 /// Generates the host of an app with one function serving `service` from
 /// case `case` of proto2wit's fixtures, checks it mentions `expect`, and
 /// builds it.
-fn compiles(case: &str, file: &str, service: &str, expect: &str) {
+fn compiles(case: &str, file: &str, service: &str, expect: &str, open_enums: bool) {
     let proto = workspace().join("proto2wit/tests/cases").join(case);
     let fds = proto2wit::compile_protos(&[file], &[&proto]).unwrap();
     let app = proto2wit::App::new(
@@ -47,7 +60,9 @@ fn compiles(case: &str, file: &str, service: &str, expect: &str) {
         )],
         ["events"],
     );
-    let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
+    let mut options = proto2wit::Options::default();
+    options.open_enums = open_enums;
+    let out = proto2wit::generate(&fds, Some(&app), &options).unwrap();
     let root = workspace().join("target/host-gen-test").join(case);
     let wit_dir = root.join("wit-src");
     std::fs::create_dir_all(&wit_dir).unwrap();

@@ -18,11 +18,44 @@
 //!
 //! Every emitted package is re-parsed by `wit-parser` before it is returned.
 //!
-//! Constructs this version does not map yet (`oneof`, groups, recursive
-//! messages, well-known types other than `Empty`, streaming rpcs) are refused
-//! with an [`Error::Unsupported`] naming the element and its file, never
-//! mapped approximately. Streaming rpcs can be skipped with a warning by
-//! [`Options::skip_streaming`].
+//! # The mapping
+//!
+//! | Protobuf | WIT | notes |
+//! |---|---|---|
+//! | package `a.b.v1`, service `S` | interface `a-b-v1-s` | names kebab-cased; two names that meet are an [`Error::Collision`] naming both |
+//! | rpc `Get(Req) returns (Resp)` | `get: func(request: req) -> result<resp, rpc-status>` | `rpc-status { code: s32, message: string, details: list<u8> }` |
+//! | `google.protobuf.Empty` request / reply | no parameter / `result<_, rpc-status>` | |
+//! | message | `record`, fields kebab-cased | nested: `outer-inner` |
+//! | `double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 bool string bytes` | `f64 f32 s32 s64 u32 u64 s32 s64 u32 u64 s32 s64 bool string list<u8>` | exact |
+//! | `repeated T` | `list<T>` | |
+//! | `map<K, V>` | `list<tuple<K, V>>` | entries sorted by key |
+//! | message field, proto3 `optional`, proto2 `optional` | `option<T>` | presence kept; proto2 defaults recorded in the map |
+//! | `oneof o { A a = 1; B b = 2; }` in message `m` | field `o: option<m-o>`, `variant m-o { a(a), b(b) }` | |
+//! | enum | `enum` (closed: an unnamed number is `INVALID_ARGUMENT`) | [`Options::open_enums`]: `variant` with `unrecognized(s32)`; numbers in the map |
+//! | recursive messages | back-edges as `list<u8>`, the message protobuf-encoded | detected by depth-first search; [`ValueType::Encoded`] in the map; [`Options::reject_recursion`] refuses instead |
+//! | `Timestamp`, `Duration` | `record { seconds: s64, nanos: s32 }` | as `prost_types` |
+//! | `Any` | `record any { type-url: string, value: list<u8> }` | |
+//! | `FieldMask` | `record field-mask { paths: list<string> }` | as `prost_types::FieldMask` |
+//! | wrappers (`Int32Value`, `StringValue`, …) | `option<T>` | as prost's `Option<T>` |
+//! | `Struct`, `Value`, `ListValue` | records and a variant, by the recursion rule | |
+//! | streaming rpcs | refused, naming the rpc and file | [`Options::skip_streaming`] skips them with a warning; never made unary |
+//! | groups, extensions | refused (groups) / ignored (extensions are not part of a service contract) | |
+//!
+//! For example, with [`Options::default`]:
+//!
+//! ```text
+//! message Node {                      record node {
+//!   string name = 1;                    name: string,
+//!   repeated Node children = 2;  ==>    children: list<list<u8>>,
+//!   oneof extra {                       extra: option<node-extra>,
+//!     int32 n = 3;                    }
+//!     Node alt = 4;                   variant node-extra { n(s32), alt(list<u8>) }
+//!   }
+//! }
+//! ```
+//!
+//! Everything refused is an [`Error::Unsupported`] naming the element and its
+//! file; nothing is mapped approximately.
 //!
 //! ```
 //! let dir = std::env::temp_dir().join(format!("proto2wit-doc-{}", std::process::id()));
@@ -143,6 +176,11 @@ pub struct Options {
     /// Refuse recursive messages instead of carrying their back-edges as
     /// protobuf-encoded `list<u8>`.
     pub reject_recursion: bool,
+    /// Map enums open: a WIT `variant` with a case per value plus
+    /// `unrecognized(s32)`, so that numbers the contract does not name
+    /// survive the call (as in proto3 semantics). Closed WIT `enum`s by
+    /// default, and an unknown number is then `INVALID_ARGUMENT`.
+    pub open_enums: bool,
 }
 
 /// One function of an app.
@@ -356,6 +394,7 @@ struct Mapper<'a> {
     index: Index<'a>,
     map: Map,
     reject_recursion: bool,
+    open_enums: bool,
 }
 
 impl<'a> Mapper<'a> {
@@ -388,6 +427,16 @@ impl<'a> Mapper<'a> {
                 number: v.number(),
             });
         }
+        if self.open_enums
+            && let Some(v) = values.iter().find(|v| v.wit_name == UNRECOGNIZED_CASE)
+        {
+            return Err(Error::Collision {
+                first: format!("{name}.{}", v.proto_name),
+                second: format!("the open enum's case for unnamed numbers of {name}"),
+                wit: UNRECOGNIZED_CASE.to_string(),
+                scope: format!("enum {name}"),
+            });
+        }
         let wit_name = wit_name_of_path(&info.path)?;
         self.map.enums.insert(
             name.to_string(),
@@ -397,6 +446,7 @@ impl<'a> Mapper<'a> {
                 path: info.path.clone(),
                 wit_name,
                 values,
+                open: self.open_enums,
             },
         );
         Ok(())
@@ -474,6 +524,7 @@ impl<'a> Mapper<'a> {
                     number: f.number(),
                     label: Label::Singular,
                     ty,
+                    default: None,
                 });
                 continue;
             }
@@ -495,6 +546,7 @@ impl<'a> Mapper<'a> {
                 number: f.number(),
                 label,
                 ty,
+                default: f.default_value.clone(),
             });
         }
         stack.pop();
@@ -735,6 +787,7 @@ pub fn generate(
     };
     let mut mapper = Mapper {
         reject_recursion: options.reject_recursion,
+        open_enums: options.open_enums,
         index: Index::new(fds),
         map: Map {
             format: MAP_FORMAT,
@@ -1116,7 +1169,24 @@ fn encode(map: &Map) -> Result<Package, Error> {
                     case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
                     case
                 });
-                let mut def = TypeDef::enum_(ident(&e.wit_name), cases);
+                let mut def = if e.open {
+                    let cases = e
+                        .values
+                        .iter()
+                        .map(|v| {
+                            let mut case = VariantCase::empty(ident(&v.wit_name));
+                            case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
+                            case
+                        })
+                        .chain(std::iter::once({
+                            let mut case = VariantCase::value(UNRECOGNIZED_CASE, Type::S32);
+                            case.set_docs(Some("A number no value of the enum names."));
+                            case
+                        }));
+                    TypeDef::variant(ident(&e.wit_name), cases)
+                } else {
+                    TypeDef::enum_(ident(&e.wit_name), cases)
+                };
                 def.set_docs(Some(format!("Enum `{}`.", e.proto_name)));
                 iface.type_def(def);
             }

@@ -139,6 +139,10 @@ pub struct FieldMap {
     pub label: Label,
     /// Element type.
     pub ty: ValueType,
+    /// The proto2 default value, as the descriptor spells it, if the field
+    /// declares one (`[default = 42]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 /// Cardinality of a field.
@@ -227,7 +231,15 @@ pub struct EnumMap {
     pub wit_name: String,
     /// Values, in declaration order (aliases dropped).
     pub values: Vec<EnumValueMap>,
+    /// An open enum ([`crate::Options::open_enums`]): a WIT `variant` with
+    /// a case per value and `unrecognized(s32)` for any other number, instead
+    /// of a closed WIT `enum`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
 }
+
+/// The case of an open enum that carries numbers no value names.
+pub const UNRECOGNIZED_CASE: &str = "unrecognized";
 
 /// One enum value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

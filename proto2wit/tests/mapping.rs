@@ -95,3 +95,34 @@ fn recursion_can_be_refused() {
         "tree.proto: tree.Node: recursive message (cycle tree.Node -> tree.Node) is not supported yet"
     );
 }
+
+/// With `open_enums`, an enum is a variant keeping unnamed numbers; a value
+/// that would clash with that case is a collision.
+#[test]
+fn enums_can_be_open() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/oneof");
+    let fds = proto2wit::compile_protos(&["oneof.proto"], &[&dir]).unwrap();
+    let mut options = proto2wit::Options::default();
+    options.open_enums = true;
+    let out = proto2wit::generate(&fds, None, &options).unwrap();
+    assert!(
+        out.wit
+            .contains("variant kind {\n    /// `KIND_UNSPECIFIED` = 0\n    kind-unspecified,"),
+        "{}",
+        out.wit
+    );
+    assert!(out.wit.contains("unrecognized(s32),"), "{}", out.wit);
+    assert!(out.map.enums["choice.Kind"].open);
+
+    let scratch = std::env::temp_dir().join(format!("proto2wit-open-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::write(
+        scratch.join("e.proto"),
+        "syntax = \"proto3\"; package e; enum E { A = 0; UNRECOGNIZED = 1; }\nmessage M { E e = 1; }\nservice S { rpc C(M) returns (M); }\n",
+    )
+    .unwrap();
+    let fds = proto2wit::compile_protos(&["e.proto"], &[&scratch]).unwrap();
+    let err = proto2wit::generate(&fds, None, &options).unwrap_err();
+    assert!(err.to_string().contains("e.E.UNRECOGNIZED"), "{err}");
+    assert!(proto2wit::generate(&fds, None, &Default::default()).is_ok());
+}

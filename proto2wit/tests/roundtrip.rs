@@ -34,12 +34,14 @@ struct Case {
     map: Map,
 }
 
-fn case(dir: &str, file: &str) -> Case {
+fn case(dir: &str, file: &str, open_enums: bool) -> Case {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/cases")
         .join(dir);
     let fds = proto2wit::compile_protos(&[file], &[&root]).unwrap();
-    let out = proto2wit::generate(&fds, None, &Default::default()).unwrap();
+    let mut options = proto2wit::Options::default();
+    options.open_enums = open_enums;
+    let out = proto2wit::generate(&fds, None, &options).unwrap();
     let pool = DescriptorPool::from_file_descriptor_set(fds).unwrap();
     Case { pool, map: out.map }
 }
@@ -48,14 +50,18 @@ fn case(dir: &str, file: &str) -> Case {
 // proto → WIT, following the map.
 // ---------------------------------------------------------------------------
 
-fn enum_case(map: &Map, full: &str, number: i32) -> String {
+fn enum_val(map: &Map, full: &str, number: i32) -> Val {
     let e = &map.enums[full];
-    e.values
-        .iter()
-        .find(|v| v.number == number)
-        .unwrap_or_else(|| panic!("{number} is not a value of {full}"))
-        .wit_name
-        .clone()
+    let case = e.values.iter().find(|v| v.number == number);
+    match (case, e.open) {
+        (Some(case), false) => Val::Enum(case.wit_name.clone()),
+        (Some(case), true) => Val::Variant(case.wit_name.clone(), None),
+        (None, true) => Val::Variant(
+            proto2wit::UNRECOGNIZED_CASE.to_string(),
+            Some(Box::new(Val::S32(number))),
+        ),
+        (None, false) => panic!("{number} is not a value of {full}"),
+    }
 }
 
 fn bytes_val(bytes: &[u8]) -> Val {
@@ -66,7 +72,7 @@ fn value_to_val(map: &Map, ty: &ValueType, v: &Value) -> Val {
     match (ty, v) {
         (ValueType::Message(m), Value::Message(msg)) => message_to_val(map, m, msg),
         (ValueType::Encoded(_), Value::Message(msg)) => bytes_val(&msg.encode_to_vec()),
-        (ValueType::Enum(e), Value::EnumNumber(n)) => Val::Enum(enum_case(map, e, *n)),
+        (ValueType::Enum(e), Value::EnumNumber(n)) => enum_val(map, e, *n),
         // A wrapper (`google.protobuf.Int32Value`) holds its value in field 1.
         (ValueType::Scalar(s), Value::Message(msg)) => value_to_val(
             map,
@@ -175,17 +181,25 @@ fn val_to_value(pool: &DescriptorPool, map: &Map, ty: &ValueType, kind: &Kind, v
             let desc = pool.get_message_by_name(m).unwrap();
             Value::Message(DynamicMessage::decode(desc, &val_bytes(v)[..]).unwrap())
         }
-        (ValueType::Enum(e), _) => match v {
-            Val::Enum(case) => Value::EnumNumber(
+        (ValueType::Enum(e), _) => {
+            let named = |case: &str| {
                 map.enums[e]
                     .values
                     .iter()
-                    .find(|x| &x.wit_name == case)
+                    .find(|x| x.wit_name == case)
                     .unwrap()
-                    .number,
-            ),
-            other => panic!("not an enum: {other:?}"),
-        },
+                    .number
+            };
+            Value::EnumNumber(match v {
+                Val::Enum(case) => named(case),
+                Val::Variant(_, Some(n)) => match **n {
+                    Val::S32(n) => n,
+                    ref other => panic!("not a number: {other:?}"),
+                },
+                Val::Variant(case, None) => named(case),
+                other => panic!("not an enum: {other:?}"),
+            })
+        }
         // A wrapper: build the wrapper message around the value.
         (ValueType::Scalar(_), Kind::Message(wrapper)) => {
             let inner = wrapper.get_field(1).unwrap();
@@ -287,6 +301,12 @@ fn val_to_message(pool: &DescriptorPool, map: &Map, full: &str, v: &Val) -> Dyna
 // Random messages.
 // ---------------------------------------------------------------------------
 
+thread_local! {
+    /// Whether enums are mapped open in the current run: then the generator
+    /// also draws numbers no value names.
+    static OPEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 struct Rng(u64);
 
 impl Rng {
@@ -314,7 +334,12 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
         Kind::Bytes => Value::Bytes((0..rng.below(5)).map(|_| rng.next() as u8).collect()),
         Kind::Enum(e) => {
             let values: Vec<i32> = e.values().map(|v| v.number()).collect();
-            Value::EnumNumber(values[rng.below(values.len() as u64) as usize])
+            if OPEN.with(|o| o.get()) && rng.below(5) == 0 {
+                // A number the enum does not name (an open enum keeps it).
+                Value::EnumNumber(1000 + rng.below(1000) as i32)
+            } else {
+                Value::EnumNumber(values[rng.below(values.len() as u64) as usize])
+            }
         }
         Kind::Message(m) => Value::Message(random_message(rng, m, depth + 1)),
     }
@@ -381,9 +406,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn proto_to_wit_to_proto_is_the_identity(seed in 1u64..) {
+    fn proto_to_wit_to_proto_is_the_identity(seed in 1u64.., open in any::<bool>()) {
+        OPEN.with(|o| o.set(open));
         for (dir, file) in CASES {
-            let case = case(dir, file);
+            let case = case(dir, file, open);
             for full in case.map.messages.keys() {
                 let Some(desc) = case.pool.get_message_by_name(full) else { continue };
                 let mut rng = Rng(seed | 1);
