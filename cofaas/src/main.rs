@@ -122,6 +122,9 @@ enum Cmd {
         /// Refuse recursive messages instead of encoding their back-edges.
         #[arg(long)]
         reject_recursion: bool,
+        /// Map `map<K, V>` to WIT `map<K, V>` (not yet usable by `cofaas build`).
+        #[arg(long)]
+        wit_maps: bool,
     },
     /// Compose components: the first is the entry (unless the plan says
     /// otherwise); prints the wiring chosen.
@@ -284,12 +287,14 @@ fn real_main() -> Result<()> {
             skip_streaming,
             open_enums,
             reject_recursion,
+            wit_maps,
         } => {
             let fds = proto2wit::compile_protos(&files, &includes)?;
             let mut opts = proto2wit::Options::default();
             opts.skip_streaming = skip_streaming;
             opts.open_enums = open_enums;
             opts.reject_recursion = reject_recursion;
+            opts.wit_maps = wit_maps;
             let output = proto2wit::generate(&fds, None, &opts)?;
             for w in &output.warnings {
                 eprintln!("warning: {w}");

@@ -51,6 +51,12 @@ use rust_names::{ident, path, tonic_snake, wit_camel, wit_snake};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The map was made with `proto2wit::Options::wit_maps`.
+    #[error(
+        "the map uses WIT `map` types, which the shims do not convert yet \
+         (wit-bindgen 0.61 does not lower them); map `map<K, V>` as list<tuple<K, V>>"
+    )]
+    WitMaps,
     /// The map has no world for the function.
     #[error("the map has no world for function `{function}`")]
     UnknownFunction {
@@ -145,6 +151,9 @@ impl<'a> RustGuest<'a> {
 
     /// Generates the `include_proto!` files: prost messages plus shims.
     pub fn generate(&self, fds: &FileDescriptorSet) -> Result<RustFiles, Error> {
+        if self.map.wit_maps {
+            return Err(Error::WitMaps);
+        }
         let world = self.world()?;
         let dir = tempfile::tempdir().map_err(|source| Error::Prost { source })?;
         let mut config = prost_build::Config::new();

@@ -91,6 +91,13 @@ debug = false
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The map was made with `proto2wit::Options::wit_maps`, which the
+    /// generated conversions do not support yet.
+    #[error(
+        "the map uses WIT `map` types, which the host does not convert yet; \
+         map `map<K, V>` as list<tuple<K, V>>"
+    )]
+    WitMaps,
     /// The map has no top-level `app` world: it was generated without an app.
     #[error("the map has no top-level world `{APP_WORLD}` (was proto2wit run with an app?)")]
     NoAppWorld,
@@ -207,6 +214,9 @@ pub fn generate(
     fds: &FileDescriptorSet,
     opts: &HostOptions,
 ) -> Result<HostCrate, Error> {
+    if map.wit_maps {
+        return Err(Error::WitMaps);
+    }
     let mut files = BTreeMap::new();
     let pb = protobuf_files(fds)?;
     let main = main_rs(map, &pb, opts)?;

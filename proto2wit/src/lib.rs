@@ -28,7 +28,7 @@
 //! | message | `record`, fields kebab-cased | nested: `outer-inner` |
 //! | `double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 bool string bytes` | `f64 f32 s32 s64 u32 u64 s32 s64 u32 u64 s32 s64 bool string list<u8>` | exact |
 //! | `repeated T` | `list<T>` | |
-//! | `map<K, V>` | `list<tuple<K, V>>` | entries sorted by key |
+//! | `map<K, V>` | `list<tuple<K, V>>` | entries sorted by key; [`Options::wit_maps`]: WIT `map<K, V>` |
 //! | message field, proto3 `optional`, proto2 `optional` | `option<T>` | presence kept; proto2 defaults recorded in the map |
 //! | `oneof o { A a = 1; B b = 2; }` in message `m` | field `o: option<m-o>`, `variant m-o { a(a), b(b) }` | |
 //! | enum | `enum` (closed: an unnamed number is `INVALID_ARGUMENT`) | [`Options::open_enums`]: `variant` with `unrecognized(s32)`; numbers in the map |
@@ -181,6 +181,11 @@ pub struct Options {
     /// survive the call (as in proto3 semantics). Closed WIT `enum`s by
     /// default, and an unknown number is then `INVALID_ARGUMENT`.
     pub open_enums: bool,
+    /// Map `map<K, V>` to the WIT `map<K, V>` type instead of
+    /// `list<tuple<K, V>>`. wit-bindgen 0.61 and wasmtime 48 do not lower
+    /// WIT maps end to end yet, so grpc-shim-gen and host-gen refuse a map
+    /// made with this option; it is for tools consuming the WIT itself.
+    pub wit_maps: bool,
 }
 
 /// One function of an app.
@@ -797,6 +802,7 @@ pub fn generate(
             enums: BTreeMap::new(),
             worlds: BTreeMap::new(),
             packages: BTreeMap::new(),
+            wit_maps: options.wit_maps,
         },
     };
     let mut warnings = Vec::new();
@@ -1106,6 +1112,7 @@ fn field_type(map: &Map, f: &FieldMap) -> Type {
         Label::Singular => ty,
         Label::Optional => Type::option(ty),
         Label::Repeated => Type::list(ty),
+        Label::Map { key } if map.wit_maps => Type::map(value_type(map, key), ty),
         Label::Map { key } => Type::list(Type::tuple([value_type(map, key), ty])),
     }
 }

@@ -24,6 +24,10 @@ pub struct Map {
     pub worlds: BTreeMap<String, WorldMap>,
     /// Proto packages that occur, with the files that declare them.
     pub packages: BTreeMap<String, Vec<String>>,
+    /// `map<K, V>` fields are WIT `map<K, V>` ([`crate::Options::wit_maps`])
+    /// rather than `list<tuple<K, V>>`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wit_maps: bool,
 }
 
 /// Current [`Map::format`].

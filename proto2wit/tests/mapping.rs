@@ -126,3 +126,25 @@ fn enums_can_be_open() {
     assert!(err.to_string().contains("e.E.UNRECOGNIZED"), "{err}");
     assert!(proto2wit::generate(&fds, None, &Default::default()).is_ok());
 }
+
+/// With `wit_maps`, `map<K, V>` is a WIT `map<K, V>`, and the map says so.
+#[test]
+fn maps_can_be_wit_maps() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/recursion");
+    let fds = proto2wit::compile_protos(&["tree.proto"], &[&dir]).unwrap();
+    let mut options = proto2wit::Options::default();
+    options.wit_maps = true;
+    let out = proto2wit::generate(&fds, None, &options).unwrap();
+    assert!(
+        out.wit.contains("index: map<string, list<u8>>,"),
+        "{}",
+        out.wit
+    );
+    assert!(out.map.wit_maps);
+    let default = proto2wit::generate(&fds, None, &Default::default()).unwrap();
+    assert!(
+        default
+            .wit
+            .contains("index: list<tuple<string, list<u8>>>,")
+    );
+}
