@@ -57,11 +57,18 @@ fn corpus_maps_or_is_refused_clearly() {
             match proto2wit::generate(&fds, None, &proto2wit::Options::default()) {
                 Ok(out) => {
                     mapped += 1;
-                    // The WIT parses (generate checks it too) and is stable.
+                    // Written as a package directory, it parses the way
+                    // `wasm-tools component wit <dir>` parses it (wit-parser's
+                    // `push_dir`); generate checks it too. And it is stable.
+                    let dir = std::env::temp_dir()
+                        .join(format!("proto2wit-corpus-{}-{total}", std::process::id()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(dir.join("package.wit"), &out.wit).unwrap();
                     let mut resolve = wit_parser::Resolve::default();
                     resolve
-                        .push_str(format!("{name}.wit"), &out.wit)
-                        .unwrap_or_else(|e| panic!("{name}: WIT does not parse: {e}"));
+                        .push_dir(&dir)
+                        .unwrap_or_else(|e| panic!("{name}: WIT does not parse: {e:?}"));
+                    let _ = std::fs::remove_dir_all(&dir);
                     let again = proto2wit::generate(&fds, None, &Default::default()).unwrap();
                     assert_eq!(out.wit, again.wit, "{name}: not deterministic");
                     report.push_str(&format!(
