@@ -211,6 +211,7 @@ fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream, boxed: bool) -> Token
             quote!(#f(#v)?)
         }
         ValueType::Encoded(_) => quote!(::prost::Message::encode_to_vec(&#v)),
+        ValueType::FieldMask => quote!(#v.paths),
     }
 }
 
@@ -232,6 +233,7 @@ fn value_from_wit(
             let f = from_wit_fn(map, e);
             return quote!(#f(#v));
         }
+        ValueType::FieldMask => quote!(::prost_types::FieldMask { paths: #v }),
         ValueType::Encoded(m) => {
             let pb = (t.pb_path)(m);
             let status = &t.status;
@@ -490,7 +492,7 @@ pub fn wit_has_list(map: &Map, message: &str) -> bool {
                         ValueType::Scalar(s) => matches!(s, Scalar::String | Scalar::Bytes),
                         ValueType::Message(inner) => walk(map, inner, seen),
                         ValueType::Enum(_) => false,
-                        ValueType::Encoded(_) => true,
+                        ValueType::Encoded(_) | ValueType::FieldMask => true,
                     }
             })
     }

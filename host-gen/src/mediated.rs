@@ -45,6 +45,7 @@ fn value(ty: &ValueType) -> TokenStream {
             quote!(#t)
         }
         ValueType::Encoded(_) => quote!(Vec<u8>),
+        ValueType::FieldMask => quote!(Vec<String>),
     }
 }
 

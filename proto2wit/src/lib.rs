@@ -35,7 +35,7 @@
 //! | recursive messages | back-edges as `list<u8>`, the message protobuf-encoded | detected by depth-first search; [`ValueType::Encoded`] in the map; [`Options::reject_recursion`] refuses instead |
 //! | `Timestamp`, `Duration` | `record { seconds: s64, nanos: s32 }` | as `prost_types` |
 //! | `Any` | `record any { type-url: string, value: list<u8> }` | |
-//! | `FieldMask` | `record field-mask { paths: list<string> }` | as `prost_types::FieldMask` |
+//! | `FieldMask` field | `list<string>` (its paths; `option<list<string>>` for presence) | [`ValueType::FieldMask`] in the map |
 //! | wrappers (`Int32Value`, `StringValue`, …) | `option<T>` | as prost's `Option<T>` |
 //! | `Struct`, `Value`, `ListValue` | records and a variant, by the recursion rule | |
 //! | streaming rpcs | refused, naming the rpc and file | [`Options::skip_streaming`] skips them with a warning; never made unary |
@@ -634,6 +634,9 @@ impl<'a> Mapper<'a> {
             }
             PType::Message => {
                 let target = f.type_name().trim_start_matches('.').to_string();
+                if target == "google.protobuf.FieldMask" {
+                    return Ok(ValueType::FieldMask);
+                }
                 if stack.contains(&target) && !self.reject_recursion {
                     // A back-edge of a recursive message: carried encoded.
                     return Ok(ValueType::Encoded(target));
@@ -684,7 +687,13 @@ impl<'a> Mapper<'a> {
         let ty = self.value_type(f, element, file, stack)?;
         let label = match f.label() {
             PLabel::Repeated => Label::Repeated,
-            _ if matches!(ty, ValueType::Message(_) | ValueType::Encoded(_)) => Label::Optional,
+            _ if matches!(
+                ty,
+                ValueType::Message(_) | ValueType::Encoded(_) | ValueType::FieldMask
+            ) =>
+            {
+                Label::Optional
+            }
             _ if f.proto3_optional() => Label::Optional,
             PLabel::Optional if !syntax3 => Label::Optional,
             _ => Label::Singular,
@@ -770,7 +779,7 @@ fn wrapper_scalar(name: &str) -> Option<Scalar> {
 fn type_ref(ty: &ValueType) -> Option<String> {
     match ty {
         ValueType::Message(n) | ValueType::Enum(n) => Some(n.clone()),
-        ValueType::Scalar(_) | ValueType::Encoded(_) => None,
+        ValueType::Scalar(_) | ValueType::Encoded(_) | ValueType::FieldMask => None,
     }
 }
 
@@ -1103,6 +1112,7 @@ fn value_type(map: &Map, ty: &ValueType) -> Type {
         ValueType::Message(m) => Type::named(ident(&map.messages[m].wit_name)),
         ValueType::Enum(e) => Type::named(ident(&map.enums[e].wit_name)),
         ValueType::Encoded(_) => Type::list(Type::U8),
+        ValueType::FieldMask => Type::list(Type::String),
     }
 }
 

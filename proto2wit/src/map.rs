@@ -176,6 +176,8 @@ pub enum ValueType {
     Message(String),
     /// An enum, by fully-qualified proto name.
     Enum(String),
+    /// A `google.protobuf.FieldMask`, as WIT `list<string>` (its paths).
+    FieldMask,
     /// A message carried protobuf-encoded, as WIT `list<u8>`: a back-edge
     /// of a recursive message (WIT has no recursive types). The shims encode
     /// and decode it with prost.

@@ -72,6 +72,17 @@ fn value_to_val(map: &Map, ty: &ValueType, v: &Value) -> Val {
     match (ty, v) {
         (ValueType::Message(m), Value::Message(msg)) => message_to_val(map, m, msg),
         (ValueType::Encoded(_), Value::Message(msg)) => bytes_val(&msg.encode_to_vec()),
+        (ValueType::FieldMask, Value::Message(msg)) => {
+            match &*msg.get_field_by_number(1).unwrap() {
+                Value::List(paths) => Val::List(
+                    paths
+                        .iter()
+                        .map(|p| Val::String(p.as_str().unwrap().to_string()))
+                        .collect(),
+                ),
+                other => panic!("not paths: {other:?}"),
+            }
+        }
         (ValueType::Enum(e), Value::EnumNumber(n)) => enum_val(map, e, *n),
         // A wrapper (`google.protobuf.Int32Value`) holds its value in field 1.
         (ValueType::Scalar(s), Value::Message(msg)) => value_to_val(
@@ -177,6 +188,26 @@ fn val_bytes(v: &Val) -> Vec<u8> {
 fn val_to_value(pool: &DescriptorPool, map: &Map, ty: &ValueType, kind: &Kind, v: &Val) -> Value {
     match (ty, kind) {
         (ValueType::Message(m), _) => Value::Message(val_to_message(pool, map, m, v)),
+        (ValueType::FieldMask, Kind::Message(desc)) => {
+            let mut msg = DynamicMessage::new(desc.clone());
+            let Val::List(paths) = v else {
+                panic!("not a list: {v:?}")
+            };
+            msg.set_field_by_number(
+                1,
+                Value::List(
+                    paths
+                        .iter()
+                        .map(|p| match p {
+                            Val::String(s) => Value::String(s.clone()),
+                            other => panic!("not a path: {other:?}"),
+                        })
+                        .collect(),
+                ),
+            );
+            Value::Message(msg)
+        }
+        (ValueType::FieldMask, kind) => panic!("a field mask in a {kind:?} field"),
         (ValueType::Encoded(m), _) => {
             let desc = pool.get_message_by_name(m).unwrap();
             Value::Message(DynamicMessage::decode(desc, &val_bytes(v)[..]).unwrap())
