@@ -71,7 +71,10 @@ pub struct Args {
 
 impl Args {
     /// Default listen address.
-    pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+    pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+        std::net::Ipv4Addr::LOCALHOST,
+        50051,
+    ));
 
     /// Parses the arguments in [`USAGE`] (also `--flag=value`).
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, HostError> {
@@ -132,7 +135,7 @@ impl Args {
         }
         Ok(Self {
             deployment: deployment.ok_or_else(|| usage("--deployment is required".into()))?,
-            listen: listen.unwrap_or_else(|| Self::DEFAULT_LISTEN.parse().expect("valid")),
+            listen: listen.unwrap_or(Self::DEFAULT_LISTEN),
             metrics,
             config,
         })

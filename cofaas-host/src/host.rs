@@ -132,6 +132,21 @@ struct Inner<E: Exports> {
     inflight: Arc<Semaphore>,
     queued: AtomicUsize,
     metrics: Arc<Metrics>,
+    /// What each public call site resolves to, looked up once per site
+    /// (keyed by the address of its `'static` [`CallSite`]).
+    sites: parking_lot::Mutex<HashMap<usize, Arc<Site>>>,
+}
+
+/// A public call site, resolved: its unit, the function owning the
+/// interface, and its histograms, so that serving a request allocates
+/// nothing for bookkeeping.
+struct Site {
+    unit: usize,
+    owner: String,
+    ok: Arc<Histogram>,
+    failed: Arc<Histogram>,
+    /// Request latency by gRPC code (`Code as usize`, 0..=16).
+    by_code: [OnceLock<Arc<Histogram>>; 17],
 }
 
 /// The app's units, instantiated, and the means to call them.
@@ -414,12 +429,12 @@ impl<E: Exports> Unit<E> {
                         )),
                     ));
                 };
-                if guard.is_none() {
-                    tracing::info!(unit = self.name(), "instantiating");
-                    *guard = Some(self.instantiate(inner).map_err(fail)?);
-                }
-                let Some(slot) = guard.as_mut() else {
-                    unreachable!("instantiated above")
+                let slot = match &mut *guard {
+                    Some(slot) => slot,
+                    empty => {
+                        tracing::info!(unit = self.name(), "instantiating");
+                        empty.insert(self.instantiate(inner).map_err(fail)?)
+                    }
                 };
                 let result = self.run(inner, slot, deadline, f);
                 if result.is_err() {
@@ -507,17 +522,12 @@ impl<E: Exports> Host<E> {
 
         // Which unit exports what.
         let mut exporters = HashMap::new();
-        let mut exported: Vec<HashMap<String, Vec<String>>> = Vec::new();
+        let mut exported: Vec<Vec<String>> = Vec::new();
         for (i, component) in components.iter().enumerate() {
-            let mut mine = HashMap::new();
+            let mut mine = Vec::new();
             for (name, item) in component.component_type().exports(&engine) {
-                if let ComponentItem::ComponentInstance(instance) = item.ty {
-                    let funcs = instance
-                        .exports(&engine)
-                        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
-                        .map(|(f, _)| f.to_string())
-                        .collect();
-                    mine.insert(name.to_string(), funcs);
+                if let ComponentItem::ComponentInstance(_) = item.ty {
+                    mine.push(name.to_string());
                     if let Some(other) = exporters.insert(name.to_string(), i) {
                         return Err(HostError::Deployment {
                             path: base.to_path_buf(),
@@ -592,7 +602,7 @@ impl<E: Exports> Host<E> {
                 lifecycles.push((f.lifecycle.clone(), index));
             }
             let owners = exported[i]
-                .keys()
+                .iter()
                 .map(|interface| (interface.clone(), owner_of(spec, interface)))
                 .collect();
             let slots = if spec.stateless {
@@ -624,6 +634,7 @@ impl<E: Exports> Host<E> {
             exporters,
             queued: AtomicUsize::new(0),
             metrics,
+            sites: parking_lot::Mutex::new(HashMap::new()),
         });
         let units: Arc<dyn Units> = inner.clone();
         let _ = registry.set(Arc::downgrade(&units));
@@ -694,43 +705,58 @@ impl<E: Exports> Host<E> {
     {
         let started = Instant::now();
         let deadline = started + timeout.unwrap_or(self.inner.config.default_timeout);
-        let result = self.call_inner(site, deadline, f).await;
+        let resolved = self.site(site)?;
+        let result = self.call_inner(&resolved, deadline, f).await;
         let code = match &result {
             Ok(_) => Code::Ok,
             Err(status) => status.code(),
         };
-        self.inner
-            .metrics
-            .request(site.method, code)
-            .observe(started.elapsed());
+        if let Some(slot) = resolved.by_code.get(code as usize) {
+            slot.get_or_init(|| self.inner.metrics.request(site.method, code))
+                .observe(started.elapsed());
+        }
         result
     }
 
-    async fn call_inner<R, F>(
-        &self,
-        site: &'static CallSite,
-        deadline: Instant,
-        f: F,
-    ) -> Result<R, Status>
+    /// The resolution of `site`, computed on its first call.
+    fn site(&self, site: &'static CallSite) -> Result<Arc<Site>, Status> {
+        let key = site as *const CallSite as usize;
+        if let Some(found) = self.inner.sites.lock().get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let inner = &self.inner;
+        let &unit = inner.exporters.get(site.interface).ok_or_else(|| {
+            Status::unimplemented(format!("no unit exports `{}`", site.interface))
+        })?;
+        let owner = inner.units[unit]
+            .owners
+            .get(site.interface)
+            .cloned()
+            .unwrap_or_else(|| inner.units[unit].spec.name.clone());
+        let resolved = Arc::new(Site {
+            unit,
+            ok: inner.metrics.function(&owner, site.function, "ok"),
+            failed: inner.metrics.function(&owner, site.function, "error"),
+            owner,
+            by_code: std::array::from_fn(|_| OnceLock::new()),
+        });
+        inner.sites.lock().insert(key, Arc::clone(&resolved));
+        Ok(resolved)
+    }
+
+    async fn call_inner<R, F>(&self, site: &Site, deadline: Instant, f: F) -> Result<R, Status>
     where
         R: Send + 'static,
         F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
     {
         let inner = &self.inner;
-        let &unit_index = inner.exporters.get(site.interface).ok_or_else(|| {
-            Status::unimplemented(format!("no unit exports `{}`", site.interface))
-        })?;
+        let unit_index = site.unit;
         let inflight = self.admit(Arc::clone(&inner.inflight), deadline).await?;
         let unit = &inner.units[unit_index];
         let pool_permit = match &unit.slots {
             Slots::Pool { permits, .. } => Some(self.admit(Arc::clone(permits), deadline).await?),
             Slots::Single(_) => None,
         };
-        let owner = unit
-            .owners
-            .get(site.interface)
-            .cloned()
-            .unwrap_or_else(|| unit.spec.name.clone());
         let host = Arc::clone(inner);
         let started = Instant::now();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -739,15 +765,13 @@ impl<E: Exports> Host<E> {
             unit.with_slot(&host, deadline, |slot| f(&mut slot.store, &slot.exports))
         })
         .await
-        .map_err(|e| Status::internal(format!("call into `{owner}` did not complete: {e}")))?;
-        let label = match &outcome {
-            Ok(_) => "ok",
-            Err(_) => "error",
-        };
-        inner
-            .metrics
-            .function(&owner, site.function, label)
-            .observe(started.elapsed());
+        .map_err(|e| {
+            Status::internal(format!("call into `{}` did not complete: {e}", site.owner))
+        })?;
+        match &outcome {
+            Ok(_) => site.ok.observe(started.elapsed()),
+            Err(_) => site.failed.observe(started.elapsed()),
+        }
         outcome.map_err(|(_, status)| status)
     }
 
