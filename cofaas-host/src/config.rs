@@ -45,7 +45,7 @@ impl Default for HostConfig {
 /// Usage of a generated host.
 pub const USAGE: &str = "\
 usage: <host> --deployment <dir/deployment.json> [options]
-  --listen <addr>          serve gRPC here (default 127.0.0.1:50051)
+  --listen <addr>          serve gRPC here (default 127.0.0.1:50051; port 0 picks a free port)
   --pool-size <n>          instances per stateless unit (default 2 x cores, at least 4)
   --max-concurrent <n>     requests executing at once (default 2 x cores, at least 4)
   --max-queue <n>          requests waiting beyond that before RESOURCE_EXHAUSTED (default 1024)
@@ -53,7 +53,9 @@ usage: <host> --deployment <dir/deployment.json> [options]
   --memory-mib <mib>       linear memory per instance (default 256)
   --fuel <units>           enable fuel metering with this much fuel per request
   --metrics <addr>         serve Prometheus metrics at http://<addr>/metrics
-environment: RUST_LOG sets the log level (default info); logs go to stderr";
+environment: RUST_LOG sets the log level (default info); logs go to stderr
+once bound, the host prints `cofaas host listening on <addr>` (and
+`cofaas host metrics on <addr>`) to stderr, with the actual ports";
 
 /// Command-line arguments of a generated host.
 #[derive(Debug, Clone, PartialEq, Eq)]

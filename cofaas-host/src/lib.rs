@@ -359,6 +359,16 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// Prints `cofaas host <what> <addr>` to stderr in one `write`, so that the
+/// line stays whole even while guests write to the same stderr (their
+/// output may still precede it on the same line).
+fn announce(what: &str, addr: SocketAddr) {
+    use std::io::Write;
+    let line = format!("cofaas host {what} {addr}\n");
+    // Nothing to do if stderr is gone.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Serves `routes` on `addr` until Ctrl-C or SIGTERM, then shuts down
 /// gracefully. Prints `cofaas host listening on <addr>` to stderr once the
 /// socket is bound (with the actual port when `addr` has port 0).
@@ -378,7 +388,7 @@ pub async fn serve_with_shutdown(
     let local = listener
         .local_addr()
         .map_err(|source| HostError::Bind { addr, source })?;
-    eprintln!("cofaas host listening on {local}");
+    announce("listening on", local);
     tracing::info!(%local, "serving");
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
@@ -483,7 +493,11 @@ pub fn try_run<E: Exports>(
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|source| HostError::Bind { addr, source })?;
-            tracing::info!(%addr, "serving metrics at /metrics");
+            let local = listener
+                .local_addr()
+                .map_err(|source| HostError::Bind { addr, source })?;
+            announce("metrics on", local);
+            tracing::info!(%local, "serving metrics at /metrics");
             tokio::spawn(metrics::serve_metrics(listener, Arc::clone(host.metrics())));
         }
         let shutdown = async move {

@@ -159,10 +159,15 @@ async fn first_reply(addr: SocketAddr, timeout: Duration) -> Result<()> {
     }
 }
 
-/// Waits until `addr` accepts connections.
+/// Waits until `addr` accepts connections (a self-connection, see
+/// [`Guard::wait_for_port`], does not count).
 async fn listening(addr: SocketAddr, guard: &mut Guard, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
+    let accepts = async || match tokio::net::TcpStream::connect(addr).await {
+        Ok(s) => s.local_addr().ok() != Some(addr),
+        Err(_) => false,
+    };
+    while !accepts().await {
         if Instant::now() > deadline {
             bail!("nothing listens on {addr} after {timeout:?}");
         }
@@ -203,17 +208,20 @@ pub async fn cold_start_native(bins: &NativeBins) -> Result<Duration> {
 
 /// Exec → first reply of the consolidated host.
 pub async fn cold_start_host(artifacts: &Artifacts) -> Result<Duration> {
-    let addr = free_port()?;
     let deployment = artifacts.deployment.display().to_string();
-    let listen = addr.to_string();
     let started = Instant::now();
-    let _host = Guard::start(
+    let mut host = Guard::start_announcing(
         "host",
         &artifacts.host_bin,
-        &["--deployment", &deployment, "--listen", &listen],
-        &[],
+        &["--deployment", &deployment, "--listen", "127.0.0.1:0"],
         false,
     )?;
+    let (_host, addr) = tokio::task::spawn_blocking(move || {
+        let addr = host.wait_for_announcement("listening on", Duration::from_secs(60));
+        (host, addr)
+    })
+    .await?;
+    let addr = addr?;
     first_reply(addr, Duration::from_secs(60)).await?;
     Ok(started.elapsed())
 }

@@ -100,26 +100,34 @@ impl Consolidated {
     pub fn process(&mut self) -> &mut Guard {
         &mut self.host
     }
+
+    /// The address of the host's metrics endpoint, when it was started with
+    /// `--metrics` (port 0 picks a free one).
+    pub fn metrics_addr(&mut self) -> Result<SocketAddr> {
+        Ok(self
+            .host
+            .wait_for_announcement("metrics on", Duration::from_secs(10))?)
+    }
 }
 
-/// Starts the generated host on a free loopback port, with further host
-/// options `extra` (`--pool-size 8`, ...).
+/// Starts the generated host on `listen`, or on a port the host picks
+/// itself (`127.0.0.1:0`, so no other process can take it between choice
+/// and bind), with further host options `extra` (`--pool-size 8`, ...).
+/// Returns once the host announces the address it is serving on.
 pub fn start_host(
     artifacts: &Artifacts,
     listen: Option<SocketAddr>,
     extra: &[&str],
     verbose: bool,
 ) -> Result<Consolidated> {
-    let addr = match listen {
-        Some(a) => a,
-        None => free_port()?,
-    };
+    let listen = listen
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .to_string();
     let deployment = artifacts.deployment.display().to_string();
-    let listen = addr.to_string();
     let mut args = vec!["--deployment", &deployment, "--listen", &listen];
     args.extend_from_slice(extra);
-    let mut host = Guard::start("host", &artifacts.host_bin, &args, &[], verbose)?;
-    host.wait_for_port(addr, Duration::from_secs(120))?;
+    let mut host = Guard::start_announcing("host", &artifacts.host_bin, &args, verbose)?;
+    let addr = host.wait_for_announcement("listening on", Duration::from_secs(120))?;
     Ok(Consolidated { addr, host })
 }
 

@@ -1,15 +1,25 @@
 //! Child processes that are always stopped: on drop, on error, on Ctrl-C.
 
+use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// The prefix of the lines a cofaas host prints to stderr to announce the
+/// addresses it bound (`cofaas host listening on 127.0.0.1:4711`).
+pub const ANNOUNCEMENT: &str = "cofaas host ";
 
 /// A started process, killed and reaped when dropped.
 #[derive(Debug)]
 pub struct Guard {
     name: String,
     child: Child,
+    /// Announcement lines from the process's stderr, when captured.
+    announcements: Option<mpsc::Receiver<String>>,
+    /// Announcements received so far.
+    announced: Vec<String>,
 }
 
 impl Guard {
@@ -40,15 +50,127 @@ impl Guard {
         Ok(Guard {
             name: name.to_string(),
             child,
+            announcements: None,
+            announced: Vec::new(),
         })
+    }
+
+    /// Starts a cofaas host: like [`Guard::start`], but its stderr is read
+    /// for [`ANNOUNCEMENT`] lines (and passed on to ours when `verbose`), so
+    /// the caller can learn the addresses it actually bound with
+    /// [`Guard::wait_for_announcement`].
+    pub fn start_announcing(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        verbose: bool,
+    ) -> std::io::Result<Guard> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("starting {}: {e}", program.display()))
+            })?;
+        let (tx, rx) = mpsc::channel();
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if verbose {
+                        eprintln!("{line}");
+                    }
+                    // Guests share the host's stderr, and their output
+                    // may precede an announcement on the same line.
+                    if let Some(at) = line.find(ANNOUNCEMENT) {
+                        // The receiver may be gone; keep draining stderr so
+                        // the process never blocks on a full pipe.
+                        let _ = tx.send(line[at..].to_string());
+                    }
+                }
+            });
+        }
+        Ok(Guard {
+            name: name.to_string(),
+            child,
+            announcements: Some(rx),
+            announced: Vec::new(),
+        })
+    }
+
+    /// Waits for the announcement `cofaas host <what> <address>` (for
+    /// example `what = "listening on"`) from a process started with
+    /// [`Guard::start_announcing`], and returns the address. Fails if the
+    /// process exits first or `timeout` passes.
+    pub fn wait_for_announcement(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+    ) -> std::io::Result<SocketAddr> {
+        let prefix = format!("{ANNOUNCEMENT}{what} ");
+        let find = |lines: &[String]| {
+            lines.iter().find_map(|l| l.strip_prefix(&prefix)).map(|a| {
+                a.trim().parse::<SocketAddr>().map_err(|e| {
+                    std::io::Error::other(format!("bad address in `{prefix}{a}`: {e}"))
+                })
+            })
+        };
+        let start = Instant::now();
+        loop {
+            if let Some(addr) = find(&self.announced) {
+                return addr;
+            }
+            let Some(rx) = &self.announcements else {
+                return Err(std::io::Error::other(format!(
+                    "{} was not started with start_announcing",
+                    self.name
+                )));
+            };
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => {
+                    self.announced.push(line);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // stderr closed: the process is exiting.
+                    let status = self.child.wait()?;
+                    return Err(std::io::Error::other(format!(
+                        "{} exited ({status}) before announcing `{prefix}<address>`",
+                        self.name
+                    )));
+                }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                return Err(std::io::Error::other(format!(
+                    "{} exited ({status}) before announcing `{prefix}<address>`",
+                    self.name
+                )));
+            }
+            if start.elapsed() > timeout {
+                return Err(std::io::Error::other(format!(
+                    "{} did not announce `{prefix}<address>` within {timeout:?}",
+                    self.name
+                )));
+            }
+        }
     }
 
     /// Waits until `addr` accepts connections, failing if the process exits
     /// or `timeout` passes.
+    ///
+    /// A connection from a port to itself (TCP simultaneous open, which
+    /// Linux allows when the kernel happens to pick `addr`'s port as the
+    /// source) is not taken for a listener: it would also keep the port from
+    /// the process about to bind it.
     pub fn wait_for_port(&mut self, addr: SocketAddr, timeout: Duration) -> std::io::Result<()> {
         let start = Instant::now();
         loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                && stream.local_addr().ok() != Some(addr)
+            {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait()? {
@@ -145,4 +267,62 @@ impl Drop for Guard {
 pub fn free_port() -> std::io::Result<SocketAddr> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     l.local_addr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Guard {
+        Guard::start_announcing("sh", Path::new("/bin/sh"), &["-c", script], false).unwrap()
+    }
+
+    #[test]
+    fn announcements_are_found_behind_guest_output() {
+        // A guest's partial line ahead of the host's announcement, then
+        // other output, as seen with pooled instances printing at start.
+        let mut g = sh("printf 'front listening on ' >&2; \
+             echo 'cofaas host metrics on 127.0.0.1:9' >&2; \
+             echo 'noise' >&2; \
+             echo 'cofaas host listening on 127.0.0.1:4711' >&2; \
+             sleep 30");
+        let t = Duration::from_secs(10);
+        assert_eq!(
+            g.wait_for_announcement("listening on", t).unwrap(),
+            "127.0.0.1:4711".parse::<SocketAddr>().unwrap()
+        );
+        // Earlier announcements are kept.
+        assert_eq!(
+            g.wait_for_announcement("metrics on", t).unwrap(),
+            "127.0.0.1:9".parse::<SocketAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn exiting_before_announcing_is_an_error() {
+        let mut g = sh("echo 'cannot listen' >&2; exit 3");
+        let err = g
+            .wait_for_announcement("listening on", Duration::from_secs(10))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "sh exited (exit status: 3) before announcing `cofaas host listening on <address>`"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_garbled_address_is_an_error() {
+        let mut g = sh("echo 'cofaas host listening on nowhere' >&2; sleep 30");
+        let err = g
+            .wait_for_announcement("listening on", Duration::from_secs(10))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad address in `cofaas host listening on nowhere`"),
+            "{err}"
+        );
+    }
 }

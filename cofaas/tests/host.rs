@@ -96,7 +96,13 @@ async fn host_of(artifacts: &'static Artifacts, extra: &[&str]) -> Consolidated 
     let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        start_host(artifacts, None, &args, false).unwrap()
+        start_host(
+            artifacts,
+            None,
+            &args,
+            std::env::var_os("COFAAS_TEST_VERBOSE").is_some(),
+        )
+        .unwrap()
     })
     .await
     .unwrap()
@@ -228,7 +234,8 @@ async fn an_endless_loop_hits_the_deadline() {
         .unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
-    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+    // Well under the 2 s default deadline: the header was honoured.
+    assert!(elapsed < Duration::from_millis(1800), "took {elapsed:?}");
     // The host's default deadline (--timeout-ms 2000) without a header.
     let started = Instant::now();
     let err = call(ch.clone(), "loop", 2).await.unwrap_err();
@@ -240,7 +247,7 @@ async fn an_endless_loop_hits_the_deadline() {
     );
     let elapsed = started.elapsed();
     assert!(
-        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(3000),
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(6000),
         "took {elapsed:?}"
     );
     assert_echoes(ch, 7).await;
@@ -287,8 +294,8 @@ async fn statuses_and_bad_bytes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stateful_function_has_exactly_one_instance() {
-    let metrics = cofaas::proc::free_port().unwrap().to_string();
-    let host = host(&["--metrics", &metrics]).await;
+    let mut host = host(&["--metrics", "127.0.0.1:0"]).await;
+    let metrics = host.metrics_addr().unwrap().to_string();
     let ch = channel(host.addr).await;
     let tasks: Vec<_> = (0..200)
         .map(|_| tokio::spawn(call(ch.clone(), "count", 0)))
