@@ -419,6 +419,64 @@ async fn functions_get_no_filesystem_unless_granted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_granted_directory_is_visible_and_nothing_else() {
+    // The same build, with the worker granted this crate's `tests`
+    // directory (read-only, as `/data`) in a copy of its deployment.
+    let artifacts = tokio::task::spawn_blocking(artifacts).await.unwrap();
+    let tests_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let text = std::fs::read_to_string(&artifacts.deployment).unwrap();
+    let mut deployment: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let worker = deployment["units"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["name"] == "worker")
+        .unwrap();
+    worker["capabilities"]["dirs"] = serde_json::json!([{ "host": tests_dir, "guest": "/data" }]);
+    let granted = artifacts.dir.join("deployment-granted.json");
+    std::fs::write(&granted, serde_json::to_string_pretty(&deployment).unwrap()).unwrap();
+    let deployment_arg = granted.display().to_string();
+    let host_bin = artifacts.host_bin.clone();
+    let (_host, addr) = tokio::task::spawn_blocking(move || {
+        let mut host = cofaas::proc::Guard::start_announcing(
+            "host",
+            &host_bin,
+            &["--deployment", &deployment_arg, "--listen", "127.0.0.1:0"],
+            false,
+        )
+        .unwrap();
+        let addr = host
+            .wait_for_announcement("listening on", Duration::from_secs(120))
+            .unwrap();
+        (host, addr)
+    })
+    .await
+    .unwrap();
+    let ch = channel(addr).await;
+
+    let expected = std::fs::read(tests_dir.join("host.rs")).unwrap();
+    let out = call_with(ch.clone(), "read", 0, b"/data/host.rs".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(out.text, "read");
+    assert_eq!(out.value, expected.len() as u64);
+    assert_eq!(out.payload, expected);
+    // The same file by its host path, and anything outside the grant, stay
+    // invisible.
+    for path in [
+        tests_dir.join("host.rs").display().to_string(),
+        "/data/../Cargo.toml".to_string(),
+        "/etc/hostname".to_string(),
+    ] {
+        let err = call_with(ch.clone(), "read", 0, path.clone().into_bytes())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{path}: {err:?}");
+    }
+    assert_echoes(ch, 12).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn fuel_limits_work_per_request() {
     // Fuel needs differently compiled code: the host falls back from the
     // precompiled .cwasm to compiling the .wasm.
