@@ -26,6 +26,16 @@ pub struct NativeBins {
 
 /// Builds the example's functions natively (unchanged, with real tonic).
 pub fn build_native(app_dir: &Path, target_dir: &Path, release: bool) -> Result<NativeBins> {
+    let bin_dir = build_native_app(app_dir, target_dir, release)?;
+    Ok(NativeBins {
+        producer: bin_dir.join("producer"),
+        consumer: bin_dir.join("consumer"),
+    })
+}
+
+/// Builds any app's Cargo workspace natively (unchanged, with real tonic)
+/// into `target_dir`; returns the directory holding its binaries.
+pub fn build_native_app(app_dir: &Path, target_dir: &Path, release: bool) -> Result<PathBuf> {
     let mut cmd = cargo(target_dir);
     cmd.arg("build")
         .arg("--manifest-path")
@@ -35,10 +45,7 @@ pub fn build_native(app_dir: &Path, target_dir: &Path, release: bool) -> Result<
     }
     run(&mut cmd).context("building the native functions")?;
     let profile = if release { "release" } else { "debug" };
-    Ok(NativeBins {
-        producer: target_dir.join(profile).join("producer"),
-        consumer: target_dir.join(profile).join("consumer"),
-    })
+    Ok(target_dir.join(profile))
 }
 
 /// The native deployment, running.

@@ -194,8 +194,15 @@ pub fn prost_boxed(map: &Map, container: &str, target: &str) -> bool {
     false
 }
 
-/// A prost value `v` → its WIT value. `boxed`: `v` is a `Box`.
-fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream, boxed: bool) -> TokenStream {
+/// A prost value `v` → its WIT value. `boxed`: `v` is a `Box`. `field`
+/// (`pkg.Message.field`) names the field in errors.
+fn value_to_wit(
+    map: &Map,
+    ty: &ValueType,
+    v: TokenStream,
+    boxed: bool,
+    field: &str,
+) -> TokenStream {
     match ty {
         ValueType::Scalar(_) => v,
         ValueType::Message(m) => {
@@ -208,7 +215,7 @@ fn value_to_wit(map: &Map, ty: &ValueType, v: TokenStream, boxed: bool) -> Token
         }
         ValueType::Enum(m) => {
             let f = to_wit_fn(map, m);
-            quote!(#f(#v)?)
+            quote!(#f(#v, #field)?)
         }
         ValueType::Encoded(_) => quote!(::prost::Message::encode_to_vec(&#v)),
         ValueType::FieldMask => quote!(#v.paths),
@@ -255,22 +262,23 @@ fn field_to_wit(
     v: TokenStream,
     boxed: bool,
     status: &TokenStream,
+    field: &str,
 ) -> TokenStream {
     let scalar = matches!(ty, ValueType::Scalar(_));
     match label {
-        Label::Singular => value_to_wit(map, ty, v, boxed),
+        Label::Singular => value_to_wit(map, ty, v, boxed, field),
         Label::Optional if scalar => v,
         Label::Optional => {
-            let inner = value_to_wit(map, ty, quote!(x), boxed);
+            let inner = value_to_wit(map, ty, quote!(x), boxed, field);
             quote!(match #v { Some(x) => Some(#inner), None => None })
         }
         Label::Repeated if scalar => v,
         Label::Repeated => {
-            let inner = value_to_wit(map, ty, quote!(x), false);
+            let inner = value_to_wit(map, ty, quote!(x), false, field);
             quote!(#v.into_iter().map(|x| Ok::<_, #status>(#inner)).collect::<Result<Vec<_>, #status>>()?)
         }
         Label::Map { .. } => {
-            let inner = value_to_wit(map, ty, quote!(x), false);
+            let inner = value_to_wit(map, ty, quote!(x), false, field);
             // Sorted by key: HashMap order must not reach the WIT value.
             quote!({
                 let mut entries = #v.into_iter().map(|(k, x)| Ok::<_, #status>((k, #inner))).collect::<Result<Vec<_>, #status>>()?;
@@ -334,7 +342,8 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
         let pb = ident(&prost_snake(&f.proto_name));
         let wit = ident(&wit_snake(&f.wit_name));
         let boxed = boxed_field(map, &m.proto_name, f);
-        let to_expr = field_to_wit(map, &f.label, &f.ty, quote!(m.#pb), boxed, &t.status);
+        let name = format!("{}.{}", m.proto_name, f.proto_name);
+        let to_expr = field_to_wit(map, &f.label, &f.ty, quote!(m.#pb), boxed, &t.status, &name);
         let from_expr = field_from_wit(map, &f.label, &f.ty, quote!(w.#wit), boxed, t);
         to_fields.push(quote!(#wit: #to_expr));
         from_fields.push(quote!(#pb: #from_expr));
@@ -350,7 +359,8 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
             let pb_case = ident(&prost_camel(&c.proto_name));
             let wit_case = ident(&wit_camel(&c.wit_name));
             let boxed = boxed_field(map, &m.proto_name, c);
-            let to_x = value_to_wit(map, &c.ty, quote!(x), boxed);
+            let name = format!("{}.{}", m.proto_name, c.proto_name);
+            let to_x = value_to_wit(map, &c.ty, quote!(x), boxed, &name);
             let from_x = value_from_wit(map, &c.ty, quote!(x), boxed, t);
             to_arms.push(
                 quote!(Some(#pb_enum::#pb_case(x)) => Some(#wit_types::#variant::#wit_case(#to_x))),
@@ -392,11 +402,11 @@ fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
         .iter()
         .map(|v| ident(&wit_camel(&v.wit_name)))
         .collect();
-    let err = format!("value {{}} is not a number of enum `{full}`");
+    let err = format!("field `{{}}`: value {{}} is not a number of enum `{full}`");
     if e.open {
         let unrecognized = ident(&wit_camel(proto2wit::UNRECOGNIZED_CASE));
         return quote! {
-            pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {
+            pub(crate) fn #to(v: i32, _field: &str) -> Result<#wit_types::#wit_ty, #status> {
                 Ok(match v {
                     #(#numbers => #wit_types::#wit_ty::#cases,)*
                     other => #wit_types::#wit_ty::#unrecognized(other),
@@ -411,10 +421,10 @@ fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
         };
     }
     quote! {
-        pub(crate) fn #to(v: i32) -> Result<#wit_types::#wit_ty, #status> {
+        pub(crate) fn #to(v: i32, field: &str) -> Result<#wit_types::#wit_ty, #status> {
             match v {
                 #(#numbers => Ok(#wit_types::#wit_ty::#cases),)*
-                other => Err(#status::invalid_argument(format!(#err, other))),
+                other => Err(#status::invalid_argument(format!(#err, field, other))),
             }
         }
         pub(crate) fn #from(v: #wit_types::#wit_ty) -> i32 {

@@ -24,6 +24,7 @@
 //! |---|---|---|
 //! | package `a.b.v1`, service `S` | interface `a-b-v1-s` | names kebab-cased; two names that meet are an [`Error::Collision`] naming both |
 //! | rpc `Get(Req) returns (Resp)` | `get: func(request: req) -> result<resp, rpc-status>` | `rpc-status { code: s32, message: string, details: list<u8> }` |
+//! | rpc named like a type of its interface (`rpc Quote(Order) returns (Quote)`) | `quote-rpc: func(...)` | WIT functions and types share a namespace; the map records the name |
 //! | `google.protobuf.Empty` request / reply | no parameter / `result<_, rpc-status>` | |
 //! | message | `record`, fields kebab-cased | nested: `outer-inner` |
 //! | `double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 bool string bytes` | `f64 f32 s32 s64 u32 u64 s32 s64 u32 u64 s32 s64 bool string list<u8>` | exact |
@@ -935,6 +936,31 @@ pub fn generate(
                         wit,
                         scope: format!("interface {interface}"),
                     });
+                }
+            }
+            // Functions and types share an interface's namespace in WIT,
+            // but not in proto (`rpc Quote(Order) returns (Quote)`): such a
+            // function becomes `<name>-rpc`.
+            for m in &mut methods {
+                if type_names.contains_key(&m.wit_name) {
+                    let renamed = format!("{}-rpc", m.wit_name);
+                    let taken = type_names
+                        .get(&renamed)
+                        .cloned()
+                        .or_else(|| fn_names.get(&renamed).map(|f| format!("{proto_name}.{f}")));
+                    if let Some(first) = taken {
+                        return Err(Error::Collision {
+                            first,
+                            second: format!(
+                                "{proto_name}.{} (renamed from `{}`)",
+                                m.proto_name, m.wit_name
+                            ),
+                            wit: renamed,
+                            scope: format!("interface {interface}"),
+                        });
+                    }
+                    fn_names.insert(renamed.clone(), m.proto_name.clone());
+                    m.wit_name = renamed;
                 }
             }
             mapper.map.services.insert(
