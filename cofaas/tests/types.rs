@@ -17,6 +17,7 @@ use std::time::Duration;
 use cofaas::demo::{build_native_app, start_host};
 use cofaas::pipeline::{BuildOptions, build};
 use cofaas::proc::{Guard, free_port};
+use cofaas::units::LinkMode;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
@@ -178,24 +179,23 @@ async fn every_type_crosses_wit_as_natively() {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
     let target = std::path::absolute(target).unwrap();
+    let options = |link: LinkMode| {
+        let mut opts = BuildOptions::new(&app);
+        opts.cargo_target_dir = target.clone();
+        opts.out_root = target.join("cofaas");
+        opts.release_host = false;
+        opts.verbose = false;
+        opts.link = link;
+        opts
+    };
 
-    let mut opts = BuildOptions::new(&app);
-    opts.cargo_target_dir = target.clone();
-    opts.out_root = target.join("cofaas");
-    opts.release_host = false;
-    opts.verbose = false;
-    let (artifacts, bins) = tokio::task::spawn_blocking(move || {
-        let artifacts = build(&opts).unwrap();
-        let bins = build_native_app(&app, &target, false).unwrap();
-        (artifacts, bins)
+    let (auto, fused) = (options(LinkMode::Auto), options(LinkMode::Fused));
+    let (app_dir, target_dir) = (app.clone(), target.clone());
+    let bins = tokio::task::spawn_blocking(move || {
+        build_native_app(&app_dir, &target_dir, false).unwrap()
     })
     .await
     .unwrap();
-    // The edge carries strings and lists: host-mediated by the cost model,
-    // so the host's typed mirrors of every type are on the path too.
-    let units: Vec<&String> = artifacts.units.keys().collect();
-    assert_eq!(units, ["gateway", "pricing"]);
-
     let (native, _pricing, _gateway) = tokio::task::spawn_blocking(move || {
         let pricing_addr = free_port().unwrap();
         let mut pricing = Guard::start(
@@ -228,12 +228,40 @@ async fn every_type_crosses_wit_as_natively() {
     })
     .await
     .unwrap();
-    let host = tokio::task::spawn_blocking(move || start_host(&artifacts, None, &[], false))
-        .await
-        .unwrap()
-        .unwrap();
-    let consolidated = host.addr;
 
+    // The edge carries strings and lists: host-mediated by the cost model,
+    // so the host's typed mirrors of every type are on the path.
+    let host = build_and_start(auto).await;
+    assert_eq!(host.units, ["gateway", "pricing"]);
+    answers_like_native(native, host.consolidated.addr).await;
+    drop(host);
+    // Fused: one composed unit, the values crossing wasmtime's adapters.
+    let host = build_and_start(fused).await;
+    assert_eq!(host.units, ["gateway+pricing"]);
+    answers_like_native(native, host.consolidated.addr).await;
+}
+
+struct Running {
+    units: Vec<String>,
+    consolidated: cofaas::demo::Consolidated,
+}
+
+async fn build_and_start(opts: BuildOptions) -> Running {
+    tokio::task::spawn_blocking(move || {
+        let artifacts = build(&opts).unwrap();
+        let consolidated = start_host(&artifacts, None, &[], false).unwrap();
+        Running {
+            units: artifacts.units.keys().cloned().collect(),
+            consolidated,
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Sends the same requests to the native deployment at `native` and the
+/// consolidated one at `consolidated`, and compares.
+async fn answers_like_native(native: SocketAddr, consolidated: SocketAddr) {
     let pool = descriptors();
     let order_desc = message(&pool, "shop.Order");
     let receipt_desc = message(&pool, "shop.Receipt");
