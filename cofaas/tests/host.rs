@@ -390,7 +390,7 @@ async fn sigterm_drains_in_flight_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn functions_get_no_filesystem_unless_granted() {
+async fn functions_get_no_filesystem_or_environment_unless_granted() {
     let host = host(&[]).await;
     let ch = channel(host.addr).await;
     // This test's own source: readable natively, not from inside the host.
@@ -415,11 +415,16 @@ async fn functions_get_no_filesystem_unless_granted() {
         "{}",
         err.message()
     );
+    // Nor the host's environment (the host itself has PATH).
+    let err = call_with(ch.clone(), "env", 0, b"PATH".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert_echoes(ch, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_granted_directory_is_visible_and_nothing_else() {
+async fn granted_directories_and_variables_are_visible_and_nothing_else() {
     // The same build, with the worker granted this crate's `tests`
     // directory (read-only, as `/data`) in a copy of its deployment.
     let artifacts = tokio::task::spawn_blocking(artifacts).await.unwrap();
@@ -433,6 +438,7 @@ async fn a_granted_directory_is_visible_and_nothing_else() {
         .find(|u| u["name"] == "worker")
         .unwrap();
     worker["capabilities"]["dirs"] = serde_json::json!([{ "host": tests_dir, "guest": "/data" }]);
+    worker["capabilities"]["env"] = serde_json::json!({ "HOSTCHECK_GREETING": "granted" });
     let granted = artifacts.dir.join("deployment-granted.json");
     std::fs::write(&granted, serde_json::to_string_pretty(&deployment).unwrap()).unwrap();
     let deployment_arg = granted.display().to_string();
@@ -473,6 +479,15 @@ async fn a_granted_directory_is_visible_and_nothing_else() {
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "{path}: {err:?}");
     }
+    // The granted variable, and no other (the host itself has PATH).
+    let out = call_with(ch.clone(), "env", 0, b"HOSTCHECK_GREETING".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(out.payload, b"granted");
+    let err = call_with(ch.clone(), "env", 0, b"PATH".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
     assert_echoes(ch, 12).await;
 }
 

@@ -75,6 +75,19 @@ impl Worker for Labourer {
                     payload: Vec::new(),
                 }))
             }
+            // The environment variable named by the payload: in the
+            // consolidated host only the granted ones are set.
+            "env" => {
+                let name = String::from_utf8_lossy(&payload).into_owned();
+                match std::env::var(&name) {
+                    Ok(value) => Ok(Response::new(Outcome {
+                        text: "env".to_string(),
+                        value: value.len() as u64,
+                        payload: value.into_bytes(),
+                    })),
+                    Err(e) => Err(Status::not_found(format!("{name}: {e}"))),
+                }
+            }
             // Reads the file named by the payload: natively it can, in the
             // consolidated host it has no filesystem unless granted.
             "read" => {
