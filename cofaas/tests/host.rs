@@ -234,8 +234,9 @@ async fn an_endless_loop_hits_the_deadline() {
         .unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
-    // Well under the 2 s default deadline: the header was honoured.
-    assert!(elapsed < Duration::from_millis(1800), "took {elapsed:?}");
+    // The 500 ms header, plus a margin for a loaded debug build, and well
+    // under the 2 s default.
+    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
     // The host's default deadline (--timeout-ms 2000) without a header.
     let started = Instant::now();
     let err = call(ch.clone(), "loop", 2).await.unwrap_err();
@@ -247,7 +248,7 @@ async fn an_endless_loop_hits_the_deadline() {
     );
     let elapsed = started.elapsed();
     assert!(
-        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(6000),
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(3000),
         "took {elapsed:?}"
     );
     assert_echoes(ch, 7).await;
