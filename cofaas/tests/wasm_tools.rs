@@ -1,0 +1,149 @@
+//! `cofaas wit -o <dir>` on every file of the real-world corpus (proto2wit's
+//! `tests/corpus`, see its SOURCES.md) writes a package directory that
+//! `wasm-tools component wit <dir>` accepts. Files the default options refuse
+//! (streaming rpcs) are checked with `--skip-streaming`.
+//!
+//! wasm-tools is taken from `PATH` when it is the pinned version, else
+//! installed once with `cargo install` under the target directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_TOOLS: &str = "1.263.0";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn wasm_tools() -> PathBuf {
+    let on_path = Command::new("wasm-tools").arg("--version").output();
+    if let Ok(out) = on_path
+        && out.status.success()
+        && String::from_utf8_lossy(&out.stdout).contains(WASM_TOOLS)
+    {
+        return PathBuf::from("wasm-tools");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let target = std::path::absolute(target).unwrap();
+    let root = target.join("tools");
+    let bin = root.join("bin/wasm-tools");
+    if !bin.is_file() {
+        let out = Command::new(env!("CARGO"))
+            .args(["install", "wasm-tools", "--version", WASM_TOOLS, "--locked"])
+            .args(["--no-default-features", "--features", "component"])
+            .arg("--root")
+            .arg(&root)
+            .arg("--target-dir")
+            .arg(target.join("tools-build"))
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("running cargo install");
+        assert!(
+            out.status.success(),
+            "cannot install wasm-tools {WASM_TOOLS}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    bin
+}
+
+/// Every `.proto` under `dir`, sorted.
+fn protos(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "proto") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
+    let wasm_tools = wasm_tools();
+    let corpus = repo().join("proto2wit/tests/corpus");
+    let scratch = std::env::temp_dir().join(format!("cofaas-wasm-tools-{}", std::process::id()));
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    let (mut accepted, mut skipped_streaming, mut total) = (0, 0, 0);
+    for folder in &folders {
+        // As in proto2wit's corpus test: each folder is its own include
+        // root; etcd also needs gogo-protobuf and googleapis.
+        let mut includes = vec![folder.clone()];
+        if folder.ends_with("etcd") {
+            includes.push(corpus.join("gogo-protobuf"));
+            includes.push(corpus.join("googleapis"));
+        }
+        for file in protos(folder) {
+            total += 1;
+            let name = file.strip_prefix(&corpus).unwrap().display().to_string();
+            let out_dir = scratch.join(total.to_string());
+            let run = |extra: &[&str]| {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
+                cmd.arg("wit");
+                for i in &includes {
+                    cmd.arg("-I").arg(i);
+                }
+                cmd.arg(file.strip_prefix(folder).unwrap())
+                    .arg("-o")
+                    .arg(&out_dir)
+                    .args(extra);
+                cmd.output().expect("running cofaas")
+            };
+            let mut out = run(&[]);
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    stderr.contains("streaming rpc is not supported"),
+                    "{name}: cofaas wit failed:\n{stderr}"
+                );
+                skipped_streaming += 1;
+                out = run(&["--skip-streaming"]);
+                assert!(
+                    out.status.success(),
+                    "{name}: cofaas wit --skip-streaming failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let check = Command::new(&wasm_tools)
+                .args(["component", "wit"])
+                .arg(&out_dir)
+                .output()
+                .expect("running wasm-tools");
+            assert!(
+                check.status.success(),
+                "{name}: wasm-tools component wit refuses the output:\n{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let printed = String::from_utf8_lossy(&check.stdout);
+            assert!(
+                printed.contains("package cofaas:protos"),
+                "{name}: {printed}"
+            );
+            accepted += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "wasm-tools {WASM_TOOLS} accepts the WIT of {accepted} of {total} files \
+         ({skipped_streaming} with --skip-streaming)"
+    );
+    assert_eq!(accepted, total);
+    assert!(total >= 35, "the corpus has shrunk: {total} files");
+}
