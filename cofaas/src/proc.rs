@@ -117,6 +117,11 @@ impl Guard {
                 })
             })
         };
+        let exited = |name: &str, status: ExitStatus| {
+            std::io::Error::other(format!(
+                "{name} exited ({status}) before announcing `{prefix}<address>`"
+            ))
+        };
         let start = Instant::now();
         loop {
             if let Some(addr) = find(&self.announced) {
@@ -134,20 +139,14 @@ impl Guard {
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // stderr closed: the process is exiting.
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    // stderr closed: the process is exiting.
                     let status = self.child.wait()?;
-                    return Err(std::io::Error::other(format!(
-                        "{} exited ({status}) before announcing `{prefix}<address>`",
-                        self.name
-                    )));
+                    return Err(exited(&self.name, status));
                 }
             }
             if let Some(status) = self.child.try_wait()? {
-                return Err(std::io::Error::other(format!(
-                    "{} exited ({status}) before announcing `{prefix}<address>`",
-                    self.name
-                )));
+                return Err(exited(&self.name, status));
             }
             if start.elapsed() > timeout {
                 return Err(std::io::Error::other(format!(
