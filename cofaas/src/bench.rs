@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::demo::{NativeBins, start_host, start_native};
-use crate::helloworld::HelloRequest;
 use crate::helloworld::greeter_client::GreeterClient;
+use crate::helloworld::{HelloReply, HelloRequest};
 use crate::pipeline::Artifacts;
 use crate::proc::{Guard, Memory, free_port, memory_of};
 
@@ -291,6 +291,11 @@ pub struct PaperOptions {
     pub kibs: Vec<u32>,
     /// Round trips measured per (n, m), after a tenth as many warm-ups.
     pub requests: usize,
+    /// How long each deployment is warmed up (n = 10, 1 KiB requests)
+    /// after it starts and before anything is measured, so that lazy
+    /// initialisation (the host filling its instance pools, the native
+    /// processes' connections) is not measured.
+    pub warm_up: Duration,
     /// Repetitions of the 100-call inter-function measurement per m.
     pub latency_repeats: usize,
     /// Concurrent clients of the throughput runs (n = 10, 1 KiB).
@@ -307,7 +312,8 @@ impl PaperOptions {
         PaperOptions {
             calls: vec![1, 10, 20],
             kibs: (0..10).map(|i| 1 << i).collect(),
-            requests: 100,
+            requests: 300,
+            warm_up: Duration::from_secs(2),
             latency_repeats: 10,
             clients: vec![1, 4, 16],
             throughput_for: Duration::from_secs(3),
@@ -320,7 +326,8 @@ impl PaperOptions {
         PaperOptions {
             calls: vec![1, 10, 20],
             kibs: vec![1, 16, 512],
-            requests: 30,
+            requests: 100,
+            warm_up: Duration::from_millis(500),
             latency_repeats: 3,
             clients: vec![1, 4, 16],
             throughput_for: Duration::from_millis(700),
@@ -401,23 +408,48 @@ async fn round_trips(
         payload_kib: kib,
         ..Default::default()
     };
-    let expected = u64::from(calls) * u64::from(kib) * 1024;
     for _ in 0..requests.div_ceil(10) {
-        client.say_hello(request.clone()).await?;
+        check(&request, client.say_hello(request.clone()).await?.get_ref())?;
     }
     let mut out = Vec::with_capacity(requests);
     for _ in 0..requests {
         let t = Instant::now();
         let reply = client.say_hello(request.clone()).await?.into_inner();
         out.push(t.elapsed());
-        if reply.bytes_consumed != expected {
-            bail!(
-                "{} bytes arrived, {expected} expected",
-                reply.bytes_consumed
-            );
-        }
+        check(&request, &reply)?;
     }
     Ok(out)
+}
+
+/// Fails unless `reply` says the consumer received every byte `request`
+/// sent: every experiment checks each answer.
+fn check(request: &HelloRequest, reply: &HelloReply) -> Result<()> {
+    let expected = u64::from(request.calls.max(1)) * u64::from(request.payload_kib) * 1024;
+    if reply.bytes_consumed != expected {
+        bail!(
+            "{} bytes arrived, {expected} expected",
+            reply.bytes_consumed
+        );
+    }
+    Ok(())
+}
+
+/// Sends n = 10, 1 KiB requests to `addr` for `length`.
+async fn warm_up(addr: SocketAddr, length: Duration) -> Result<()> {
+    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
+    let request = HelloRequest {
+        name: "warm-up".into(),
+        calls: 10,
+        payload_kib: 1,
+        ..Default::default()
+    };
+    let until = Instant::now() + length;
+    loop {
+        check(&request, client.say_hello(request.clone()).await?.get_ref())?;
+        if Instant::now() >= until {
+            return Ok(());
+        }
+    }
 }
 
 /// The mean latency of one inter-function call as the producer measures it
@@ -431,10 +463,11 @@ async fn inter_function(addr: SocketAddr, kib: u32, repeats: usize) -> Result<Du
         measure_latency: true,
         ..Default::default()
     };
-    client.say_hello(request.clone()).await?;
+    check(&request, client.say_hello(request.clone()).await?.get_ref())?;
     let mut means = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let reply = client.say_hello(request.clone()).await?.into_inner();
+        check(&request, &reply)?;
         means.push(Duration::from_nanos(reply.mean_latency_ns));
     }
     Ok(median(means))
@@ -457,7 +490,7 @@ async fn throughput(addr: SocketAddr, clients: usize, length: Duration) -> Resul
             let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
             let mut done = 0u64;
             while Instant::now() < until {
-                client.say_hello(request.clone()).await?;
+                check(&request, client.say_hello(request.clone()).await?.get_ref())?;
                 done += 1;
             }
             anyhow::Ok(done)
@@ -483,6 +516,9 @@ pub async fn run_paper(
     let native = start_native(bins, false)?;
     let mut host = start_host(artifacts, None, &[], false)?;
     let host_pid = host.process().id();
+    progress("warm-up");
+    warm_up(native.addr, opts.warm_up).await?;
+    warm_up(host.addr, opts.warm_up).await?;
 
     for &calls in &opts.calls {
         for &kib in &opts.kibs {

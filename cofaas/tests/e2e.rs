@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cofaas::demo::{build_native, start_host, start_native};
 use cofaas::helloworld::HelloRequest;
@@ -104,6 +105,7 @@ async fn prodcon_consolidated_answers_like_native() {
     let bins = build_native(&app, &target, false).unwrap();
     let native = start_native(&bins, false).unwrap();
     answers_like_native(native.addr, &artifacts).await;
+    bench_smoke_run(&bins, &artifacts).await;
 
     // The same app with the edge fused: one composed unit.
     let mut opts = BuildOptions::new(&app);
@@ -123,6 +125,56 @@ async fn prodcon_consolidated_answers_like_native() {
         ["[consumer+producer] producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
     );
     answers_like_native(native.addr, &fused).await;
+}
+
+/// A `cofaas bench` run (the library behind `cofaas bench --quick`) on a
+/// tiny matrix of debug builds: the CSV has every row, and both deployments
+/// answered every request correctly (each experiment checks each reply and
+/// fails the run otherwise). No timing is asserted.
+async fn bench_smoke_run(bins: &cofaas::demo::NativeBins, artifacts: &cofaas::pipeline::Artifacts) {
+    let mut tiny = cofaas::bench::PaperOptions::quick();
+    tiny.calls = vec![1, 2];
+    tiny.kibs = vec![1, 4];
+    tiny.requests = 3;
+    tiny.warm_up = Duration::from_millis(100);
+    tiny.latency_repeats = 1;
+    tiny.clients = vec![1, 2];
+    tiny.throughput_for = Duration::from_millis(100);
+    tiny.cold_starts = 1;
+    let rows = cofaas::bench::run_paper(bins, artifacts, &tiny, |_| {})
+        .await
+        .unwrap();
+    let csv = cofaas::bench::paper_csv(&rows);
+    // The header, (median, p99) of 4 round-trip configurations, 2
+    // inter-function sizes, 2 throughput runs, memory and cold start.
+    assert_eq!(csv.lines().count(), 1 + 8 + 2 + 2 + 1 + 1, "{csv}");
+    for (n, m) in [(1, 1), (1, 4), (2, 1), (2, 4)] {
+        for metric in ["median", "p99"] {
+            let row = format!("round-trip,{metric},{n},{m},,");
+            assert!(csv.contains(&row), "{row} missing:\n{csv}");
+        }
+    }
+    for m in [1, 4] {
+        let row = format!("inter-function,mean,100,{m},,");
+        assert!(csv.contains(&row), "{row} missing:\n{csv}");
+    }
+    for clients in [1, 2] {
+        let row = format!("throughput,req/s,10,1,{clients},");
+        assert!(csv.contains(&row), "{row} missing:\n{csv}");
+    }
+    assert!(csv.contains("\nmemory,peak-rss,") && csv.contains("\ncold-start,median,"));
+    assert!(
+        rows.iter()
+            .all(|r| r.native.is_finite() && r.cofaas.is_finite()),
+        "{csv}"
+    );
+    // Each throughput client completed requests on both deployments.
+    assert!(
+        rows.iter()
+            .filter(|r| r.experiment == "throughput")
+            .all(|r| r.native > 0.0 && r.cofaas > 0.0),
+        "{csv}"
+    );
 }
 
 /// The consolidated deployment of `artifacts` answers as the native one at
