@@ -201,7 +201,12 @@ impl State {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
         if capabilities.network {
-            wasi.inherit_network().allow_ip_name_lookup(true);
+            // TCP and UDP are off by default in wasmtime-wasi: the grant
+            // turns each on, and lets any address through.
+            wasi.inherit_network()
+                .allow_tcp(true)
+                .allow_udp(true)
+                .allow_ip_name_lookup(true);
         } else {
             wasi.allow_tcp(false)
                 .allow_udp(false)

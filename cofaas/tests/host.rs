@@ -391,7 +391,7 @@ async fn sigterm_drains_in_flight_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn functions_get_no_filesystem_or_environment_unless_granted() {
+async fn functions_get_no_filesystem_environment_or_sockets_unless_granted() {
     let host = host(&[]).await;
     let ch = channel(host.addr).await;
     // This test's own source: readable natively, not from inside the host.
@@ -421,11 +421,23 @@ async fn functions_get_no_filesystem_or_environment_unless_granted() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // Nor sockets: a listener the host process itself could reach.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let err = call_with(ch.clone(), "connect", 0, addr.into_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(
+        err.message().starts_with("cannot connect to "),
+        "{}",
+        err.message()
+    );
     assert_echoes(ch, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn granted_directories_and_variables_are_visible_and_nothing_else() {
+async fn granted_directories_variables_and_network_are_usable_and_nothing_else() {
     // The same build, with the worker granted this crate's `tests`
     // directory (read-only, as `/data`) in a copy of its deployment.
     let artifacts = tokio::task::spawn_blocking(artifacts).await.unwrap();
@@ -440,6 +452,7 @@ async fn granted_directories_and_variables_are_visible_and_nothing_else() {
         .unwrap();
     worker["capabilities"]["dirs"] = serde_json::json!([{ "host": tests_dir, "guest": "/data" }]);
     worker["capabilities"]["env"] = serde_json::json!({ "HOSTCHECK_GREETING": "granted" });
+    worker["capabilities"]["network"] = serde_json::json!(true);
     let granted = artifacts.dir.join("deployment-granted.json");
     std::fs::write(&granted, serde_json::to_string_pretty(&deployment).unwrap()).unwrap();
     let deployment_arg = granted.display().to_string();
@@ -489,6 +502,13 @@ async fn granted_directories_and_variables_are_visible_and_nothing_else() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // Sockets, with the network granted.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let out = call_with(ch.clone(), "connect", 0, addr.into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(out.text, "connected");
     assert_echoes(ch, 12).await;
 }
 
