@@ -144,13 +144,6 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
-    /// The gRPC server failed.
-    #[error("gRPC server failed: {source}")]
-    Serve {
-        /// tonic's error.
-        #[source]
-        source: tonic::transport::Error,
-    },
     /// The tokio runtime could not be built.
     #[error("cannot start the async runtime: {source}")]
     Runtime {
@@ -382,11 +375,20 @@ pub async fn serve(routes: tonic::service::Routes, addr: SocketAddr) -> Result<(
 }
 
 /// [`serve`] with a caller-chosen shutdown future.
+///
+/// Connections are served by hyper's HTTP/2 server directly, not by
+/// `tonic::transport::Server`: tonic's server enforces `grpc-timeout` itself
+/// and answers `CANCELLED` when it fires, racing the host's own deadline,
+/// which answers `DEADLINE_EXCEEDED` naming the function. Here the host's
+/// deadline is the only one. On shutdown the listener closes, every
+/// connection gets a GOAWAY, and in-flight requests finish.
 pub async fn serve_with_shutdown(
     routes: tonic::service::Routes,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HostError> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| HostError::Bind { addr, source })?;
@@ -395,12 +397,37 @@ pub async fn serve_with_shutdown(
         .map_err(|source| HostError::Bind { addr, source })?;
     announce("listening on", local);
     tracing::info!(%local, "serving");
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .map_err(|source| HostError::Serve { source })?;
+    let service = hyper_util::service::TowerToHyperService::new(routes.prepare());
+    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    http2.timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if let Err(err) = stream.set_nodelay(true) {
+                        tracing::debug!(%peer, "cannot set TCP_NODELAY: {err}");
+                    }
+                    let connection = http2.serve_connection(TokioIo::new(stream), service.clone());
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(err) = connection.await {
+                            tracing::debug!(%peer, "connection ended: {err}");
+                        }
+                    });
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!("cannot accept a connection: {err}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
     tracing::info!("shut down");
     Ok(())
 }
@@ -519,9 +546,8 @@ pub fn try_run<E: Exports>(
 
 /// The time the host gives a request with a `grpc-timeout` header: the
 /// client's timeout less a margin (a tenth, between 5 and 50 ms), so that the
-/// host answers `DEADLINE_EXCEEDED` before the client gives up. (tonic's
-/// server also enforces the header, answering `CANCELLED` at the exact
-/// deadline; the margin lets the host's status arrive first.)
+/// host's `DEADLINE_EXCEEDED`, which names the function that ran out of
+/// time, reaches the client before the client's own timer gives up.
 pub fn request_timeout<T>(request: &tonic::Request<T>) -> Option<std::time::Duration> {
     let timeout = request
         .metadata()
