@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::demo::{NativeBins, start_host, start_native};
+use crate::demo::{NativeBins, start_host, start_host_with, start_native};
 use crate::helloworld::greeter_client::GreeterClient;
 use crate::helloworld::{HelloReply, HelloRequest};
 use crate::pipeline::Artifacts;
@@ -208,21 +208,13 @@ pub async fn cold_start_native(bins: &NativeBins) -> Result<Duration> {
 
 /// Exec → first reply of the consolidated host.
 pub async fn cold_start_host(artifacts: &Artifacts) -> Result<Duration> {
-    let deployment = artifacts.deployment.display().to_string();
     let started = Instant::now();
-    let mut host = Guard::start_announcing(
-        "host",
-        &artifacts.host_bin,
-        &["--deployment", &deployment, "--listen", "127.0.0.1:0"],
-        false,
-    )?;
-    let (_host, addr) = tokio::task::spawn_blocking(move || {
-        let addr = host.wait_for_announcement("listening on", Duration::from_secs(60));
-        (host, addr)
+    let (host_bin, deployment) = (artifacts.host_bin.clone(), artifacts.deployment.clone());
+    let host = tokio::task::spawn_blocking(move || {
+        start_host_with(&host_bin, &deployment, None, &[], false)
     })
-    .await?;
-    let addr = addr?;
-    first_reply(addr, Duration::from_secs(60)).await?;
+    .await??;
+    first_reply(host.addr, Duration::from_secs(60)).await?;
     Ok(started.elapsed())
 }
 

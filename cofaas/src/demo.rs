@@ -66,32 +66,39 @@ impl Native {
 
 /// Starts consumer then producer on free loopback ports.
 pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
-    let consumer_addr = free_port()?;
-    let mut consumer = Guard::start(
-        "consumer",
-        &bins.consumer,
-        &[],
-        &[("CONSUMER_LISTEN", consumer_addr.to_string())],
-        verbose,
-    )?;
-    consumer.wait_for_port(consumer_addr, Duration::from_secs(30))?;
-    let addr = free_port()?;
-    let mut producer = Guard::start(
+    let (consumer_addr, consumer) =
+        start_listening("consumer", &bins.consumer, "CONSUMER_LISTEN", &[], verbose)?;
+    let (addr, producer) = start_listening(
         "producer",
         &bins.producer,
-        &[],
-        &[
-            ("PRODUCER_LISTEN", addr.to_string()),
-            ("CONSUMER_ADDR", format!("http://{consumer_addr}")),
-        ],
+        "PRODUCER_LISTEN",
+        &[("CONSUMER_ADDR", format!("http://{consumer_addr}"))],
         verbose,
     )?;
-    producer.wait_for_port(addr, Duration::from_secs(30))?;
     Ok(Native {
         addr,
         _consumer: consumer,
         _producer: producer,
     })
+}
+
+/// Starts a natively built function that listens where its environment
+/// variable `listen_env` says: on a free loopback port, with further
+/// variables `envs` (the addresses of the functions it calls). Returns once
+/// the port accepts connections.
+pub fn start_listening(
+    name: &str,
+    program: &Path,
+    listen_env: &str,
+    envs: &[(&str, String)],
+    verbose: bool,
+) -> Result<(SocketAddr, Guard)> {
+    let addr = free_port()?;
+    let mut all = vec![(listen_env, addr.to_string())];
+    all.extend(envs.iter().cloned());
+    let mut process = Guard::start(name, program, &[], &all, verbose)?;
+    process.wait_for_port(addr, Duration::from_secs(30))?;
+    Ok((addr, process))
 }
 
 /// The consolidated deployment, running.
@@ -127,13 +134,31 @@ pub fn start_host(
     extra: &[&str],
     verbose: bool,
 ) -> Result<Consolidated> {
+    start_host_with(
+        &artifacts.host_bin,
+        &artifacts.deployment,
+        listen,
+        extra,
+        verbose,
+    )
+}
+
+/// [`start_host`] for any host binary and deployment file (for example a
+/// copy of the built one with other grants).
+pub fn start_host_with(
+    host_bin: &Path,
+    deployment: &Path,
+    listen: Option<SocketAddr>,
+    extra: &[&str],
+    verbose: bool,
+) -> Result<Consolidated> {
     let listen = listen
         .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
         .to_string();
-    let deployment = artifacts.deployment.display().to_string();
+    let deployment = deployment.display().to_string();
     let mut args = vec!["--deployment", &deployment, "--listen", &listen];
     args.extend_from_slice(extra);
-    let mut host = Guard::start_announcing("host", &artifacts.host_bin, &args, verbose)?;
+    let mut host = Guard::start_announcing("host", host_bin, &args, verbose)?;
     let addr = host.wait_for_announcement("listening on", Duration::from_secs(120))?;
     Ok(Consolidated { addr, host })
 }

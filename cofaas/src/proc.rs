@@ -32,21 +32,12 @@ impl Guard {
         envs: &[(&str, String)],
         verbose: bool,
     ) -> std::io::Result<Guard> {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(if verbose {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            });
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().map_err(|e| {
-            std::io::Error::new(e.kind(), format!("starting {}: {e}", program.display()))
-        })?;
+        let stderr = if verbose {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        let child = spawn(program, args, envs, stderr)?;
         Ok(Guard {
             name: name.to_string(),
             child,
@@ -65,15 +56,7 @@ impl Guard {
         args: &[&str],
         verbose: bool,
     ) -> std::io::Result<Guard> {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                std::io::Error::new(e.kind(), format!("starting {}: {e}", program.display()))
-            })?;
+        let mut child = spawn(program, args, &[], Stdio::piped())?;
         let (tx, rx) = mpsc::channel();
         if let Some(stderr) = child.stderr.take() {
             std::thread::spawn(move || {
@@ -260,6 +243,25 @@ impl Drop for Guard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawns `program` with no stdin and no stdout.
+fn spawn(
+    program: &Path,
+    args: &[&str],
+    envs: &[(&str, String)],
+    stderr: Stdio,
+) -> std::io::Result<Child> {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.spawn()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("starting {}: {e}", program.display())))
 }
 
 /// A free loopback port (bound then released).

@@ -3,6 +3,8 @@
 //! the native deployment does — and the build leaves the user's files
 //! byte-identical.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,15 +12,9 @@ use std::time::Duration;
 use cofaas::demo::{build_native, start_host, start_native};
 use cofaas::helloworld::HelloRequest;
 use cofaas::helloworld::greeter_client::GreeterClient;
-use cofaas::pipeline::{BuildOptions, build};
+use cofaas::pipeline::build;
+use cofaas::units::LinkMode;
 use sha2::{Digest, Sha256};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// SHA-256 of every file under `dir` except build output.
 fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
@@ -55,21 +51,14 @@ async fn say_hello(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prodcon_consolidated_answers_like_native() {
-    let app = repo().join("examples/prodcon");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let target = std::path::absolute(target).unwrap();
+    let app = common::repo().join("examples/prodcon");
+    let target = common::target_dir();
 
     let before = hash_tree(&app);
     assert!(before.keys().any(|p| p.ends_with("producer/src/main.rs")));
     assert!(before.keys().any(|p| p.ends_with("consumer/Cargo.toml")));
 
-    let mut opts = BuildOptions::new(&app);
-    opts.cargo_target_dir = target.clone();
-    opts.out_root = target.join("cofaas");
-    opts.release_host = false;
-    opts.verbose = false;
+    let opts = common::build_options("prodcon", LinkMode::Auto, "cofaas");
     let artifacts = tokio::task::spawn_blocking(move || build(&opts))
         .await
         .unwrap()
@@ -108,12 +97,7 @@ async fn prodcon_consolidated_answers_like_native() {
     bench_smoke_run(&bins, &artifacts).await;
 
     // The same app with the edge fused: one composed unit.
-    let mut opts = BuildOptions::new(&app);
-    opts.cargo_target_dir = target.clone();
-    opts.out_root = target.join("cofaas");
-    opts.release_host = false;
-    opts.verbose = false;
-    opts.link = cofaas::units::LinkMode::Fused;
+    let opts = common::build_options("prodcon", LinkMode::Fused, "cofaas");
     let fused = tokio::task::spawn_blocking(move || build(&opts))
         .await
         .unwrap()

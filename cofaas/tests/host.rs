@@ -8,13 +8,15 @@
 //! The app is built once per link mode; each test starts its own host
 //! process.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use cofaas::demo::{Consolidated, start_host};
-use cofaas::pipeline::{Artifacts, BuildOptions, build};
+use cofaas::demo::{Consolidated, start_host, start_host_with};
+use cofaas::pipeline::{Artifacts, build};
 use cofaas::units::LinkMode;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -64,25 +66,8 @@ impl prost::Message for Raw {
     }
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn build_hostcheck(link: LinkMode, out: &str) -> Artifacts {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let target = std::path::absolute(target).unwrap();
-    let mut opts = BuildOptions::new(repo().join("examples/hostcheck"));
-    opts.cargo_target_dir = target.clone();
-    opts.out_root = target.join(out);
-    opts.release_host = false;
-    opts.verbose = false;
-    opts.link = link;
-    build(&opts).unwrap()
+    build(&common::build_options("hostcheck", link, out)).unwrap()
 }
 
 /// Builds examples/hostcheck once for all tests (default link mode).
@@ -173,6 +158,22 @@ async fn call_with(
         payload,
     };
     unary(channel, "/hostcheck.Front/Call", tonic::Request::new(job)).await
+}
+
+/// The worker reads the host's `PATH`: `NOT_FOUND` unless granted (the
+/// host process itself always has it).
+async fn assert_no_path_variable(channel: Channel) {
+    let err = call_with(channel, "env", 0, b"PATH".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+}
+
+/// The worker connects to a listener of this test process.
+async fn connect_to_a_local_listener(channel: Channel) -> Result<Outcome, Status> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    call_with(channel, "connect", 0, addr.into_bytes()).await
 }
 
 async fn assert_echoes(channel: Channel, arg: u64) {
@@ -401,7 +402,7 @@ async fn functions_get_no_filesystem_environment_or_sockets_unless_granted() {
             .join("tests/host.rs")
             .is_file()
     );
-    let abs = repo().join(path);
+    let abs = common::repo().join(path);
     let err = call_with(
         ch.clone(),
         "read",
@@ -416,17 +417,10 @@ async fn functions_get_no_filesystem_environment_or_sockets_unless_granted() {
         "{}",
         err.message()
     );
-    // Nor the host's environment (the host itself has PATH).
-    let err = call_with(ch.clone(), "env", 0, b"PATH".to_vec())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // Nor the host's environment.
+    assert_no_path_variable(ch.clone()).await;
     // Nor sockets: a listener the host process itself could reach.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let err = call_with(ch.clone(), "connect", 0, addr.into_bytes())
-        .await
-        .unwrap_err();
+    let err = connect_to_a_local_listener(ch.clone()).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     assert!(
         err.message().starts_with("cannot connect to "),
@@ -455,24 +449,12 @@ async fn granted_directories_variables_and_network_are_usable_and_nothing_else()
     worker["capabilities"]["network"] = serde_json::json!(true);
     let granted = artifacts.dir.join("deployment-granted.json");
     std::fs::write(&granted, serde_json::to_string_pretty(&deployment).unwrap()).unwrap();
-    let deployment_arg = granted.display().to_string();
-    let host_bin = artifacts.host_bin.clone();
-    let (_host, addr) = tokio::task::spawn_blocking(move || {
-        let mut host = cofaas::proc::Guard::start_announcing(
-            "host",
-            &host_bin,
-            &["--deployment", &deployment_arg, "--listen", "127.0.0.1:0"],
-            false,
-        )
-        .unwrap();
-        let addr = host
-            .wait_for_announcement("listening on", Duration::from_secs(120))
-            .unwrap();
-        (host, addr)
+    let host = tokio::task::spawn_blocking(move || {
+        start_host_with(&artifacts.host_bin, &granted, None, &[], false).unwrap()
     })
     .await
     .unwrap();
-    let ch = channel(addr).await;
+    let ch = channel(host.addr).await;
 
     let expected = std::fs::read(tests_dir.join("host.rs")).unwrap();
     let out = call_with(ch.clone(), "read", 0, b"/data/host.rs".to_vec())
@@ -493,21 +475,14 @@ async fn granted_directories_variables_and_network_are_usable_and_nothing_else()
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "{path}: {err:?}");
     }
-    // The granted variable, and no other (the host itself has PATH).
+    // The granted variable, and no other.
     let out = call_with(ch.clone(), "env", 0, b"HOSTCHECK_GREETING".to_vec())
         .await
         .unwrap();
     assert_eq!(out.payload, b"granted");
-    let err = call_with(ch.clone(), "env", 0, b"PATH".to_vec())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    assert_no_path_variable(ch.clone()).await;
     // Sockets, with the network granted.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let out = call_with(ch.clone(), "connect", 0, addr.into_bytes())
-        .await
-        .unwrap();
+    let out = connect_to_a_local_listener(ch.clone()).await.unwrap();
     assert_eq!(out.text, "connected");
     assert_echoes(ch, 12).await;
 }

@@ -10,25 +10,17 @@
 //! consolidated host must answer every request as it does, and the order
 //! must come back exactly as it was sent.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod common;
 
-use cofaas::demo::{build_native_app, start_host};
-use cofaas::pipeline::{BuildOptions, build};
-use cofaas::proc::{Guard, free_port};
+use std::net::SocketAddr;
+
+use cofaas::demo::{build_native_app, start_host, start_listening};
+use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// A codec passing encoded messages through untouched, so requests and
 /// replies can be built and compared as dynamic messages.
@@ -114,7 +106,7 @@ fn same(a: &DynamicMessage, b: &DynamicMessage, request: &str) {
 }
 
 fn descriptors() -> DescriptorPool {
-    let proto = repo().join("examples/typeshow/proto");
+    let proto = common::repo().join("examples/typeshow/proto");
     let fds = protox::compile(["shop.proto"], [proto]).unwrap();
     DescriptorPool::from_file_descriptor_set(fds).unwrap()
 }
@@ -174,56 +166,28 @@ gift_message {}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_type_crosses_wit_as_natively() {
-    let app = repo().join("examples/typeshow");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let target = std::path::absolute(target).unwrap();
-    let options = |link: LinkMode| {
-        let mut opts = BuildOptions::new(&app);
-        opts.cargo_target_dir = target.clone();
-        opts.out_root = target.join("cofaas");
-        opts.release_host = false;
-        opts.verbose = false;
-        opts.link = link;
-        opts
-    };
-
-    let (auto, fused) = (options(LinkMode::Auto), options(LinkMode::Fused));
-    let (app_dir, target_dir) = (app.clone(), target.clone());
-    let bins = tokio::task::spawn_blocking(move || {
-        build_native_app(&app_dir, &target_dir, false).unwrap()
-    })
-    .await
-    .unwrap();
+    let app = common::repo().join("examples/typeshow");
+    let target = common::target_dir();
+    let bins = tokio::task::spawn_blocking(move || build_native_app(&app, &target, false).unwrap())
+        .await
+        .unwrap();
     let (native, _pricing, _gateway) = tokio::task::spawn_blocking(move || {
-        let pricing_addr = free_port().unwrap();
-        let mut pricing = Guard::start(
+        let (pricing_addr, pricing) = start_listening(
             "pricing",
             &bins.join("pricing"),
+            "PRICING_LISTEN",
             &[],
-            &[("PRICING_LISTEN", pricing_addr.to_string())],
             false,
         )
         .unwrap();
-        pricing
-            .wait_for_port(pricing_addr, Duration::from_secs(30))
-            .unwrap();
-        let addr = free_port().unwrap();
-        let mut gateway = Guard::start(
+        let (addr, gateway) = start_listening(
             "gateway",
             &bins.join("gateway"),
-            &[],
-            &[
-                ("GATEWAY_LISTEN", addr.to_string()),
-                ("PRICING_ADDR", format!("http://{pricing_addr}")),
-            ],
+            "GATEWAY_LISTEN",
+            &[("PRICING_ADDR", format!("http://{pricing_addr}"))],
             false,
         )
         .unwrap();
-        gateway
-            .wait_for_port(addr, Duration::from_secs(30))
-            .unwrap();
         (addr, pricing, gateway)
     })
     .await
@@ -231,12 +195,12 @@ async fn every_type_crosses_wit_as_natively() {
 
     // The edge carries strings and lists: host-mediated by the cost model,
     // so the host's typed mirrors of every type are on the path.
-    let host = build_and_start(auto).await;
+    let host = build_and_start(LinkMode::Auto).await;
     assert_eq!(host.units, ["gateway", "pricing"]);
     answers_like_native(native, host.consolidated.addr).await;
     drop(host);
     // Fused: one composed unit, the values crossing wasmtime's adapters.
-    let host = build_and_start(fused).await;
+    let host = build_and_start(LinkMode::Fused).await;
     assert_eq!(host.units, ["gateway+pricing"]);
     answers_like_native(native, host.consolidated.addr).await;
 }
@@ -246,9 +210,9 @@ struct Running {
     consolidated: cofaas::demo::Consolidated,
 }
 
-async fn build_and_start(opts: BuildOptions) -> Running {
+async fn build_and_start(link: LinkMode) -> Running {
     tokio::task::spawn_blocking(move || {
-        let artifacts = build(&opts).unwrap();
+        let artifacts = build(&common::build_options("typeshow", link, "cofaas")).unwrap();
         let consolidated = start_host(&artifacts, None, &[], false).unwrap();
         Running {
             units: artifacts.units.keys().cloned().collect(),

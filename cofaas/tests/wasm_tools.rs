@@ -6,17 +6,12 @@
 //! wasm-tools is taken from `PATH` when it is the pinned version, else
 //! installed once with `cargo install` under the target directory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TOOLS: &str = "1.263.0";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn wasm_tools() -> PathBuf {
     let on_path = Command::new("wasm-tools").arg("--version").output();
@@ -26,10 +21,7 @@ fn wasm_tools() -> PathBuf {
     {
         return PathBuf::from("wasm-tools");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let target = std::path::absolute(target).unwrap();
+    let target = common::target_dir();
     let root = target.join("tools");
     let bin = root.join("bin/wasm-tools");
     if !bin.is_file() {
@@ -73,7 +65,7 @@ fn protos(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
     let wasm_tools = wasm_tools();
-    let corpus = repo().join("proto2wit/tests/corpus");
+    let corpus = common::repo().join("proto2wit/tests/corpus");
     let scratch = std::env::temp_dir().join(format!("cofaas-wasm-tools-{}", std::process::id()));
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .unwrap()
