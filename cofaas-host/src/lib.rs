@@ -1,5 +1,6 @@
 //! The runtime every generated cofaas host links: a wasmtime engine, the
-//! app's units and their instances, and the gRPC server in front of them (tonic services, served by hyper).
+//! app's units and their instances, and the gRPC server in front of them
+//! (tonic services, served by hyper).
 //!
 //! `cofaas build` splits an app into *units* (see [`Deployment`]): every
 //! function that keeps state (not `stateless = true` in `cofaas.toml`) is a

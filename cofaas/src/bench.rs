@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::demo::{NativeBins, start_host, start_host_with, start_native};
+use crate::demo::{NativeBins, check, start_host, start_host_with, start_native};
+use crate::helloworld::HelloRequest;
 use crate::helloworld::greeter_client::GreeterClient;
-use crate::helloworld::{HelloReply, HelloRequest};
 use crate::pipeline::Artifacts;
 use crate::proc::{Guard, Memory, free_port, memory_of};
 
@@ -413,37 +413,6 @@ async fn round_trips(
     Ok(out)
 }
 
-/// Fails unless `reply` says the consumer received every byte `request`
-/// sent: every experiment checks each answer.
-fn check(request: &HelloRequest, reply: &HelloReply) -> Result<()> {
-    let expected = u64::from(request.calls.max(1)) * u64::from(request.payload_kib) * 1024;
-    if reply.bytes_consumed != expected {
-        bail!(
-            "{} bytes arrived, {expected} expected",
-            reply.bytes_consumed
-        );
-    }
-    Ok(())
-}
-
-/// Sends n = 10, 1 KiB requests to `addr` for `length`.
-async fn warm_up(addr: SocketAddr, length: Duration) -> Result<()> {
-    let mut client = GreeterClient::connect(format!("http://{addr}")).await?;
-    let request = HelloRequest {
-        name: "warm-up".into(),
-        calls: 10,
-        payload_kib: 1,
-        ..Default::default()
-    };
-    let until = Instant::now() + length;
-    loop {
-        check(&request, client.say_hello(request.clone()).await?.get_ref())?;
-        if Instant::now() >= until {
-            return Ok(());
-        }
-    }
-}
-
 /// The mean latency of one inter-function call as the producer measures it
 /// over 100 calls of `kib` KiB, repeated `repeats` times: the median mean.
 async fn inter_function(addr: SocketAddr, kib: u32, repeats: usize) -> Result<Duration> {
@@ -509,8 +478,9 @@ pub async fn run_paper(
     let mut host = start_host(artifacts, None, &[], false)?;
     let host_pid = host.process().id();
     progress("warm-up");
-    warm_up(native.addr, opts.warm_up).await?;
-    warm_up(host.addr, opts.warm_up).await?;
+    // One client's throughput run is the warm-up.
+    throughput(native.addr, 1, opts.warm_up).await?;
+    throughput(host.addr, 1, opts.warm_up).await?;
 
     for &calls in &opts.calls {
         for &kib in &opts.kibs {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::helloworld::HelloRequest;
 use crate::helloworld::greeter_client::GreeterClient;
+use crate::helloworld::{HelloReply, HelloRequest};
 use crate::pipeline::{Artifacts, BuildOptions, cargo, run};
 use crate::proc::{Guard, free_port};
 
@@ -163,6 +163,19 @@ pub fn start_host_with(
     Ok(Consolidated { addr, host })
 }
 
+/// Fails unless `reply` says the consumer received every byte `request`
+/// sent: the demo and every bench experiment check each answer.
+pub(crate) fn check(request: &HelloRequest, reply: &HelloReply) -> Result<()> {
+    let expected = u64::from(request.calls.max(1)) * u64::from(request.payload_kib) * 1024;
+    if reply.bytes_consumed != expected {
+        bail!(
+            "the consumer received {} bytes, {expected} expected",
+            reply.bytes_consumed
+        );
+    }
+    Ok(())
+}
+
 /// Figures for one configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {
@@ -194,13 +207,7 @@ pub async fn measure(addr: SocketAddr, calls: u32, kib: u32, requests: usize) ->
         let t = Instant::now();
         let reply = client.say_hello(request.clone()).await?.into_inner();
         rts.push(t.elapsed());
-        if reply.bytes_consumed != u64::from(calls) * u64::from(kib) * 1024 {
-            bail!(
-                "consumer received {} bytes, expected {}",
-                reply.bytes_consumed,
-                u64::from(calls) * u64::from(kib) * 1024
-            );
-        }
+        check(&request, &reply)?;
         latency_ns += u128::from(reply.mean_latency_ns);
     }
     rts.sort();
