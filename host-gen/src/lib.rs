@@ -19,7 +19,8 @@
 //!   `--deployment <build dir>/deployment.json [--listen <addr>] ...` and
 //!   also serves `grpc.health.v1.Health`;
 //! - `Cargo.toml` (same `[profile.*]` as the cofaas workspace, so a shared
-//!   target dir reuses wasmtime's artifacts) and, optionally, the
+//!   target dir reuses the dependencies whose features cargo resolves
+//!   alike in both) and, optionally, the
 //!   workspace's `Cargo.lock`.
 //!
 //! ```no_run
@@ -72,8 +73,16 @@ const DEP_VERSIONS: &[(&str, &str)] = &[
 
 /// The cofaas workspace's `[profile.*]` sections, verbatim (checked by a
 /// test): equal profiles let a shared target dir reuse the workspace's
-/// compiled wasmtime.
+/// compiled dependencies wherever cargo resolves their features alike.
 pub const PROFILES: &str = "\
+# Tests link wasmtime into many binaries; full debug info made a clean
+# `cargo test` need ~17 GB of disk. Line tables keep file:line in our
+# backtraces; dependencies carry none.
+[profile.dev]
+debug = \"line-tables-only\"
+[profile.dev.package.\"*\"]
+debug = false
+
 # wasmtime's compiler is slow unoptimised; the tests compile a composed
 # component, so optimise the compiler crates even in dev builds.
 [profile.dev.package.cranelift-codegen]
@@ -708,7 +717,7 @@ mod tests {
     fn profiles_match_the_workspace() {
         let root = workspace_manifest();
         let at = root
-            .find("# wasmtime's compiler is slow")
+            .find("# Tests link wasmtime into many binaries")
             .expect("profile comment");
         assert_eq!(
             &root[at..],
