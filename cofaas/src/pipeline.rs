@@ -173,12 +173,34 @@ pub(crate) fn cargo(target_dir: &Path) -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" {
+        if !passes_to_nested_cargo(&key) {
             cmd.env_remove(key.as_ref());
         }
     }
     cmd.env("CARGO_TARGET_DIR", target_dir);
     cmd
+}
+
+/// Whether an environment variable reaches the nested cargo. What an outer
+/// cargo sets for the crate it builds (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`,
+/// `RUSTFLAGS` meant for that build…) must not; the user's own settings for
+/// every cargo (home, network, incremental, jobs, terminal) do.
+fn passes_to_nested_cargo(key: &str) -> bool {
+    const USER_SETTINGS: &[&str] = &[
+        "CARGO_HOME",
+        "CARGO_INCREMENTAL",
+        "CARGO_BUILD_JOBS",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_TERM_",
+    ];
+    if key == "RUSTFLAGS" {
+        return false;
+    }
+    !key.starts_with("CARGO_")
+        || USER_SETTINGS
+            .iter()
+            .any(|s| if s.ends_with('_') { key.starts_with(s) } else { key == *s })
 }
 
 /// Makes sure the `wasm32-wasip2` target is installed, installing it with
@@ -614,4 +636,35 @@ fn build_host(
 /// resolve to the versions already built in the shared target dir.
 fn workspace_lockfile() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passes_to_nested_cargo;
+
+    #[test]
+    fn nested_cargo_keeps_user_settings_only() {
+        for kept in [
+            "PATH",
+            "CARGO_HOME",
+            "CARGO_INCREMENTAL",
+            "CARGO_BUILD_JOBS",
+            "CARGO_NET_OFFLINE",
+            "CARGO_HTTP_TIMEOUT",
+            "CARGO_TERM_COLOR",
+        ] {
+            assert!(passes_to_nested_cargo(kept), "{kept} should pass");
+        }
+        for dropped in [
+            "RUSTFLAGS",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_INCREMENTAL_X",
+            "CARGO_HOMEDIR",
+        ] {
+            assert!(!passes_to_nested_cargo(dropped), "{dropped} should not pass");
+        }
+    }
 }
