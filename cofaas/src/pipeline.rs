@@ -198,9 +198,13 @@ fn passes_to_nested_cargo(key: &str) -> bool {
         return false;
     }
     !key.starts_with("CARGO_")
-        || USER_SETTINGS
-            .iter()
-            .any(|s| if s.ends_with('_') { key.starts_with(s) } else { key == *s })
+        || USER_SETTINGS.iter().any(|s| {
+            if s.ends_with('_') {
+                key.starts_with(s)
+            } else {
+                key == *s
+            }
+        })
 }
 
 /// Makes sure the `wasm32-wasip2` target is installed, installing it with
@@ -664,7 +668,10 @@ mod tests {
             "CARGO_INCREMENTAL_X",
             "CARGO_HOMEDIR",
         ] {
-            assert!(!passes_to_nested_cargo(dropped), "{dropped} should not pass");
+            assert!(
+                !passes_to_nested_cargo(dropped),
+                "{dropped} should not pass"
+            );
         }
     }
 }
