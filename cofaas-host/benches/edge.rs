@@ -25,11 +25,9 @@
 //! `cargo bench -p cofaas-host --bench edge`
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -51,7 +49,6 @@ const CALLS: u32 = 1000;
 /// The ways, in the order of the table.
 const WAYS: [&str; 4] = ["fused", "mediated", "tonic", "native"];
 
-const TARGET: &str = "wasm32-wasip2";
 const CALLER_API: &str = "bench:edge/caller-api";
 const CALLEE_API: &str = "bench:edge/callee-api";
 
@@ -64,75 +61,13 @@ fn sample_size(len: u32) -> usize {
 // ---------------------------------------------------------------------------
 // Guests
 
-/// The guests workspace.
-fn guests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/guests")
-}
-
-/// The target directory of the cofaas workspace: `$CARGO_TARGET_DIR` or
-/// `<repo>/target`, so the guests' wit-bindgen builds are shared.
-fn target_dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("cofaas-host has no parent directory")?
-            .join("target"),
-    };
-    Ok(std::path::absolute(dir)?)
-}
-
-/// Runs `cmd`, failing with its output if it fails.
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({})\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Installs the `wasm32-wasip2` target if rustup says it is missing.
-fn ensure_target() -> Result<()> {
-    let Ok(out) = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    else {
-        return Ok(());
-    };
-    if out.status.success() && !String::from_utf8_lossy(&out.stdout).contains(TARGET) {
-        run(Command::new("rustup").args(["target", "add", TARGET]))?;
-    }
-    Ok(())
-}
+#[path = "../../component-linker/tests/support/guest_build.rs"]
+mod guest_build;
 
 /// Builds the guests and returns the caller's and the callee's component.
 fn build_guests() -> Result<(Vec<u8>, Vec<u8>)> {
-    ensure_target()?;
-    let target_dir = target_dir()?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut cmd = Command::new(cargo);
-    // The variables cargo sets for this bench would confuse the nested
-    // build; host RUSTFLAGS do not belong in a wasm build either.
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("CARGO_") && name != "CARGO_HOME" || name == "RUSTFLAGS" {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.env("CARGO_TARGET_DIR", &target_dir)
-        .args(["build", "--release", "--locked", "--target", TARGET])
-        .arg("--manifest-path")
-        .arg(guests_dir().join("Cargo.toml"));
-    run(&mut cmd)?;
-
-    let out = target_dir.join(TARGET).join("release");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = guest_build::build_guests(manifest_dir, &manifest_dir.join("benches/guests"))?;
     let read = |name: &str| {
         let path = out.join(format!("edge_{name}.wasm"));
         std::fs::read(&path).with_context(|| format!("reading {}", path.display()))

@@ -7,90 +7,23 @@
 //! twice: the counts `b` and `c` report must continue each other and across
 //! the calls, so `d` is one instance reached by both.
 
-use std::ffi::OsString;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use component_linker::{Input, Plan, link};
 use wasmparser::{Validator, WasmFeatures};
 use wasmtime::component::{Component, Linker, ResourceTable, TypedFunc};
 use wasmtime::error::Context as _;
-use wasmtime::{Engine, Result, Store, bail, ensure};
+use wasmtime::{Engine, Result, Store, ensure};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-const TARGET: &str = "wasm32-wasip2";
-
-/// The guests workspace.
-fn guests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests")
-}
-
-/// The target directory of the cofaas workspace: `$CARGO_TARGET_DIR` or
-/// `<repo>/target`, so the guests' wit-bindgen builds are shared across runs.
-fn target_dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("component-linker has no parent directory")?
-            .join("target"),
-    };
-    Ok(std::path::absolute(dir)?)
-}
-
-/// Runs `cmd`, failing with its output if it fails.
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({})\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Installs the `wasm32-wasip2` target if rustup says it is missing (CI has
-/// it already; without rustup, the build reports a missing target itself).
-fn ensure_target() -> Result<()> {
-    let Ok(out) = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    else {
-        return Ok(());
-    };
-    if out.status.success() && !String::from_utf8_lossy(&out.stdout).contains(TARGET) {
-        run(Command::new("rustup").args(["target", "add", TARGET]))?;
-    }
-    Ok(())
-}
+#[path = "support/guest_build.rs"]
+mod guest_build;
 
 /// Builds the guests and returns `[a, b, c, d]` as inputs named so.
 fn build_guests() -> Result<Vec<Input>> {
-    ensure_target()?;
-    let target_dir = target_dir()?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut cmd = Command::new(cargo);
-    // The variables cargo sets for this test would confuse the nested build;
-    // host RUSTFLAGS do not belong in a wasm build either.
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("CARGO_") && name != "CARGO_HOME" || name == "RUSTFLAGS" {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.env("CARGO_TARGET_DIR", &target_dir)
-        .args(["build", "--release", "--locked", "--target", TARGET])
-        .arg("--manifest-path")
-        .arg(guests_dir().join("Cargo.toml"));
-    run(&mut cmd)?;
-
-    let out = target_dir.join(TARGET).join("release");
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = guest_build::build_guests(manifest_dir, &manifest_dir.join("tests/guests"))?;
     ["a", "b", "c", "d"]
         .into_iter()
         .map(|name| {
