@@ -368,6 +368,23 @@ fn announce(what: &str, addr: SocketAddr) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// Binds `addr` and [`announce`]s the address bound (the actual port when
+/// `addr` has port 0) as `cofaas host <what> <addr>`; returns the listener
+/// and that address.
+async fn bind_announced(
+    addr: SocketAddr,
+    what: &str,
+) -> Result<(tokio::net::TcpListener, SocketAddr), HostError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| HostError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| HostError::Bind { addr, source })?;
+    announce(what, local);
+    Ok((listener, local))
+}
+
 /// Serves `routes` on `addr` until Ctrl-C or SIGTERM, then shuts down
 /// gracefully. Prints `cofaas host listening on <addr>` to stderr once the
 /// socket is bound (with the actual port when `addr` has port 0).
@@ -390,13 +407,7 @@ pub async fn serve_with_shutdown(
 ) -> Result<(), HostError> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| HostError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| HostError::Bind { addr, source })?;
-    announce("listening on", local);
+    let (listener, local) = bind_announced(addr, "listening on").await?;
     tracing::info!(%local, "serving");
     let service = hyper_util::service::TowerToHyperService::new(routes.prepare());
     let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
@@ -523,13 +534,7 @@ pub fn try_run<E: Exports>(
         }
         let routes = routes(host.clone())?.add_service(health);
         if let Some(addr) = args.metrics {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| HostError::Bind { addr, source })?;
-            let local = listener
-                .local_addr()
-                .map_err(|source| HostError::Bind { addr, source })?;
-            announce("metrics on", local);
+            let (listener, local) = bind_announced(addr, "metrics on").await?;
             tracing::info!(%local, "serving metrics at /metrics");
             tokio::spawn(metrics::serve_metrics(listener, Arc::clone(host.metrics())));
         }
