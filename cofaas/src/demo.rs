@@ -86,6 +86,10 @@ pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
 /// variable `listen_env` says: on a free loopback port, with further
 /// variables `envs` (the addresses of the functions it calls). Returns once
 /// the port accepts connections.
+///
+/// A port found free can be taken by another process before the function
+/// binds it; the function then exits, and is started again on another port
+/// (up to three tries).
 pub fn start_listening(
     name: &str,
     program: &Path,
@@ -93,12 +97,34 @@ pub fn start_listening(
     envs: &[(&str, String)],
     verbose: bool,
 ) -> Result<(SocketAddr, Guard)> {
-    let addr = free_port()?;
-    let mut all = vec![(listen_env, addr.to_string())];
-    all.extend(envs.iter().cloned());
-    let mut process = Guard::start(name, program, &[], &all, verbose)?;
-    process.wait_for_port(addr, Duration::from_secs(30))?;
-    Ok((addr, process))
+    start_listening_with_args(name, program, &[], listen_env, envs, verbose)
+}
+
+/// [`start_listening`] with arguments for the program.
+fn start_listening_with_args(
+    name: &str,
+    program: &Path,
+    args: &[&str],
+    listen_env: &str,
+    envs: &[(&str, String)],
+    verbose: bool,
+) -> Result<(SocketAddr, Guard)> {
+    const TRIES: usize = 3;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let addr = free_port()?;
+        let mut all = vec![(listen_env, addr.to_string())];
+        all.extend(envs.iter().cloned());
+        let mut process = Guard::start(name, program, args, &all, verbose)?;
+        match process.wait_for_port(addr, Duration::from_secs(30)) {
+            Ok(()) => return Ok((addr, process)),
+            Err(err) if tries < TRIES && process.wait_exit(Duration::ZERO)?.is_some() => {
+                eprintln!("cofaas: {err}; starting {name} on another port");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
 }
 
 /// The consolidated deployment, running.
@@ -320,4 +346,43 @@ pub async fn run_demo(opts: &DemoOptions) -> Result<Vec<Row>> {
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A "function" that exits at its first start, as one whose port was
+    /// taken would, and listens on `$LISTEN` at the second.
+    #[test]
+    fn a_function_that_loses_its_port_is_started_on_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("started-once");
+        let script = format!(
+            "if [ ! -e '{marker}' ]; then touch '{marker}'; exit 1; fi\n\
+             exec python3 -c 'import os, socket, time\n\
+             host, port = os.environ[\"LISTEN\"].rsplit(\":\", 1)\n\
+             s = socket.socket()\n\
+             s.bind((host, int(port)))\n\
+             s.listen()\n\
+             time.sleep(60)'\n",
+            marker = marker.display()
+        );
+        let (addr, mut process) = start_listening_with_args(
+            "flaky",
+            Path::new("/bin/sh"),
+            &["-c", &script],
+            "LISTEN",
+            &[],
+            false,
+        )
+        .unwrap();
+        assert!(marker.exists(), "the first start ran");
+        assert!(std::net::TcpStream::connect(addr).is_ok());
+        assert_eq!(
+            process.wait_exit(Duration::ZERO).unwrap(),
+            None,
+            "still running"
+        );
+    }
 }

@@ -6,12 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
+mod common;
+
+use common::workspace;
 
 /// Descriptor set, map, and a directory holding the app's WIT.
 fn setup(scratch: &str) -> (prost_types::FileDescriptorSet, proto2wit::Map, PathBuf) {
@@ -102,16 +99,5 @@ fn prodcon_host_compiles() {
     let krate = host_gen::generate(&map, &fds, &opts).unwrap();
     let dir = workspace().join("target/host-gen-test/build/prodcon-host");
     krate.write(&dir).unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["build", "--offline", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "generated host does not build:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_builds(&dir);
 }

@@ -3,14 +3,11 @@
 //! Empty) converted to and from `prost_types`, `oneof`s as prost enums, and
 //! recursive messages (prost's `Box`es, encoded back-edges).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
+mod common;
+
+use common::workspace;
 
 #[test]
 fn well_known_types_host_compiles() {
@@ -77,16 +74,5 @@ fn compiles(case: &str, file: &str, service: &str, expect: &str, open_enums: boo
     assert!(main.contains(expect), "{main}");
     let dir = root.join("host");
     krate.write(&dir).unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = std::process::Command::new(cargo)
-        .args(["build", "--offline", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", workspace().join("target"))
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "generated host does not build:\n{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    common::assert_builds(&dir);
 }
