@@ -625,15 +625,25 @@ fn build_host(
     };
     let built = opts.cargo_target_dir.join(profile).join(&crate_name);
     let host_bin = dir.join(&crate_name);
-    let bytes = std::fs::read(&built).map_err(io(&built))?;
-    write_if_changed(&host_bin, &bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&host_bin, std::fs::Permissions::from_mode(0o755))
-            .map_err(io(&host_bin))?;
-    }
+    place_binary(&built, &host_bin)?;
     Ok((host_crate, host_bin))
+}
+
+/// Puts the built binary `from` at `to`: a hard link where the file system
+/// allows (no second copy of a binary of tens of MB), else a copy. An old
+/// `to` is removed first, which also works while it is running; cargo
+/// replaces `from` by a new file when it rebuilds, so `to` never changes
+/// under a running host.
+fn place_binary(from: &Path, to: &Path) -> Result<(), BuildError> {
+    match std::fs::remove_file(to) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(to)(e)),
+    }
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(io(to))?;
+    }
+    Ok(())
 }
 
 /// The cofaas workspace's `Cargo.lock`, copied into generated hosts so they
@@ -644,7 +654,23 @@ fn workspace_lockfile() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::passes_to_nested_cargo;
+    use super::{passes_to_nested_cargo, place_binary};
+
+    #[test]
+    fn a_placed_binary_replaces_the_old_and_survives_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let (built, placed) = (dir.path().join("built"), dir.path().join("placed"));
+        std::fs::write(&built, b"first").unwrap();
+        std::fs::write(&placed, b"stale").unwrap();
+        place_binary(&built, &placed).unwrap();
+        assert_eq!(std::fs::read(&placed).unwrap(), b"first");
+        // As cargo does on a rebuild: a new file where the old one was.
+        std::fs::remove_file(&built).unwrap();
+        std::fs::write(&built, b"second").unwrap();
+        assert_eq!(std::fs::read(&placed).unwrap(), b"first");
+        place_binary(&built, &placed).unwrap();
+        assert_eq!(std::fs::read(&placed).unwrap(), b"second");
+    }
 
     #[test]
     fn nested_cargo_keeps_user_settings_only() {

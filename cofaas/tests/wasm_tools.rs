@@ -40,6 +40,8 @@ fn wasm_tools() -> PathBuf {
             "cannot install wasm-tools {WASM_TOOLS}:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Only the binary is needed; the build would hold ~240 MB of disk.
+        let _ = std::fs::remove_dir_all(target.join("tools-build"));
     }
     bin
 }
