@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const WASM_TOOLS: &str = "1.263.0";
@@ -46,92 +46,63 @@ fn wasm_tools() -> PathBuf {
     bin
 }
 
-/// Every `.proto` under `dir`, sorted.
-fn protos(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "proto") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+#[path = "../../proto2wit/tests/support/corpus_files.rs"]
+mod corpus_files;
 
 #[test]
 fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
     let wasm_tools = wasm_tools();
     let corpus = common::repo().join("proto2wit/tests/corpus");
     let scratch = std::env::temp_dir().join(format!("cofaas-wasm-tools-{}", std::process::id()));
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
     let (mut accepted, mut skipped_streaming, mut total) = (0, 0, 0);
-    for folder in &folders {
-        // As in proto2wit's corpus test: each folder is its own include
-        // root; etcd also needs gogo-protobuf and googleapis.
-        let mut includes = vec![folder.clone()];
-        if folder.ends_with("etcd") {
-            includes.push(corpus.join("gogo-protobuf"));
-            includes.push(corpus.join("googleapis"));
-        }
-        for file in protos(folder) {
-            total += 1;
-            let name = file.strip_prefix(&corpus).unwrap().display().to_string();
-            let out_dir = scratch.join(total.to_string());
-            let run = |extra: &[&str]| {
-                let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
-                cmd.arg("wit");
-                for i in &includes {
-                    cmd.arg("-I").arg(i);
-                }
-                cmd.arg(file.strip_prefix(folder).unwrap())
-                    .arg("-o")
-                    .arg(&out_dir)
-                    .args(extra);
-                cmd.output().expect("running cofaas")
-            };
-            let mut out = run(&[]);
-            if !out.status.success() {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                assert!(
-                    stderr.contains("streaming rpc is not supported"),
-                    "{name}: cofaas wit failed:\n{stderr}"
-                );
-                skipped_streaming += 1;
-                out = run(&["--skip-streaming"]);
-                assert!(
-                    out.status.success(),
-                    "{name}: cofaas wit --skip-streaming failed:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+    for corpus_files::CorpusFile {
+        name,
+        file,
+        includes,
+    } in corpus_files::corpus_files(&corpus)
+    {
+        total += 1;
+        let out_dir = scratch.join(total.to_string());
+        let run = |extra: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
+            cmd.arg("wit");
+            for i in &includes {
+                cmd.arg("-I").arg(i);
             }
-            let check = Command::new(&wasm_tools)
-                .args(["component", "wit"])
-                .arg(&out_dir)
-                .output()
-                .expect("running wasm-tools");
+            cmd.arg(&file).arg("-o").arg(&out_dir).args(extra);
+            cmd.output().expect("running cofaas")
+        };
+        let mut out = run(&[]);
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                check.status.success(),
-                "{name}: wasm-tools component wit refuses the output:\n{}",
-                String::from_utf8_lossy(&check.stderr)
+                stderr.contains("streaming rpc is not supported"),
+                "{name}: cofaas wit failed:\n{stderr}"
             );
-            let printed = String::from_utf8_lossy(&check.stdout);
+            skipped_streaming += 1;
+            out = run(&["--skip-streaming"]);
             assert!(
-                printed.contains("package cofaas:protos"),
-                "{name}: {printed}"
+                out.status.success(),
+                "{name}: cofaas wit --skip-streaming failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
             );
-            accepted += 1;
         }
+        let check = Command::new(&wasm_tools)
+            .args(["component", "wit"])
+            .arg(&out_dir)
+            .output()
+            .expect("running wasm-tools");
+        assert!(
+            check.status.success(),
+            "{name}: wasm-tools component wit refuses the output:\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let printed = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            printed.contains("package cofaas:protos"),
+            "{name}: {printed}"
+        );
+        accepted += 1;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     println!(
