@@ -273,6 +273,13 @@ pub fn failure_status(function: &str, err: &wasmtime::Error) -> Status {
             Status::resource_exhausted(format!("function `{function}` ran out of fuel"))
         }
         Some(trap) => Status::internal(format!("function `{function}` trapped: {trap}")),
+        // A Go panic (or `os.Exit`, `log.Fatal`) ends the instance through
+        // WASI's `proc_exit`: a trap for the caller, as a process exit is
+        // natively.
+        None if let Some(exit) = find::<wasmtime_wasi::I32Exit>(err) => Status::internal(format!(
+            "function `{function}` exited with status {} (a panic, or an exit)",
+            exit.0
+        )),
         None => Status::internal(format!(
             "function `{function}` failed: {}",
             err.root_cause()

@@ -186,7 +186,7 @@ pub async fn cold_start_native(bins: &NativeBins) -> Result<Duration> {
     let started = Instant::now();
     let mut consumer = Guard::start(
         "consumer",
-        &bins.consumer,
+        &bins.consumer.program,
         &[],
         &[("CONSUMER_LISTEN", consumer_addr.to_string())],
         false,
@@ -194,11 +194,11 @@ pub async fn cold_start_native(bins: &NativeBins) -> Result<Duration> {
     listening(consumer_addr, &mut consumer, Duration::from_secs(30)).await?;
     let _producer = Guard::start(
         "producer",
-        &bins.producer,
+        &bins.producer.program,
         &[],
         &[
             ("PRODUCER_LISTEN", addr.to_string()),
-            ("CONSUMER_ADDR", format!("http://{consumer_addr}")),
+            bins.consumer_env(consumer_addr),
         ],
         false,
     )?;

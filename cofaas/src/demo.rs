@@ -4,48 +4,59 @@
 //! loopback; the consolidated one is the generated host serving the composed
 //! component. Both get the same requests from the same tonic client.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::backend::NativeFunction;
 use crate::helloworld::greeter_client::GreeterClient;
 use crate::helloworld::{HelloReply, HelloRequest};
-use crate::pipeline::{Artifacts, BuildOptions, cargo, run};
+use crate::pipeline::{Artifacts, BuildOptions};
 use crate::proc::{Guard, free_port};
 
-/// Paths of the natively built prodcon functions.
+/// The natively built functions of a prodcon-shaped app (a `producer`
+/// calling a `consumer`), in any language.
 #[derive(Debug, Clone)]
 pub struct NativeBins {
-    /// The producer binary.
-    pub producer: PathBuf,
-    /// The consumer binary.
-    pub consumer: PathBuf,
+    /// The producer.
+    pub producer: NativeFunction,
+    /// The consumer.
+    pub consumer: NativeFunction,
 }
 
-/// Builds the example's functions natively (unchanged, with real tonic).
+impl NativeBins {
+    /// The producer's environment pointing it at a consumer on `addr`.
+    pub fn consumer_env(&self, addr: SocketAddr) -> (&'static str, String) {
+        ("CONSUMER_ADDR", self.producer.peer_address(addr))
+    }
+}
+
+/// Builds a prodcon-shaped app's functions natively (unchanged, with the
+/// real gRPC library of each one's language).
 pub fn build_native(app_dir: &Path, target_dir: &Path, release: bool) -> Result<NativeBins> {
-    let bin_dir = build_native_app(app_dir, target_dir, release)?;
+    let mut all = build_native_app(app_dir, target_dir, release)?;
+    let mut take = |name: &str| {
+        all.remove(name)
+            .with_context(|| format!("{} has no function `{name}`", app_dir.display()))
+    };
     Ok(NativeBins {
-        producer: bin_dir.join("producer"),
-        consumer: bin_dir.join("consumer"),
+        producer: take("producer")?,
+        consumer: take("consumer")?,
     })
 }
 
-/// Builds any app's Cargo workspace natively (unchanged, with real tonic)
-/// into `target_dir`; returns the directory holding its binaries.
-pub fn build_native_app(app_dir: &Path, target_dir: &Path, release: bool) -> Result<PathBuf> {
-    let mut cmd = cargo(target_dir);
-    cmd.arg("build")
-        .arg("--manifest-path")
-        .arg(app_dir.join("Cargo.toml"));
-    if release {
-        cmd.arg("--release");
-    }
-    run(&mut cmd).context("building the native functions")?;
-    let profile = if release { "release" } else { "debug" };
-    Ok(target_dir.join(profile))
+/// Builds any app's functions natively (unchanged, with the real gRPC
+/// library), each by its language's backend.
+pub fn build_native_app(
+    app_dir: &Path,
+    target_dir: &Path,
+    release: bool,
+) -> Result<BTreeMap<String, NativeFunction>> {
+    crate::backend::build_native_all(app_dir, target_dir, release)
+        .context("building the native functions")
 }
 
 /// The native deployment, running.
@@ -66,13 +77,18 @@ impl Native {
 
 /// Starts consumer then producer on free loopback ports.
 pub fn start_native(bins: &NativeBins, verbose: bool) -> Result<Native> {
-    let (consumer_addr, consumer) =
-        start_listening("consumer", &bins.consumer, "CONSUMER_LISTEN", &[], verbose)?;
+    let (consumer_addr, consumer) = start_listening(
+        "consumer",
+        &bins.consumer.program,
+        "CONSUMER_LISTEN",
+        &[],
+        verbose,
+    )?;
     let (addr, producer) = start_listening(
         "producer",
-        &bins.producer,
+        &bins.producer.program,
         "PRODUCER_LISTEN",
-        &[("CONSUMER_ADDR", format!("http://{consumer_addr}"))],
+        &[bins.consumer_env(consumer_addr)],
         verbose,
     )?;
     Ok(Native {

@@ -9,6 +9,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod bench;
 pub mod demo;
 pub mod link_plan;

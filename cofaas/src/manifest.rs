@@ -40,7 +40,7 @@ pub struct AppSection {
 pub enum Language {
     /// A tonic function.
     Rust,
-    /// A grpc-go function (not supported yet).
+    /// A grpc-go function.
     Go,
 }
 
@@ -142,11 +142,6 @@ impl Manifest {
                         "function `{name}` imports `{service}`, which no function exports"
                     )));
                 }
-            }
-            if f.language != Language::Rust {
-                return Err(invalid(format!(
-                    "function `{name}`: only language = \"rust\" is supported so far"
-                )));
             }
         }
         Ok((path, manifest))

@@ -131,14 +131,14 @@ pub enum BuildError {
     Precompile(#[from] cofaas_host::HostError),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn say(opts: &BuildOptions, msg: impl AsRef<str>) {
+pub(crate) fn say(opts: &BuildOptions, msg: impl AsRef<str>) {
     if opts.verbose {
         eprintln!("{}", msg.as_ref());
     }
@@ -207,24 +207,7 @@ fn passes_to_nested_cargo(key: &str) -> bool {
         })
 }
 
-/// Makes sure the `wasm32-wasip2` target is installed, installing it with
-/// rustup if it can.
-pub fn ensure_wasm_target() -> Result<(), BuildError> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2") => Ok(()),
-        Ok(_) => run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])).map_err(
-            |e| BuildError::Layout(format!(
-                "the wasm32-wasip2 target is missing and installing it failed; run `rustup target add wasm32-wasip2`\n{e}"
-            )),
-        ),
-        Err(_) => Err(BuildError::Layout(
-            "rustup not found: install the wasm32-wasip2 target for your toolchain (`rustup target add wasm32-wasip2`)".into(),
-        )),
-    }
-}
+pub use crate::backend::ensure_wasm_target;
 
 /// Copies `from` to `to` recursively, skipping `target/` and hidden entries;
 /// files whose bytes are unchanged are not rewritten (cargo fingerprints).
@@ -253,7 +236,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     if std::fs::read(path).ok().as_deref() == Some(bytes) {
         return Ok(());
     }
@@ -263,50 +246,8 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     std::fs::write(path, bytes).map_err(io(path))
 }
 
-fn package_name(manifest: &Path) -> Result<String, BuildError> {
-    let text = std::fs::read_to_string(manifest).map_err(io(manifest))?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
-    doc.get("package")
-        .and_then(|p| p.get("name"))
-        .and_then(|n| n.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| BuildError::Layout(format!("{}: no [package] name", manifest.display())))
-}
-
-/// The binary's main file of a function crate (relative to the crate).
-fn main_file(crate_dir: &Path) -> Result<PathBuf, BuildError> {
-    let manifest = crate_dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
-    let bins = doc.get("bin").and_then(|b| b.as_array());
-    match bins.map(|b| b.as_slice()) {
-        None | Some([]) => {
-            let p = PathBuf::from("src/main.rs");
-            if crate_dir.join(&p).is_file() {
-                Ok(p)
-            } else {
-                Err(BuildError::Layout(format!(
-                    "{}: no binary target (src/main.rs)",
-                    crate_dir.display()
-                )))
-            }
-        }
-        Some([bin]) => Ok(bin
-            .get("path")
-            .and_then(|p| p.as_str())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("src/main.rs"))),
-        Some(_) => Err(BuildError::Layout(format!(
-            "{}: several [[bin]] targets; a function crate must have one",
-            manifest.display()
-        ))),
-    }
-}
-
-/// Builds the app: WIT and map, one component per function, the composed
-/// component and the host.
+/// Builds the app: WIT and map, one component per function (each by its
+/// language's [`crate::backend::Backend`]), the units and the host.
 pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     let (manifest_path, manifest) = Manifest::load(&opts.app_dir)?;
     let app_dir = std::path::absolute(manifest_path.parent().unwrap_or(Path::new(".")))
@@ -315,7 +256,53 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     let dir = opts.out_root.join(&name);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
 
-    // 1. proto2wit.
+    let (fds, mapped) = map_protos(opts, &app_dir, &manifest)?;
+    let wit_dir = dir.join("wit");
+    write_if_changed(&wit_dir.join(format!("{name}.wit")), mapped.wit.as_bytes())?;
+    let map_path = dir.join("map.json");
+    write_if_changed(&map_path, mapped.map.to_json().as_bytes())?;
+    say(opts, format!("  wit        {}", wit_dir.display()));
+    say(opts, format!("  map        {}", map_path.display()));
+
+    let src = dir.join("src");
+    copy_tree(&app_dir, &src)?;
+    let cx = crate::backend::Context {
+        opts,
+        app_dir: &app_dir,
+        src: &src,
+        dir: &dir,
+        manifest: &manifest,
+        wit: &mapped.wit,
+        map: &mapped.map,
+        fds: &fds,
+    };
+    let built = crate::backend::build_all(&cx)?;
+    let components = write_components(opts, &dir, &built)?;
+
+    let (units, specs, wiring) =
+        compose_units(opts, &app_dir, &dir, &manifest, &mapped.map, &built)?;
+    let deployment = write_deployment(opts, &dir, &name, specs)?;
+    let (host_crate, host_bin) = build_host(opts, &dir, &name, &wit_dir, &mapped.map, &fds)?;
+    say(opts, format!("  host       {}", host_bin.display()));
+    Ok(Artifacts {
+        dir,
+        wit_dir,
+        map: map_path,
+        components,
+        units,
+        deployment,
+        host_crate,
+        host_bin,
+        wiring,
+    })
+}
+
+/// proto2wit: the app's protos to WIT and the name map.
+fn map_protos(
+    opts: &BuildOptions,
+    app_dir: &Path,
+    manifest: &Manifest,
+) -> Result<(prost_types::FileDescriptorSet, proto2wit::Output), BuildError> {
     let protos: Vec<PathBuf> = manifest
         .app
         .protos
@@ -329,138 +316,51 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         .map(|p| app_dir.join(p))
         .collect();
     let fds = proto2wit::compile_protos(&protos, &includes)?;
-    let app = manifest.app();
     let mut mapping = proto2wit::Options::default();
     mapping.open_enums = manifest.app.open_enums;
-    let out = proto2wit::generate(&fds, Some(&app), &mapping)?;
+    let out = proto2wit::generate(&fds, Some(&manifest.app()), &mapping)?;
     for w in &out.warnings {
         say(opts, format!("warning: {w}"));
     }
-    let wit_dir = dir.join("wit");
-    write_if_changed(&wit_dir.join(format!("{name}.wit")), out.wit.as_bytes())?;
-    let map_path = dir.join("map.json");
-    write_if_changed(&map_path, out.map.to_json().as_bytes())?;
-    say(opts, format!("  wit        {}", wit_dir.display()));
-    say(opts, format!("  map        {}", map_path.display()));
+    Ok((fds, out))
+}
 
-    // 2. Transformed copy + stubs + shims.
-    ensure_wasm_target()?;
-    let src = dir.join("src");
-    copy_tree(&app_dir, &src)?;
-    let stubs =
-        stubs::write_rust_stubs(&dir.join("stubs")).map_err(|source| BuildError::Stubs {
-            file: dir.join("stubs"),
-            source,
-        })?;
-    let rewrite = |path: &Path, role: &stubs::Role| -> Result<(), BuildError> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let new =
-            stubs::rewrite_manifest(&text, role, &stubs).map_err(|source| BuildError::Stubs {
-                file: path.to_path_buf(),
-                source,
-            })?;
-        write_if_changed(path, new.as_bytes())
-    };
-    // The original text, so rewriting twice starts from the user's manifest.
-    let workspace_manifest = src.join("Cargo.toml");
-    let function_dirs: BTreeMap<&String, PathBuf> = manifest
-        .functions
-        .iter()
-        .map(|(n, f)| (n, src.join(&f.path)))
-        .collect();
-    if workspace_manifest.is_file() && !function_dirs.values().any(|d| *d == src) {
-        rewrite(&workspace_manifest, &stubs::Role::WorkspaceRoot)?;
-    } else if !workspace_manifest.is_file() {
-        // Functions outside any workspace: give the copy one of its own.
-        let members: Vec<String> = manifest
-            .functions
-            .values()
-            .map(|f| format!("{:?}", f.path.display().to_string()))
-            .collect();
-        write_if_changed(
-            &workspace_manifest,
-            format!(
-                "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
-                members.join(", ")
-            )
-            .as_bytes(),
-        )?;
-    }
-    let mut packages = BTreeMap::new();
-    for (fname, fdir) in &function_dirs {
-        let main_rel = main_file(&app_dir.join(&manifest.functions[*fname].path))?;
-        let main_name = main_rel
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let main_dir = main_rel.parent().unwrap_or(Path::new("")).to_path_buf();
-        let lib_rel = main_dir.join("__cofaas_lib.rs");
-        rewrite(
-            &fdir.join("Cargo.toml"),
-            &stubs::Role::Function {
-                lib_path: lib_rel.display().to_string(),
-            },
-        )?;
-        let guest = grpc_shim_gen::RustGuest::new(&out.map, fname);
-        let files = guest.generate(&fds)?;
-        let gen_dir = fdir.join(".cofaas/generated");
-        for (file, text) in &files.packages {
-            write_if_changed(&gen_dir.join(file), text.as_bytes())?;
-        }
-        write_if_changed(
-            &fdir.join(".cofaas/wit").join(format!("{name}.wit")),
-            out.wit.as_bytes(),
-        )?;
-        let main_path = fdir.join(&main_rel);
-        let main_source = std::fs::read_to_string(&main_path).map_err(io(&main_path))?;
-        let root = guest.root(&main_name, &main_source, ".cofaas/wit")?;
-        write_if_changed(&fdir.join(&lib_rel), root.root.as_bytes())?;
-        if let Some(main) = root.main {
-            write_if_changed(
-                &fdir.join(&main_dir).join("__cofaas_main.rs"),
-                main.as_bytes(),
-            )?;
-        }
-        packages.insert((*fname).clone(), package_name(&fdir.join("Cargo.toml"))?);
-    }
-
-    // 3. Build the components.
-    let mut cmd = cargo(&opts.cargo_target_dir);
-    cmd.current_dir(&src)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(&workspace_manifest);
-    for p in packages.values() {
-        cmd.args(["-p", p]);
-    }
-    say(opts, "  building function components (wasm32-wasip2)...");
-    run(&mut cmd)?;
+/// Writes each function's component to `components/<function>.wasm`.
+fn write_components(
+    opts: &BuildOptions,
+    dir: &Path,
+    built: &BTreeMap<String, crate::backend::Built>,
+) -> Result<BTreeMap<String, PathBuf>, BuildError> {
     let components_dir = dir.join("components");
     let mut components = BTreeMap::new();
-    let mut inputs = Vec::new();
-    for (fname, package) in &packages {
-        let built = opts
-            .cargo_target_dir
-            .join("wasm32-wasip2/release")
-            .join(format!("{}.wasm", package.replace('-', "_")));
-        let bytes = std::fs::read(&built).map_err(io(&built))?;
+    for (fname, b) in built {
         let path = components_dir.join(format!("{fname}.wasm"));
-        write_if_changed(&path, &bytes)?;
+        write_if_changed(&path, &b.bytes)?;
         say(opts, format!("  component  {}", path.display()));
         components.insert(fname.clone(), path);
-        inputs.push(component_linker::Input {
-            name: fname.clone(),
-            bytes,
-        });
     }
+    Ok(components)
+}
 
-    // 4. Units: compose each group of stateless functions; precompile.
-    if let Some(cycle) = crate::units::find_cycle(&crate::units::call_graph(&manifest)) {
+/// The units: each group of stateless functions composed, every unit
+/// precompiled; with the host's description of each and the wiring chosen.
+#[allow(clippy::type_complexity)]
+fn compose_units(
+    opts: &BuildOptions,
+    app_dir: &Path,
+    dir: &Path,
+    manifest: &Manifest,
+    map: &proto2wit::Map,
+    built: &BTreeMap<String, crate::backend::Built>,
+) -> Result<
+    (
+        BTreeMap<String, PathBuf>,
+        Vec<cofaas_host::UnitSpec>,
+        Vec<String>,
+    ),
+    BuildError,
+> {
+    if let Some(cycle) = crate::units::find_cycle(&crate::units::call_graph(manifest)) {
         return Err(BuildError::Cycle(cycle));
     }
     let units_dir = dir.join("units");
@@ -471,22 +371,28 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     let fuse = |service: &str| match opts.link {
         crate::units::LinkMode::Fused => true,
         crate::units::LinkMode::Mediated => false,
-        crate::units::LinkMode::Auto => crate::units::fuse_by_cost(&out.map, service),
+        crate::units::LinkMode::Auto => crate::units::fuse_by_cost(map, service),
     };
-    for unit in crate::units::plan_units(&manifest, fuse) {
+    let component = |f: &str| {
+        built
+            .get(f)
+            .ok_or_else(|| BuildError::Layout(format!("no component for `{f}`")))
+    };
+    for unit in crate::units::plan_units(manifest, fuse) {
         let path = units_dir.join(format!("{}.wasm", unit.name));
         let bytes = if let [only] = unit.functions.as_slice() {
-            let i = inputs
-                .iter()
-                .position(|i| i.name == *only)
-                .ok_or_else(|| BuildError::Layout(format!("no component for `{only}`")))?;
-            inputs[i].bytes.clone()
+            component(only)?.bytes.clone()
         } else {
-            let group: Vec<component_linker::Input> = inputs
+            let group = unit
+                .functions
                 .iter()
-                .filter(|i| unit.functions.contains(&i.name))
-                .cloned()
-                .collect();
+                .map(|f| {
+                    Ok(component_linker::Input {
+                        name: f.clone(),
+                        bytes: component(f)?.bytes.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, BuildError>>()?;
             let mut plan = component_linker::Plan::default();
             // Every member's exports: the public ones, the ones other
             // units call, and every lifecycle.
@@ -516,7 +422,7 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         let functions = unit
             .functions
             .iter()
-            .map(|f| function_spec(&manifest, &out.map, &packages, f))
+            .map(|f| function_spec(manifest, map, built, f))
             .collect();
         let mut spec = cofaas_host::UnitSpec::new(
             unit.name.clone(),
@@ -525,7 +431,7 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
             functions,
         );
         if let [only] = unit.functions.as_slice() {
-            spec.capabilities = capabilities(&app_dir, &manifest.functions[only].grants);
+            spec.capabilities = capabilities(app_dir, &manifest.functions[only].grants);
         }
         specs.push(spec);
         units.insert(unit.name, path);
@@ -533,41 +439,37 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
     for w in &wiring {
         say(opts, format!("  wire       {w}"));
     }
+    Ok((units, specs, wiring))
+}
+
+/// Writes `deployment.json`, the host's description of the units.
+fn write_deployment(
+    opts: &BuildOptions,
+    dir: &Path,
+    name: &str,
+    specs: Vec<cofaas_host::UnitSpec>,
+) -> Result<PathBuf, BuildError> {
     let deployment = dir.join(cofaas_host::DEPLOYMENT_FILE);
-    let description = cofaas_host::Deployment::new(name.clone(), specs);
+    let description = cofaas_host::Deployment::new(name.to_string(), specs);
     let mut text = serde_json::to_string_pretty(&description)
         .map_err(std::io::Error::other)
         .map_err(io(&deployment))?;
     text.push('\n');
     write_if_changed(&deployment, text.as_bytes())?;
     say(opts, format!("  deployment {}", deployment.display()));
-
-    // 5. Host.
-    let (host_crate, host_bin) = build_host(opts, &dir, &name, &wit_dir, &out.map, &fds)?;
-    say(opts, format!("  host       {}", host_bin.display()));
-    Ok(Artifacts {
-        dir,
-        wit_dir,
-        map: map_path,
-        components,
-        units,
-        deployment,
-        host_crate,
-        host_bin,
-        wiring,
-    })
+    Ok(deployment)
 }
 
 /// The host's description of function `name`.
 fn function_spec(
     manifest: &Manifest,
     map: &proto2wit::Map,
-    packages: &BTreeMap<String, String>,
+    built: &BTreeMap<String, crate::backend::Built>,
     name: &str,
 ) -> cofaas_host::FunctionSpec {
-    let crate_name = packages
+    let crate_name = built
         .get(name)
-        .map(|p| p.replace('-', "_"))
+        .map(|b| b.symbol_name.clone())
         .unwrap_or_else(|| name.replace('-', "_"));
     let lifecycle = map
         .worlds

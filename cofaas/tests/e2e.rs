@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use cofaas::demo::{build_native, start_host, start_native};
@@ -14,30 +13,6 @@ use cofaas::helloworld::HelloRequest;
 use cofaas::helloworld::greeter_client::GreeterClient;
 use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
-use sha2::{Digest, Sha256};
-
-/// SHA-256 of every file under `dir` except build output.
-fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
-            if e.file_name() == "target" {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                let digest = Sha256::digest(std::fs::read(&p).unwrap());
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), hex);
-            }
-        }
-    }
-    out
-}
 
 async fn say_hello(
     addr: std::net::SocketAddr,
@@ -54,7 +29,7 @@ async fn prodcon_consolidated_answers_like_native() {
     let app = common::repo().join("examples/prodcon");
     let target = common::target_dir();
 
-    let before = hash_tree(&app);
+    let before = common::hash_tree(&app);
     assert!(before.keys().any(|p| p.ends_with("producer/src/main.rs")));
     assert!(before.keys().any(|p| p.ends_with("consumer/Cargo.toml")));
 
@@ -67,7 +42,7 @@ async fn prodcon_consolidated_answers_like_native() {
     // The user's sources and Cargo files are byte-identical after the build.
     assert_eq!(
         before,
-        hash_tree(&app),
+        common::hash_tree(&app),
         "cofaas build modified the user's files"
     );
 

@@ -17,98 +17,12 @@ use std::net::SocketAddr;
 use cofaas::demo::{build_native_app, start_host, start_listening};
 use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
+use common::{same, unary};
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::Channel;
-use tonic::{Code, Status};
-
-/// A codec passing encoded messages through untouched, so requests and
-/// replies can be built and compared as dynamic messages.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        let n = bytes::Buf::remaining(src);
-        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
-    }
-}
-
-async fn unary(addr: SocketAddr, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, Status> {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    grpc.unary(
-        tonic::Request::new(body),
-        PathAndQuery::from_static(path),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-/// Asserts `a == b`, printing the path of the first difference and both
-/// messages in text format (the debug form of a dynamic message is its whole
-/// descriptor).
-fn same(a: &DynamicMessage, b: &DynamicMessage, request: &str) {
-    fn first_difference(a: &DynamicMessage, b: &DynamicMessage, path: &str) -> Option<String> {
-        for f in prost_reflect::ReflectMessage::descriptor(a).fields() {
-            let (x, y) = (a.get_field(&f), b.get_field(&f));
-            if x != y {
-                let here = format!("{path}.{}", f.name());
-                return match (x.as_message(), y.as_message()) {
-                    (Some(x), Some(y)) => first_difference(x, y, &here).or(Some(here)),
-                    _ => Some(here),
-                };
-            }
-        }
-        None
-    }
-    assert!(
-        a == b,
-        "request:\n{request}\nfirst difference at {:?}\n\nleft:\n{}\n\nright:\n{}",
-        first_difference(a, b, ""),
-        a.to_text_format(),
-        b.to_text_format()
-    );
-}
+use tonic::Code;
 
 fn descriptors() -> DescriptorPool {
-    let proto = common::repo().join("examples/typeshow/proto");
-    let fds = protox::compile(["shop.proto"], [proto]).unwrap();
-    DescriptorPool::from_file_descriptor_set(fds).unwrap()
+    common::descriptors("examples/typeshow/proto", &["shop.proto"])
 }
 
 fn message(pool: &DescriptorPool, name: &str) -> MessageDescriptor {
@@ -174,7 +88,7 @@ async fn every_type_crosses_wit_as_natively() {
     let (native, _pricing, _gateway) = tokio::task::spawn_blocking(move || {
         let (pricing_addr, pricing) = start_listening(
             "pricing",
-            &bins.join("pricing"),
+            &bins["pricing"].program,
             "PRICING_LISTEN",
             &[],
             false,
@@ -182,9 +96,9 @@ async fn every_type_crosses_wit_as_natively() {
         .unwrap();
         let (addr, gateway) = start_listening(
             "gateway",
-            &bins.join("gateway"),
+            &bins["gateway"].program,
             "GATEWAY_LISTEN",
-            &[("PRICING_ADDR", format!("http://{pricing_addr}"))],
+            &[("PRICING_ADDR", bins["gateway"].peer_address(pricing_addr))],
             false,
         )
         .unwrap();

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod convert;
+pub mod go;
 pub mod rust_names;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ pub use convert::{
     prost_relative_path, prost_type_segments, prost_well_known_oneof_path, prost_well_known_path,
     to_wit_fn, wit_fn_ident, wit_has_list,
 };
+pub use go::{GO_BINDINGS_MODULE, GoFiles, GoGuest};
 use rust_names::{ident, path, tonic_snake, wit_camel, wit_snake};
 
 /// Errors of the generators.
@@ -78,6 +80,12 @@ pub enum Error {
         /// syn's error.
         #[source]
         source: syn::Error,
+    },
+    /// wit-bindgen-go could not generate a Go function's bindings.
+    #[error("Go bindings: {message}")]
+    Bindings {
+        /// What went wrong.
+        message: String,
     },
     /// The function's `main.rs` could not be prepared for inclusion.
     #[error("{file}: {message}")]

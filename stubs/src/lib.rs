@@ -15,6 +15,15 @@
 //!   dependency that, where tonic's generator would have run, puts the code
 //!   grpc-shim-gen generated into `OUT_DIR`.
 //!
+//! For Go, two modules are written out ([`write_go_stubs`]): a stand-in
+//! `google.golang.org/grpc` whose `NewServer`/`RegisterService`/`Serve`
+//! register the services and return, and whose `ClientConn.Invoke` routes
+//! to generated glue that calls WIT imports (plus `codes`, `status` with
+//! details, `metadata`, `credentials/insecure`); and a stand-in for
+//! wit-bindgen-go's runtime module whose `cabi_realloc` never runs Go's GC
+//! (see `templates/go/witpkg`). [`rewrite_go_mod`] points a copied
+//! `go.mod` at them.
+//!
 //! [`rewrite_manifest`] rewrites a copy of a function's `Cargo.toml` (or its
 //! workspace's) to use them: stubbed dependencies become path dependencies, the
 //! binary becomes a `cdylib` rooted at the generated component root, and
@@ -62,6 +71,12 @@ pub enum Error {
         /// The parser's error (carries line and column).
         #[source]
         source: toml_edit::TomlError,
+    },
+    /// A `go.mod` has a shape the transformation cannot handle.
+    #[error("go.mod: {message}")]
+    GoMod {
+        /// What and why.
+        message: String,
     },
     /// A manifest has a shape the transformation cannot handle.
     #[error("Cargo manifest: {message}")]
@@ -152,6 +167,122 @@ const TEMPLATES: &[Template] = &[
     },
 ];
 
+include!(concat!(env!("OUT_DIR"), "/go_templates.rs"));
+
+/// The module cofaas's stand-in for grpc-go replaces.
+pub const GO_GRPC_MODULE: &str = "google.golang.org/grpc";
+/// The module of wit-bindgen-go's runtime package, which cofaas's own
+/// stand-in replaces (its GC never runs inside `cabi_realloc`).
+pub const GO_WIT_MODULE: &str = "go.bytecodealliance.org/pkg";
+
+/// Where the Go stand-in modules were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GoStubs {
+    /// The `google.golang.org/grpc` stand-in: `grpc`, `codes`, `status`,
+    /// `metadata`, `credentials/insecure`, and `cofaas`, the seam generated
+    /// glue registers with.
+    pub grpc: PathBuf,
+    /// The `go.bytecodealliance.org/pkg` stand-in (`wit/runtime`,
+    /// `wit/types`) the wit-bindgen-go bindings import.
+    pub wit_runtime: PathBuf,
+}
+
+/// Writes the Go stand-in modules under `dir` (`grpc/`, `witpkg/`).
+pub fn write_go_stubs(dir: &Path) -> Result<GoStubs, Error> {
+    for (file, text) in GO_TEMPLATES {
+        write_if_changed(&dir.join(file), text)?;
+    }
+    Ok(GoStubs::at(dir))
+}
+
+/// Rewrites the text of a copied `go.mod` so that the module builds
+/// against the stand-ins: `google.golang.org/grpc` and wit-bindgen-go's
+/// runtime module are replaced by [`GoStubs`], and the generated bindings
+/// module `bindings_module` (at `bindings`, relative to the go.mod or
+/// absolute) is required and replaced. Everything the user wrote is kept.
+///
+/// ```
+/// let stubs = stubs::GoStubs::at(std::path::Path::new("/stubs"));
+/// let text = "module example.com/f\n\ngo 1.25\n\nrequire google.golang.org/grpc v1.76.0\n";
+/// let out = stubs::rewrite_go_mod(text, &stubs, "./.cofaas/bindings", "wit_component").unwrap();
+/// assert!(out.starts_with(text));
+/// assert!(out.contains("google.golang.org/grpc => /stubs/grpc"));
+/// ```
+pub fn rewrite_go_mod(
+    text: &str,
+    stubs: &GoStubs,
+    bindings: &str,
+    bindings_module: &str,
+) -> Result<String, Error> {
+    let fail = |message: String| Error::GoMod { message };
+    let mut has_module = false;
+    let mut in_replace = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split("//").next().unwrap_or("").trim();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["module", ..] => has_module = true,
+            ["replace", "("] => in_replace = true,
+            [")"] => in_replace = false,
+            _ => {}
+        }
+        let replaced = match words.as_slice() {
+            ["replace", path, ..] if *path != "(" => Some(*path),
+            [path, ..] if in_replace && *path != "(" => Some(*path),
+            _ => None,
+        };
+        if let Some(path) = replaced
+            && [GO_GRPC_MODULE, GO_WIT_MODULE, bindings_module].contains(&path)
+        {
+            return Err(fail(format!(
+                "line {}: the module already replaces `{path}`, which cofaas must replace with its stand-in",
+                i + 1
+            )));
+        }
+    }
+    if !has_module {
+        return Err(fail("no `module` directive".into()));
+    }
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n// Added by cofaas (this is a copy): build against the stand-ins.\nrequire {bindings_module} v0.0.0\n\nreplace (\n\t{GO_GRPC_MODULE} => {}\n\t{GO_WIT_MODULE} => {}\n\t{bindings_module} => {bindings}\n)\n",
+        stubs.grpc.display(),
+        stubs.wit_runtime.display(),
+    ));
+    Ok(out)
+}
+
+impl GoStubs {
+    /// Where [`write_go_stubs`] puts the stand-ins under `dir`, without
+    /// writing them.
+    pub fn at(dir: &Path) -> Self {
+        GoStubs {
+            grpc: dir.join("grpc"),
+            wit_runtime: dir.join("witpkg"),
+        }
+    }
+}
+
+fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
+    let write = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+            std::fs::write(path, text)?;
+        }
+        Ok(())
+    };
+    write().map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Package names of the stub crates, as they appear in rewritten manifests.
 pub const STUB_TONIC: &str = "cofaas-stub-tonic";
 /// See [`STUB_TONIC`].
@@ -180,19 +311,8 @@ impl RustStubs {
 pub fn write_rust_stubs(dir: &Path) -> Result<RustStubs, Error> {
     for t in TEMPLATES {
         for (file, text) in t.files {
-            let path = dir.join(t.dir).join(file);
-            let write = || -> std::io::Result<()> {
-                std::fs::create_dir_all(path.parent().expect("template files are in a dir"))?;
-                // Only rewrite on change, so cargo's fingerprints stay fresh.
-                if std::fs::read_to_string(&path).ok().as_deref() != Some(*text) {
-                    std::fs::write(&path, text)?;
-                }
-                Ok(())
-            };
-            write().map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            // Only rewrite on change, so cargo's fingerprints stay fresh.
+            write_if_changed(&dir.join(t.dir).join(file), text)?;
         }
     }
     Ok(RustStubs::at(dir))

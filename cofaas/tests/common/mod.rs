@@ -3,10 +3,17 @@
 
 #![allow(dead_code)] // Each test binary uses a subset.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use cofaas::pipeline::BuildOptions;
 use cofaas::units::LinkMode;
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use sha2::{Digest, Sha256};
+use tonic::Status;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -36,4 +43,116 @@ pub fn build_options(app: &str, link: LinkMode, out: &str) -> BuildOptions {
     opts.verbose = false;
     opts.link = link;
     opts
+}
+
+/// SHA-256 of every file under `dir` except build output.
+pub fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_name() == "target" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let digest = Sha256::digest(std::fs::read(&p).unwrap());
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), hex);
+            }
+        }
+    }
+    out
+}
+
+/// A codec passing encoded messages through untouched, so requests and
+/// replies can be built and compared as dynamic messages.
+#[derive(Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        let n = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
+    }
+}
+
+pub async fn unary(addr: SocketAddr, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, Status> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    grpc.unary(
+        tonic::Request::new(body),
+        PathAndQuery::from_static(path),
+        RawCodec,
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+/// Asserts `a == b`, printing the path of the first difference and both
+/// messages in text format (the debug form of a dynamic message is its whole
+/// descriptor).
+pub fn same(a: &DynamicMessage, b: &DynamicMessage, request: &str) {
+    fn first_difference(a: &DynamicMessage, b: &DynamicMessage, path: &str) -> Option<String> {
+        for f in prost_reflect::ReflectMessage::descriptor(a).fields() {
+            let (x, y) = (a.get_field(&f), b.get_field(&f));
+            if x != y {
+                let here = format!("{path}.{}", f.name());
+                return match (x.as_message(), y.as_message()) {
+                    (Some(x), Some(y)) => first_difference(x, y, &here).or(Some(here)),
+                    _ => Some(here),
+                };
+            }
+        }
+        None
+    }
+    assert!(
+        a == b,
+        "request:\n{request}\nfirst difference at {:?}\n\nleft:\n{}\n\nright:\n{}",
+        first_difference(a, b, ""),
+        a.to_text_format(),
+        b.to_text_format()
+    );
+}
+
+/// The descriptors of `files` under `proto_dir` (relative to the repository).
+pub fn descriptors(proto_dir: &str, files: &[&str]) -> DescriptorPool {
+    let fds = protox::compile(files, [repo().join(proto_dir)]).unwrap();
+    DescriptorPool::from_file_descriptor_set(fds).unwrap()
 }

@@ -1,0 +1,251 @@
+//! The Go backend: grpc-go functions, built by mainline Go (≥ 1.25, GC on)
+//! as a wasip1 reactor and turned into a component in process.
+//!
+//! Per function, in the copy of its module:
+//! 1. the stand-in modules (`stubs::write_go_stubs`) and the generated
+//!    bindings module (`grpc_shim_gen::GoGuest`: wit-bindgen-go's packages
+//!    plus the glue) are written, the glue's two files join the `main`
+//!    package, and the copied `go.mod` replaces `google.golang.org/grpc`
+//!    and wit-bindgen-go's runtime module by the stand-ins
+//!    (`stubs::rewrite_go_mod`). The user's files are byte-identical
+//!    afterwards: only the copy changes.
+//! 2. `GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
+//!    -ldflags=-checklinkname=0 -mod=mod` builds the core module (Go's
+//!    `_initialize` runs package inits; `main` runs later, as the
+//!    lifecycle `init`).
+//! 3. wit-component embeds the world and, with wasmtime 48's preview1
+//!    reactor adapter, encodes the component.
+//!
+//! Why a `replace` of the whole `google.golang.org/grpc` module rather than
+//! rewriting call sites: the user's `*_grpc.pb.go` files use grpc-go's
+//! types (`ServiceDesc`, `ClientConnInterface`, the generic stream types)
+//! and must compile unchanged, and `replace` is how Go itself swaps a
+//! dependency, on a copy, with no source edited at all.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Backend, Built, Context, Native};
+use crate::manifest::Language;
+use crate::pipeline::{BuildError, io, run, say, write_if_changed};
+
+/// The Go (grpc-go) backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Go;
+
+/// Where, inside a copied Go module, the generated bindings module goes.
+const BINDINGS_DIR: &str = ".cofaas/bindings";
+
+/// The oldest Go that builds wasip1 reactors with `//go:wasmexport`.
+const MIN_GO_MINOR: u32 = 25;
+
+impl Backend for Go {
+    fn language(&self) -> Language {
+        Language::Go
+    }
+
+    fn check_toolchain(&self) -> Result<(), BuildError> {
+        let out = Command::new(go_command()).arg("version").output().map_err(|e| {
+            BuildError::Layout(format!(
+                "Go functions need Go ≥ 1.{MIN_GO_MINOR} on PATH (or $GO): `go version` failed: {e}"
+            ))
+        })?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        match go_minor(&text) {
+            Some(minor) if minor >= MIN_GO_MINOR => Ok(()),
+            _ => Err(BuildError::Layout(format!(
+                "Go functions need Go ≥ 1.{MIN_GO_MINOR} (for //go:wasmexport reactors); `go version` says: {}",
+                text.trim()
+            ))),
+        }
+    }
+
+    fn prepare(&self, cx: &Context, functions: &[&str]) -> Result<(), BuildError> {
+        let stubs_dir = cx.dir.join("stubs/go");
+        let stubs = stubs::write_go_stubs(&stubs_dir).map_err(|source| BuildError::Stubs {
+            file: stubs_dir.clone(),
+            source,
+        })?;
+        for fname in functions {
+            let user_dir = cx.user_function_dir(fname);
+            let user_mod = user_dir.join("go.mod");
+            if !user_mod.is_file() {
+                return Err(BuildError::Layout(format!(
+                    "function `{fname}`: {} has no go.mod (a Go function is a module of its own, with package main at its root)",
+                    user_dir.display()
+                )));
+            }
+            let fdir = cx.function_dir(fname);
+            let files = grpc_shim_gen::GoGuest::new(cx.map, fname).generate(cx.wit)?;
+            let bindings = fdir.join(BINDINGS_DIR);
+            for (file, text) in &files.bindings {
+                write_if_changed(&bindings.join(file), text.as_bytes())?;
+            }
+            for (file, text) in &files.main_package {
+                write_if_changed(&fdir.join(file), text.as_bytes())?;
+            }
+            // From the user's go.mod, so preparing twice starts over.
+            let text = std::fs::read_to_string(&user_mod).map_err(io(&user_mod))?;
+            let rewritten = stubs::rewrite_go_mod(
+                &text,
+                &stubs,
+                &format!("./{BINDINGS_DIR}"),
+                grpc_shim_gen::GO_BINDINGS_MODULE,
+            )
+            .map_err(|source| BuildError::Stubs {
+                file: user_mod.clone(),
+                source,
+            })?;
+            write_if_changed(&fdir.join("go.mod"), rewritten.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, functions: &[&str]) -> Result<Vec<Built>, BuildError> {
+        let core_dir = cx.dir.join("go");
+        std::fs::create_dir_all(&core_dir).map_err(io(&core_dir))?;
+        let adapter =
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+        let mut built = Vec::new();
+        for fname in functions {
+            let fdir = cx.function_dir(fname);
+            let core = core_dir.join(format!("{fname}.core.wasm"));
+            say(
+                cx.opts,
+                format!("  building Go function `{fname}` (wasip1 reactor)..."),
+            );
+            let mut cmd = Command::new(go_command());
+            cmd.current_dir(&fdir)
+                .env("GOOS", "wasip1")
+                .env("GOARCH", "wasm")
+                .env("CGO_ENABLED", "0")
+                .args([
+                    "build",
+                    "-buildmode=c-shared",
+                    "-ldflags=-checklinkname=0",
+                    "-mod=mod",
+                    "-o",
+                ])
+                .arg(&core)
+                .arg(".");
+            run(&mut cmd)?;
+            let module = std::fs::read(&core).map_err(io(&core))?;
+            let bytes =
+                componentize(cx.wit, &world_of(cx, fname)?, module, adapter).map_err(|e| {
+                    BuildError::Layout(format!(
+                        "function `{fname}`: componentizing the Go module: {e:#}"
+                    ))
+                })?;
+            built.push(Built {
+                function: fname.to_string(),
+                symbol_name: module_symbol_name(&fdir.join("go.mod")),
+                bytes,
+            });
+        }
+        Ok(built)
+    }
+
+    fn build_native(
+        &self,
+        native: &Native,
+        functions: &[&str],
+    ) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+        // In the user's module, read-only (`go build` refuses to change
+        // go.mod or go.sum), with the real grpc-go.
+        let app = &native.manifest.app.name;
+        let bin_dir = native.target_dir.join("cofaas-native").join(app);
+        let mut bins = BTreeMap::new();
+        for f in functions {
+            let dir = native.app_dir.join(&native.manifest.functions[*f].path);
+            let bin = bin_dir.join(f);
+            let mut cmd = Command::new(go_command());
+            cmd.current_dir(&dir)
+                .env_remove("GOOS")
+                .env_remove("GOARCH")
+                .args(["build", "-mod=readonly", "-o"])
+                .arg(&bin)
+                .arg(".");
+            run(&mut cmd)?;
+            bins.insert(f.to_string(), bin);
+        }
+        Ok(bins)
+    }
+}
+
+/// The `go` command: `$GO` if set, else `go` on `PATH`.
+fn go_command() -> std::ffi::OsString {
+    std::env::var_os("GO").unwrap_or_else(|| "go".into())
+}
+
+/// The minor version in `go version` output (`go version go1.26.8 linux/amd64` → 26).
+fn go_minor(version: &str) -> Option<u32> {
+    let v = version.split_whitespace().find(|w| w.starts_with("go1."))?;
+    v.strip_prefix("go1.")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The WIT world of function `name`.
+fn world_of(cx: &Context, name: &str) -> Result<String, BuildError> {
+    cx.map
+        .worlds
+        .values()
+        .find(|w| w.function.as_deref() == Some(name))
+        .map(|w| w.name.clone())
+        .ok_or_else(|| BuildError::Layout(format!("the map has no world for function `{name}`")))
+}
+
+/// The last element of the module path, which Go's symbols don't carry
+/// (they say `main.`): traps in a Go function are attributed by unit.
+fn module_symbol_name(go_mod: &Path) -> String {
+    std::fs::read_to_string(go_mod)
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("module ")
+                    .map(|m| m.trim().to_string())
+            })
+        })
+        .and_then(|m| m.rsplit('/').next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Embeds `world` of `wit` into the core module and encodes the component
+/// with the preview1 reactor adapter.
+fn componentize(
+    wit: &str,
+    world: &str,
+    mut module: Vec<u8>,
+    adapter: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("app.wit", wit)?;
+    let world = resolve.select_world(&[package], Some(world))?;
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )?;
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)?
+        .adapter("wasi_snapshot_preview1", adapter)?
+        .encode()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_minor;
+
+    #[test]
+    fn go_versions() {
+        assert_eq!(go_minor("go version go1.26.8 linux/amd64"), Some(26));
+        assert_eq!(go_minor("go version go1.25 linux/amd64"), Some(25));
+        assert_eq!(go_minor("go version devel +abc"), None);
+    }
+}

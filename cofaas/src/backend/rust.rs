@@ -1,0 +1,263 @@
+//! The Rust backend: tonic functions, built for `wasm32-wasip2`.
+//!
+//! The copy's manifests link the stub crates (`stubs::write_rust_stubs`),
+//! grpc-shim-gen's `include_proto!` files go to `.cofaas/generated` (the
+//! stub `tonic-prost-build` copies them into `OUT_DIR`), and the component
+//! root includes the function's own `main.rs` unchanged. All Rust functions
+//! build in one cargo invocation over the copied workspace.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Backend, Built, Context, Native};
+use crate::manifest::Language;
+use crate::pipeline::{BuildError, cargo, io, run, say, write_if_changed};
+
+/// The Rust (tonic) backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rust;
+
+impl Backend for Rust {
+    fn language(&self) -> Language {
+        Language::Rust
+    }
+
+    fn check_toolchain(&self) -> Result<(), BuildError> {
+        ensure_wasm_target()
+    }
+
+    fn prepare(&self, cx: &Context, functions: &[&str]) -> Result<(), BuildError> {
+        let stubs_dir = cx.dir.join("stubs");
+        let stubs = stubs::write_rust_stubs(&stubs_dir).map_err(|source| BuildError::Stubs {
+            file: stubs_dir.clone(),
+            source,
+        })?;
+        let rewrite = |path: &Path, role: &stubs::Role| -> Result<(), BuildError> {
+            let text = std::fs::read_to_string(path).map_err(io(path))?;
+            let new = stubs::rewrite_manifest(&text, role, &stubs).map_err(|source| {
+                BuildError::Stubs {
+                    file: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            write_if_changed(path, new.as_bytes())
+        };
+        let workspace_manifest = cx.src.join("Cargo.toml");
+        let dirs: Vec<PathBuf> = functions.iter().map(|f| cx.function_dir(f)).collect();
+        if workspace_manifest.is_file() && !dirs.iter().any(|d| *d == cx.src) {
+            rewrite(&workspace_manifest, &stubs::Role::WorkspaceRoot)?;
+        } else if !workspace_manifest.is_file() {
+            // Functions outside any workspace: give the copy one of its own.
+            let members: Vec<String> = functions
+                .iter()
+                .map(|f| format!("{:?}", cx.manifest.functions[*f].path.display().to_string()))
+                .collect();
+            write_if_changed(
+                &workspace_manifest,
+                format!(
+                    "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+                    members.join(", ")
+                )
+                .as_bytes(),
+            )?;
+        }
+        let name = &cx.manifest.app.name;
+        for fname in functions {
+            let fdir = cx.function_dir(fname);
+            let main_rel = main_file(&cx.user_function_dir(fname))?;
+            let main_name = main_rel
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let main_dir = main_rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            let lib_rel = main_dir.join("__cofaas_lib.rs");
+            rewrite(
+                &fdir.join("Cargo.toml"),
+                &stubs::Role::Function {
+                    lib_path: lib_rel.display().to_string(),
+                },
+            )?;
+            let guest = grpc_shim_gen::RustGuest::new(cx.map, fname);
+            let files = guest.generate(cx.fds)?;
+            let gen_dir = fdir.join(".cofaas/generated");
+            for (file, text) in &files.packages {
+                write_if_changed(&gen_dir.join(file), text.as_bytes())?;
+            }
+            write_if_changed(
+                &fdir.join(".cofaas/wit").join(format!("{name}.wit")),
+                cx.wit.as_bytes(),
+            )?;
+            let main_path = fdir.join(&main_rel);
+            let main_source = std::fs::read_to_string(&main_path).map_err(io(&main_path))?;
+            let root = guest.root(&main_name, &main_source, ".cofaas/wit")?;
+            write_if_changed(&fdir.join(&lib_rel), root.root.as_bytes())?;
+            if let Some(main) = root.main {
+                write_if_changed(
+                    &fdir.join(&main_dir).join("__cofaas_main.rs"),
+                    main.as_bytes(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, functions: &[&str]) -> Result<Vec<Built>, BuildError> {
+        let mut packages = BTreeMap::new();
+        for f in functions {
+            packages.insert(*f, package_name(&cx.function_dir(f).join("Cargo.toml"))?);
+        }
+        let mut cmd = cargo(&cx.opts.cargo_target_dir);
+        cmd.current_dir(cx.src)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(cx.src.join("Cargo.toml"));
+        for p in packages.values() {
+            cmd.args(["-p", p]);
+        }
+        say(
+            cx.opts,
+            format!(
+                "  building Rust functions ({}) for wasm32-wasip2...",
+                functions.join(", ")
+            ),
+        );
+        run(&mut cmd)?;
+        packages
+            .into_iter()
+            .map(|(function, package)| {
+                let crate_name = package.replace('-', "_");
+                let built = cx
+                    .opts
+                    .cargo_target_dir
+                    .join("wasm32-wasip2/release")
+                    .join(format!("{crate_name}.wasm"));
+                Ok(Built {
+                    function: function.to_string(),
+                    symbol_name: crate_name,
+                    bytes: std::fs::read(&built).map_err(io(&built))?,
+                })
+            })
+            .collect()
+    }
+
+    fn build_native(
+        &self,
+        native: &Native,
+        functions: &[&str],
+    ) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+        // The app's own Cargo workspace, unchanged, with real tonic.
+        let mut cmd = cargo(native.target_dir);
+        cmd.arg("build")
+            .arg("--manifest-path")
+            .arg(native.app_dir.join("Cargo.toml"));
+        let mut bins = BTreeMap::new();
+        for f in functions {
+            let dir = native.app_dir.join(&native.manifest.functions[*f].path);
+            let package = package_name(&dir.join("Cargo.toml"))?;
+            cmd.args(["-p", &package]);
+            bins.insert(f.to_string(), binary_name(&dir, &package)?);
+        }
+        if native.release {
+            cmd.arg("--release");
+        }
+        run(&mut cmd)?;
+        let profile = if native.release { "release" } else { "debug" };
+        let dir = native.target_dir.join(profile);
+        Ok(bins.into_iter().map(|(f, b)| (f, dir.join(b))).collect())
+    }
+
+    fn peer_address(&self, addr: std::net::SocketAddr) -> String {
+        Self::url(addr)
+    }
+}
+
+/// The name of a function crate's binary: its one `[[bin]]`'s, else the
+/// package's.
+fn binary_name(crate_dir: &Path, package: &str) -> Result<String, BuildError> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
+    Ok(doc
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .and_then(|b| b.first())
+        .and_then(|b| b.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or(package)
+        .to_string())
+}
+
+impl Rust {
+    /// The tonic URL of a peer.
+    fn url(addr: std::net::SocketAddr) -> String {
+        format!("http://{addr}")
+    }
+}
+
+/// Makes sure the `wasm32-wasip2` target is installed, installing it with
+/// rustup if it can.
+pub fn ensure_wasm_target() -> Result<(), BuildError> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2") => Ok(()),
+        Ok(_) => run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])).map_err(
+            |e| BuildError::Layout(format!(
+                "the wasm32-wasip2 target is missing and installing it failed; run `rustup target add wasm32-wasip2`\n{e}"
+            )),
+        ),
+        Err(_) => Err(BuildError::Layout(
+            "rustup not found: install the wasm32-wasip2 target for your toolchain (`rustup target add wasm32-wasip2`)".into(),
+        )),
+    }
+}
+
+fn package_name(manifest: &Path) -> Result<String, BuildError> {
+    let text = std::fs::read_to_string(manifest).map_err(io(manifest))?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
+    doc.get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| BuildError::Layout(format!("{}: no [package] name", manifest.display())))
+}
+
+/// The binary's main file of a function crate (relative to the crate).
+fn main_file(crate_dir: &Path) -> Result<PathBuf, BuildError> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
+    let bins = doc.get("bin").and_then(|b| b.as_array());
+    match bins.map(|b| b.as_slice()) {
+        None | Some([]) => {
+            let p = PathBuf::from("src/main.rs");
+            if crate_dir.join(&p).is_file() {
+                Ok(p)
+            } else {
+                Err(BuildError::Layout(format!(
+                    "{}: no binary target (src/main.rs)",
+                    crate_dir.display()
+                )))
+            }
+        }
+        Some([bin]) => Ok(bin
+            .get("path")
+            .and_then(|p| p.as_str())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("src/main.rs"))),
+        Some(_) => Err(BuildError::Layout(format!(
+            "{}: several [[bin]] targets; a function crate must have one",
+            manifest.display()
+        ))),
+    }
+}

@@ -1,0 +1,288 @@
+//! Go functions end to end: unchanged grpc-go functions built by mainline
+//! Go (GC on) into components, alone (`examples/prodcon-go`) and mixed with
+//! Rust ones (`examples/mixed`: Rust → Go → Rust), served by the generated
+//! host. The oracle is the native deployment of the same sources, built by
+//! `go build` and `cargo build` with the real grpc-go and tonic.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use cofaas::backend::NativeFunction;
+use cofaas::demo::{
+    Consolidated, build_native, build_native_app, start_host, start_listening, start_native,
+};
+use cofaas::helloworld::greeter_client::GreeterClient;
+use cofaas::helloworld::{HelloReply, HelloRequest};
+use cofaas::pipeline::build;
+use cofaas::proc::Guard;
+use cofaas::units::LinkMode;
+use common::{descriptors, same, unary};
+use prost_reflect::{DynamicMessage, MessageDescriptor, Value};
+use tonic::Code;
+
+async fn say_hello(addr: SocketAddr, req: HelloRequest) -> Result<HelloReply, tonic::Status> {
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap()
+        .max_decoding_message_size(usize::MAX);
+    client.say_hello(req).await.map(|r| r.into_inner())
+}
+
+/// Resident set size of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prodcon_go_answers_like_native_with_the_gc_on() {
+    let app = common::repo().join("examples/prodcon-go");
+    let target = common::target_dir();
+    let before = common::hash_tree(&app);
+    assert!(before.keys().any(|p| p.ends_with("producer/go.sum")));
+
+    let artifacts = tokio::task::spawn_blocking(|| {
+        build(&common::build_options(
+            "prodcon-go",
+            LinkMode::Auto,
+            "cofaas",
+        ))
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        common::hash_tree(&app),
+        before,
+        "the user's Go files, go.mod and go.sum are byte-identical after cofaas build"
+    );
+    // The copy was transformed, not the original.
+    let copied = std::fs::read_to_string(artifacts.dir.join("src/producer/go.mod")).unwrap();
+    assert!(copied.contains("google.golang.org/grpc =>"), "{copied}");
+
+    let native_app = app.clone();
+    let bins =
+        tokio::task::spawn_blocking(move || build_native(&native_app, &target, false).unwrap())
+            .await
+            .unwrap();
+    let native = tokio::task::spawn_blocking(move || start_native(&bins, false).unwrap())
+        .await
+        .unwrap();
+    let artifacts2 = artifacts.clone();
+    let mut host =
+        tokio::task::spawn_blocking(move || start_host(&artifacts2, None, &[], false).unwrap())
+            .await
+            .unwrap();
+
+    for calls in [1, 3] {
+        for kib in [1, 64] {
+            let req = HelloRequest {
+                name: "go".into(),
+                calls,
+                payload_kib: kib,
+                ..Default::default()
+            };
+            let n = say_hello(native.addr, req.clone()).await.unwrap();
+            let c = say_hello(host.addr, req).await.unwrap();
+            assert_eq!(
+                prost::Message::encode_to_vec(&c),
+                prost::Message::encode_to_vec(&n),
+                "n={calls} m={kib} KiB"
+            );
+            // The consumer really received the bytes.
+            assert_eq!(c.bytes_consumed, u64::from(calls * kib) * 1024);
+        }
+    }
+
+    // A Go status (code and message) reaches the tonic client unchanged.
+    let too_big = HelloRequest {
+        payload_kib: 4096,
+        ..Default::default()
+    };
+    let n = say_hello(native.addr, too_big.clone()).await.unwrap_err();
+    let c = say_hello(host.addr, too_big).await.unwrap_err();
+    assert_eq!((c.code(), c.message()), (n.code(), n.message()));
+    assert_eq!(c.code(), Code::InvalidArgument);
+
+    // The GC really on: 20 000 calls of 512 KiB into the Go consumer under
+    // the default memory cap, with the host's memory flat after the first
+    // 1 000.
+    let pid = host.process().id();
+    let thousand = HelloRequest {
+        name: "gc".into(),
+        calls: 1000,
+        payload_kib: 512,
+        ..Default::default()
+    };
+    let reply = say_hello(host.addr, thousand.clone()).await.unwrap();
+    assert_eq!(reply.bytes_consumed, 1000 * 512 * 1024);
+    let after_first = rss_kib(pid);
+    for _ in 1..20 {
+        let reply = say_hello(host.addr, thousand.clone()).await.unwrap();
+        assert_eq!(reply.bytes_consumed, 1000 * 512 * 1024);
+    }
+    let at_end = rss_kib(pid);
+    assert!(
+        at_end * 10 <= after_first * 12,
+        "host RSS grew from {after_first} KiB after 1 000 calls to {at_end} KiB after 20 000"
+    );
+    eprintln!("host RSS: {after_first} KiB after 1 000 calls, {at_end} KiB after 20 000");
+}
+
+/// The native mixed app: back, then middle, then front, each told where
+/// the one it calls listens.
+fn start_native_mixed(bins: &BTreeMap<String, NativeFunction>) -> (SocketAddr, Vec<Guard>) {
+    let (back_addr, back) =
+        start_listening("back", &bins["back"].program, "BACK_LISTEN", &[], false).unwrap();
+    let (middle_addr, middle) = start_listening(
+        "middle",
+        &bins["middle"].program,
+        "MIDDLE_LISTEN",
+        &[("BACK_ADDR", bins["middle"].peer_address(back_addr))],
+        false,
+    )
+    .unwrap();
+    let (addr, front) = start_listening(
+        "front",
+        &bins["front"].program,
+        "FRONT_LISTEN",
+        &[("MIDDLE_ADDR", bins["front"].peer_address(middle_addr))],
+        false,
+    )
+    .unwrap();
+    (addr, vec![front, middle, back])
+}
+
+fn job(desc: &MessageDescriptor, text: &str) -> Vec<u8> {
+    prost::Message::encode_to_vec(&DynamicMessage::parse_text_format(desc.clone(), text).unwrap())
+}
+
+const JOB: &str = r#"
+id: "j-1"
+name: "words"
+words: ["alpha", "beta", "ünïcode ✓"]
+numbers: [1, -2, 9223372036854775806]
+payload: "\000\001\002\377"
+labels { key: "team" value: "blue" }
+labels { key: "env" value: "" }
+priority: PRIORITY_HIGH
+owner { name: "ada" team: 7 }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_rust_go_rust_answers_like_native() {
+    let app = common::repo().join("examples/mixed");
+    let target = common::target_dir();
+    let native_app = app.clone();
+    let bins =
+        tokio::task::spawn_blocking(move || build_native_app(&native_app, &target, false).unwrap())
+            .await
+            .unwrap();
+    let (native, _natives) = tokio::task::spawn_blocking(move || start_native_mixed(&bins))
+        .await
+        .unwrap();
+    let host: Consolidated = tokio::task::spawn_blocking(|| {
+        let artifacts = build(&common::build_options("mixed", LinkMode::Auto, "cofaas")).unwrap();
+        start_host(&artifacts, None, &[], false).unwrap()
+    })
+    .await
+    .unwrap();
+
+    let pool = descriptors("examples/mixed/proto", &["mixed.proto"]);
+    let job_desc = pool.get_message_by_name("mixed.Job").unwrap();
+    let report_desc = pool.get_message_by_name("mixed.Report").unwrap();
+    let path = "/mixed.Front/Handle";
+
+    // Both directions in one request: Rust → Go (front → middle) and
+    // Go → Rust (middle → back), and the replies back up.
+    for text in [JOB, r#"id: "j-2""#] {
+        let body = job(&job_desc, text);
+        let n = unary(native, path, body.clone()).await.unwrap();
+        let c = unary(host.addr, path, body).await.unwrap();
+        let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
+        let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
+        same(&c, &n, text);
+        let trail = c.get_field_by_name("trail").unwrap();
+        let trail: Vec<&str> = trail
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(trail, ["back", "middle", "front"]);
+    }
+
+    // A Go status with code, message and details reaches the tonic client
+    // unchanged (through the Rust front, which passes it on with `?`).
+    let body = job(&job_desc, r#"id: "j-3" name: "go-error""#);
+    let n = unary(native, path, body.clone()).await.unwrap_err();
+    let c = unary(host.addr, path, body).await.unwrap_err();
+    assert_eq!(c.code(), Code::FailedPrecondition, "{c:?}");
+    assert_eq!(
+        (c.code(), c.message(), c.details()),
+        (n.code(), n.message(), n.details())
+    );
+    assert!(!c.details().is_empty(), "the ErrorInfo detail crossed");
+
+    // A Rust status reaches the Go caller's status.FromError unchanged:
+    // middle reports what it saw inside its reply.
+    let body = job(&job_desc, r#"id: "j-4" name: "rust-error""#);
+    let n = unary(native, path, body.clone()).await.unwrap();
+    let c = unary(host.addr, path, body).await.unwrap();
+    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
+    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
+    same(&c, &n, "rust-error");
+    let upstream = c.get_field_by_name("upstream").unwrap();
+    let upstream = upstream.as_message().unwrap();
+    assert_eq!(
+        upstream.get_field_by_name("code").unwrap().as_ref(),
+        &Value::I32(Code::Aborted as i32)
+    );
+    assert_eq!(
+        upstream.get_field_by_name("reason").unwrap().as_str(),
+        Some("REFUSED")
+    );
+
+    // A Go panic on one input: that request gets INTERNAL naming the
+    // function; 200 concurrent good requests all succeed; the host serves
+    // afterwards.
+    let good = job(&job_desc, JOB);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let body = good.clone();
+        let addr = host.addr;
+        tasks.push(tokio::spawn(async move {
+            if i == 100 {
+                None
+            } else {
+                Some(unary(addr, path, body).await)
+            }
+        }));
+    }
+    let panicked = unary(host.addr, path, job(&job_desc, r#"id: "p" name: "panic""#))
+        .await
+        .unwrap_err();
+    assert_eq!(panicked.code(), Code::Internal, "{panicked:?}");
+    assert!(
+        panicked.message().contains("`middle`"),
+        "names the function: {}",
+        panicked.message()
+    );
+    let mut failures = 0;
+    for t in tasks {
+        if let Some(Err(e)) = t.await.unwrap() {
+            eprintln!("good request failed: {e:?}");
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 0);
+    let after = unary(host.addr, path, good).await.unwrap();
+    assert!(!after.is_empty());
+}

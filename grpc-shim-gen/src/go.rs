@@ -1,0 +1,878 @@
+//! The Go (grpc-go) backend: the compatibility layer of one Go function.
+//!
+//! A Go function stays as written: `grpc.NewServer`, `pb.RegisterXServer`,
+//! `s.Serve(lis)`, `grpc.NewClient(..)`, `pb.NewYClient(conn)`, with the
+//! `*.pb.go` and `*_grpc.pb.go` files protoc-gen-go and protoc-gen-go-grpc
+//! wrote. It builds against cofaas's stand-in `google.golang.org/grpc`
+//! (from the `stubs` crate), whose `cofaas` package is the seam this module
+//! generates code for:
+//!
+//! - **Bindings**: wit-bindgen-go (in process) writes the Go packages of the
+//!   function's world into a module named [`GO_BINDINGS_MODULE`], and the
+//!   `//go:wasmexport` wrappers, which go into the function's `main`
+//!   package (`cofaas_wit_exports.go`, without its placeholder `main`).
+//! - **Exports**: for every exported service, the `export_<interface>`
+//!   package wit-bindgen-go calls into: each WIT function lifts its record
+//!   into the user's own protobuf-go request (through the `dec` callback
+//!   of the generated handler) and runs the handler `main` registered, with
+//!   the server's interceptors, via `cofaas.UnaryCall`.
+//! - **Imports**: for every imported service, a `cofaas_import_<interface>`
+//!   package that registers, per method, the invoker `ClientConn.Invoke`
+//!   routes to: it lowers the user's request into the WIT record and calls
+//!   the WIT import.
+//! - **Lifecycle**: `init` runs the function's `main` once (registered from
+//!   an `init()` in `cofaas_main.go`, which the main package gets).
+//!
+//! Messages convert through protobuf reflection (`protoreflect`) by field
+//! number, so no Go type name of the user's generated code is needed and
+//! the real protobuf-go messages are used. Strings and byte slices are
+//! moved, never copied. Every export entry and every import call is a GC
+//! safe point (`witRuntime.SafePoint`): the stand-in runtime keeps Go's GC
+//! out of `cabi_realloc`, where the component model forbids the clock calls
+//! a collection makes.
+//!
+//! Output is deterministic and already `gofmt`-formatted.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proto2wit::{FieldMap, Label, Map, MessageMap, Scalar, ServiceMap, ValueType};
+
+use crate::Error;
+
+/// The Go module path of the generated bindings (wit-bindgen-go's own
+/// default for a standalone component).
+pub const GO_BINDINGS_MODULE: &str = "wit_component";
+
+/// The support package every generated glue package uses (fixed source).
+const CONV_PACKAGE: &str = "cofaas_conv";
+
+/// Files generated for one Go function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GoFiles {
+    /// The bindings module ([`GO_BINDINGS_MODULE`]): paths relative to its
+    /// root (`go.mod`, `<package>/<file>.go`), with contents.
+    pub bindings: BTreeMap<String, String>,
+    /// Files to add to the function's `main` package, by file name.
+    pub main_package: BTreeMap<String, String>,
+}
+
+/// The Go (grpc-go) backend for one function.
+#[derive(Debug)]
+pub struct GoGuest<'a> {
+    map: &'a Map,
+    function: &'a str,
+}
+
+/// The Go identifier wit-bindgen-go gives a WIT name (`payload-kib` →
+/// `PayloadKib`).
+pub fn go_camel(wit: &str) -> String {
+    wit.to_upper_camel_case()
+}
+
+/// The Go package wit-bindgen-go writes for a WIT interface of `package`
+/// (`cofaas:prodcon`, `helloworld-greeter` → `cofaas_prodcon_helloworld_greeter`).
+pub fn go_interface_package(wit_package: &str, interface: &str) -> String {
+    let (ns, pkg) = wit_package.split_once(':').unwrap_or(("", wit_package));
+    let pkg = pkg.split('@').next().unwrap_or(pkg);
+    [ns, pkg, interface]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_snake_case())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+impl<'a> GoGuest<'a> {
+    /// The backend for `function` of the app described by `map`.
+    pub fn new(map: &'a Map, function: &'a str) -> Self {
+        Self { map, function }
+    }
+
+    /// Generates the bindings module and the main package's extra files
+    /// from the app's WIT text (what proto2wit emitted for `map`).
+    pub fn generate(&self, wit: &str) -> Result<GoFiles, Error> {
+        if self.map.wit_maps {
+            return Err(Error::WitMaps);
+        }
+        let world = self
+            .map
+            .worlds
+            .values()
+            .find(|w| w.function.as_deref() == Some(self.function))
+            .ok_or_else(|| Error::UnknownFunction {
+                function: self.function.to_string(),
+            })?;
+        let mut bindings = wit_bindgen_go_files(wit, &world.name)?;
+        let mut main_package = BTreeMap::new();
+        let exports_file = bindings.remove("wit_exports.go").unwrap_or_default();
+        bindings.remove("go.mod");
+        let exports_file = exports_file.replace(
+            "// Unused, but present to make the compiler happy\nfunc main() {}",
+            "",
+        );
+        main_package.insert(
+            "cofaas_wit_exports.go".to_string(),
+            exports_file.trim_end().to_string() + "\n",
+        );
+
+        bindings.insert("go.mod".into(), GO_MOD.to_string());
+        bindings.insert(format!("{CONV_PACKAGE}/conv.go"), CONV_GO.to_string());
+
+        let mut imports = Vec::new();
+        for name in &world.imports {
+            let service = self.service(name)?;
+            let types = go_interface_package(&self.map.wit_package, &service.interface);
+            self.check_package(&bindings, &types)?;
+            let package = format!("cofaas_import_{}", service.interface.to_snake_case());
+            bindings.insert(
+                format!("{package}/glue.go"),
+                self.import_glue(service, &package, &types),
+            );
+            imports.push(package);
+        }
+        for name in &world.exports {
+            let service = self.service(name)?;
+            let types = go_interface_package(&self.map.wit_package, &service.interface);
+            self.check_package(&bindings, &types)?;
+            let package = format!("export_{types}");
+            bindings.insert(
+                format!("{package}/glue.go"),
+                self.export_glue(service, &package, &types),
+            );
+        }
+        for lifecycle in &world.lifecycles {
+            let package = format!(
+                "export_{}",
+                go_interface_package(&self.map.wit_package, lifecycle)
+            );
+            bindings.insert(format!("{package}/glue.go"), lifecycle_glue(&package));
+        }
+        main_package.insert("cofaas_main.go".to_string(), main_file(&imports));
+        Ok(GoFiles {
+            bindings,
+            main_package,
+        })
+    }
+
+    fn service(&self, name: &str) -> Result<&'a ServiceMap, Error> {
+        self.map
+            .services
+            .get(name)
+            .ok_or_else(|| Error::UnknownFunction {
+                function: format!("{} (service `{name}` is not in the map)", self.function),
+            })
+    }
+
+    fn check_package(&self, files: &BTreeMap<String, String>, package: &str) -> Result<(), Error> {
+        let prefix = format!("{package}/");
+        if files.keys().any(|k| k.starts_with(&prefix)) {
+            Ok(())
+        } else {
+            Err(Error::Bindings {
+                message: format!(
+                    "wit-bindgen-go wrote no package `{package}` for function `{}` (a bug in cofaas)",
+                    self.function
+                ),
+            })
+        }
+    }
+
+    fn import_glue(&self, service: &ServiceMap, package: &str, types: &str) -> String {
+        let mut src = header(package, &[types]);
+        src.push_str("func init() {\n");
+        for m in &service.methods {
+            let full = format!("/{}/{}", service.proto_name, m.proto_name);
+            let call = go_camel(&m.wit_name);
+            let _ = writeln!(
+                src,
+                "\tcofaas.RegisterInvoker({full:?}, func(ctx context.Context, req, reply any) error {{"
+            );
+            let args = if m.input_empty {
+                String::new()
+            } else {
+                let lower = lower_fn(self.map, &m.input);
+                let _ = writeln!(
+                    src,
+                    "\t\tin, err := {lower}(conv.Message(req))\n\t\tif err != nil {{\n\t\t\treturn err\n\t\t}}"
+                );
+                "in".to_string()
+            };
+            let _ = writeln!(
+                src,
+                "\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
+            );
+            if m.output_empty {
+                src.push_str("\t\treturn nil\n");
+            } else {
+                let lift = lift_fn(self.map, &m.output);
+                let _ = writeln!(
+                    src,
+                    "\t\tout := res.Ok()\n\t\treturn {lift}(&out, conv.Message(reply))"
+                );
+            }
+            src.push_str("\t})\n");
+        }
+        src.push_str("}\n\n");
+        self.conversions(&mut src, service);
+        src.truncate(src.trim_end().len());
+        src.push('\n');
+        src
+    }
+
+    fn export_glue(&self, service: &ServiceMap, package: &str, types: &str) -> String {
+        let mut src = header(package, &[types]);
+        for m in &service.methods {
+            let full = format!("/{}/{}", service.proto_name, m.proto_name);
+            let name = go_camel(&m.wit_name);
+            let ok = if m.output_empty {
+                "witTypes.Unit".to_string()
+            } else {
+                format!("wit.{}", self.wit_type_name(&m.output))
+            };
+            let (param, dec) = if m.input_empty {
+                (String::new(), "return nil".to_string())
+            } else {
+                (
+                    format!("request wit.{}", self.wit_type_name(&m.input)),
+                    format!(
+                        "return {}(&request, conv.Message(in))",
+                        lift_fn(self.map, &m.input)
+                    ),
+                )
+            };
+            let _ = writeln!(
+                src,
+                "// {name} serves rpc `{full}` with the handler `main` registered.\nfunc {name}({param}) witTypes.Result[{ok}, wit.RpcStatus] {{\n\twitRuntime.SafePoint()\n\treply, err := cofaas.UnaryCall(context.Background(), {full:?}, func(in any) error {{\n\t\t{dec}\n\t}})"
+            );
+            if m.output_empty {
+                let _ = writeln!(
+                    src,
+                    "\tif err == nil {{\n\t\treturn witTypes.Ok[{ok}, wit.RpcStatus](witTypes.Unit{{}})\n\t}}"
+                );
+            } else {
+                let lower = lower_fn(self.map, &m.output);
+                let _ = writeln!(
+                    src,
+                    "\tif err == nil {{\n\t\tvar r protoreflect.Message\n\t\tif r, err = conv.Reply(reply, {full:?}); err == nil {{\n\t\t\tvar out {ok}\n\t\t\tif out, err = {lower}(r); err == nil {{\n\t\t\t\treturn witTypes.Ok[{ok}, wit.RpcStatus](out)\n\t\t\t}}\n\t\t}}\n\t}}"
+                );
+            }
+            let _ = writeln!(
+                src,
+                "\tcode, message, details := cofaas.StatusToWit(err)\n\treturn witTypes.Err[{ok}, wit.RpcStatus](wit.RpcStatus{{Code: code, Message: message, Details: details}})\n}}\n"
+            );
+        }
+        self.conversions(&mut src, service);
+        src.truncate(src.trim_end().len());
+        src.push('\n');
+        src
+    }
+
+    fn wit_type_name(&self, full: &str) -> String {
+        match (self.map.messages.get(full), self.map.enums.get(full)) {
+            (Some(m), _) => go_camel(&m.wit_name),
+            (None, Some(e)) => go_camel(&e.wit_name),
+            (None, None) => go_camel(full),
+        }
+    }
+
+    /// The Go type of a WIT value of `ty` (without label).
+    fn value_type(&self, ty: &ValueType) -> String {
+        match ty {
+            ValueType::Scalar(s) => scalar_type(*s).to_string(),
+            ValueType::Message(m) | ValueType::Enum(m) => format!("wit.{}", self.wit_type_name(m)),
+            ValueType::Encoded(_) => "[]uint8".into(),
+            ValueType::FieldMask => "[]string".into(),
+        }
+    }
+
+    fn conversions(&self, src: &mut String, service: &ServiceMap) {
+        for ty in &service.types {
+            if let Some(m) = self.map.messages.get(ty) {
+                self.message_fns(src, m);
+            } else if self.map.enums.contains_key(ty) {
+                self.enum_fns(src, ty);
+            }
+        }
+    }
+
+    fn message_fns(&self, src: &mut String, m: &MessageMap) {
+        let wit_ty = format!("wit.{}", go_camel(&m.wit_name));
+        let lower = lower_fn(self.map, &m.proto_name);
+        let lift = lift_fn(self.map, &m.proto_name);
+        let empty = m.fields.is_empty() && m.oneofs.is_empty();
+
+        // proto → WIT.
+        let _ = writeln!(
+            src,
+            "// {lower} converts a `{}` into its WIT record.\nfunc {lower}(m protoreflect.Message) ({wit_ty}, error) {{\n\tvar out {wit_ty}",
+            m.proto_name
+        );
+        if !empty {
+            src.push_str("\tfields := m.Descriptor().Fields()\n");
+        }
+        for f in &m.fields {
+            let name = format!("{}.{}", m.proto_name, f.proto_name);
+            let fd = format!("conv.Field(fields, {}, {name:?})", f.number);
+            let target = format!("out.{}", go_camel(&f.wit_name));
+            self.lower_field(src, f, &fd, &target, &name, 1);
+        }
+        for o in &m.oneofs {
+            let target = format!("out.{}", go_camel(&o.wit_name));
+            let variant = format!("wit.{}", go_camel(&o.variant));
+            let _ = writeln!(
+                src,
+                "\tif fd := m.WhichOneof(conv.Oneof(m, {:?})); fd != nil {{\n\t\tswitch fd.Number() {{",
+                o.proto_name
+            );
+            for c in &o.cases {
+                let name = format!("{}.{}", m.proto_name, c.proto_name);
+                let _ = writeln!(src, "\t\tcase {}:", c.number);
+                let x = self.lower_value(src, &c.ty, "m.Get(fd)", "fd", &name, 3);
+                let _ = writeln!(
+                    src,
+                    "\t\t\t{target} = witTypes.Some[{variant}]({variant_pkg}Make{v}{case}({x}))",
+                    variant_pkg = "wit.",
+                    v = go_camel(&o.variant),
+                    case = go_camel(&c.wit_name),
+                );
+            }
+            src.push_str("\t\t}\n\t}\n");
+        }
+        src.push_str("\treturn out, nil\n}\n\n");
+
+        // WIT → proto.
+        let w = if empty { "_" } else { "w" };
+        let mm = if empty { "_" } else { "m" };
+        let _ = writeln!(
+            src,
+            "// {lift} fills a `{}` from its WIT record.\nfunc {lift}({w} *{wit_ty}, {mm} protoreflect.Message) error {{",
+            m.proto_name
+        );
+        if !empty {
+            src.push_str("\tfields := m.Descriptor().Fields()\n");
+        }
+        for f in &m.fields {
+            let name = format!("{}.{}", m.proto_name, f.proto_name);
+            let fd = format!("conv.Field(fields, {}, {name:?})", f.number);
+            let source = format!("w.{}", go_camel(&f.wit_name));
+            self.lift_field(src, f, &fd, &source, 1);
+        }
+        for o in &m.oneofs {
+            let source = format!("w.{}", go_camel(&o.wit_name));
+            let variant = go_camel(&o.variant);
+            let _ = writeln!(
+                src,
+                "\tif {source}.IsSome() {{\n\t\tc := {source}.Some()\n\t\tswitch c.Tag() {{"
+            );
+            for c in &o.cases {
+                let name = format!("{}.{}", m.proto_name, c.proto_name);
+                let case = go_camel(&c.wit_name);
+                let getter = if case == "Tag" { "Tag_" } else { &case };
+                let _ = writeln!(
+                    src,
+                    "\t\tcase wit.{variant}_{case}:\n\t\t\tfd := conv.Field(fields, {}, {name:?})\n\t\t\tx := c.{getter}()",
+                    c.number
+                );
+                let v = self.lift_value(src, &c.ty, "x", "m.NewField(fd)", 3);
+                let _ = writeln!(src, "\t\t\tm.Set(fd, {v})");
+            }
+            src.push_str("\t\t}\n\t}\n");
+        }
+        src.push_str("\treturn nil\n}\n\n");
+    }
+
+    /// Statements setting `target` from field `fd` of `m`.
+    fn lower_field(
+        &self,
+        src: &mut String,
+        f: &FieldMap,
+        fd: &str,
+        target: &str,
+        name: &str,
+        depth: usize,
+    ) {
+        let t = tabs(depth);
+        let scalar = matches!(f.ty, ValueType::Scalar(_));
+        match &f.label {
+            Label::Singular => {
+                let _ = writeln!(src, "{t}{{\n{t}\tfd := {fd}");
+                let x = self.lower_value(src, &f.ty, "m.Get(fd)", "fd", name, depth + 1);
+                let _ = writeln!(src, "{t}\t{target} = {x}\n{t}}}");
+            }
+            Label::Optional => {
+                let vt = self.value_type(&f.ty);
+                // Scalars with presence may be wrapper messages
+                // (`google.protobuf.Int64Value`): conv.Get unwraps them.
+                let get = if scalar {
+                    "conv.Get(m, fd)"
+                } else {
+                    "m.Get(fd)"
+                };
+                let _ = writeln!(
+                    src,
+                    "{t}if fd := {fd}; m.Has(fd) {{\n{t}\tv := {get}\n{t}\t_ = v"
+                );
+                let x = self.lower_value(src, &f.ty, "v", "fd", name, depth + 1);
+                let _ = writeln!(
+                    src,
+                    "{t}\t{target} = witTypes.Some[{vt}]({x})\n{t}}} else {{\n{t}\t{target} = witTypes.None[{vt}]()\n{t}}}"
+                );
+            }
+            Label::Repeated => {
+                let vt = self.value_type(&f.ty);
+                let elem = if scalar {
+                    "conv.Unwrap(l.Get(i))"
+                } else {
+                    "l.Get(i)"
+                };
+                let _ = writeln!(
+                    src,
+                    "{t}{{\n{t}\tfd := {fd}\n{t}\tl := m.Get(fd).List()\n{t}\txs := make([]{vt}, l.Len())\n{t}\tfor i := range xs {{"
+                );
+                let x = self.lower_value(src, &f.ty, elem, "fd", name, depth + 2);
+                let _ = writeln!(
+                    src,
+                    "{t}\t\txs[i] = {x}\n{t}\t}}\n{t}\t{target} = xs\n{t}}}"
+                );
+            }
+            Label::Map { key } => {
+                let kt = self.value_type(key);
+                let vt = self.value_type(&f.ty);
+                let ValueType::Scalar(ks) = key else {
+                    return;
+                };
+                let key_expr = map_key_get(*ks);
+                let _ = writeln!(
+                    src,
+                    "{t}{{\n{t}\tfd := {fd}\n{t}\tmp := m.Get(fd).Map()\n{t}\txs := make([]witTypes.Tuple2[{kt}, {vt}], 0, mp.Len())\n{t}\tvar err error\n{t}\tmp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {{"
+                );
+                let x = self.lower_value_in_closure(src, &f.ty, "v", "fd", name, depth + 2);
+                let _ = writeln!(
+                    src,
+                    "{t}\t\txs = append(xs, witTypes.Tuple2[{kt}, {vt}]{{F0: {key_expr}, F1: {x}}})\n{t}\t\treturn true\n{t}\t}})\n{t}\tif err != nil {{\n{t}\t\treturn out, err\n{t}\t}}\n{t}\tsort.Slice(xs, func(i, j int) bool {{ return {} }})\n{t}\t{target} = xs\n{t}}}",
+                    key_less(*ks)
+                );
+            }
+        }
+    }
+
+    /// A WIT value from the protoreflect value `v` of field `fd`; may emit
+    /// statements (which return `out, err` on failure) first.
+    fn lower_value(
+        &self,
+        src: &mut String,
+        ty: &ValueType,
+        v: &str,
+        fd: &str,
+        name: &str,
+        depth: usize,
+    ) -> String {
+        self.lower_value_with(src, ty, v, fd, name, depth, "return out, err")
+    }
+
+    /// [`Self::lower_value`] inside a `Map.Range` closure: failures stop the
+    /// range with `err` set.
+    fn lower_value_in_closure(
+        &self,
+        src: &mut String,
+        ty: &ValueType,
+        v: &str,
+        fd: &str,
+        name: &str,
+        depth: usize,
+    ) -> String {
+        self.lower_value_with(src, ty, v, fd, name, depth, "return false")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn lower_value_with(
+        &self,
+        src: &mut String,
+        ty: &ValueType,
+        v: &str,
+        fd: &str,
+        name: &str,
+        depth: usize,
+        fail: &str,
+    ) -> String {
+        let t = tabs(depth);
+        let assign = if fail == "return false" { "=" } else { ":=" };
+        let tmp = format!("x{depth}");
+        match ty {
+            ValueType::Scalar(s) => scalar_get(*s, v),
+            ValueType::Message(m) => {
+                let f = lower_fn(self.map, m);
+                let decl = if assign == "=" {
+                    format!("{t}var {tmp} {}\n", self.value_type(ty))
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    src,
+                    "{decl}{t}{tmp}, err {assign} {f}({v}.Message())\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
+                );
+                tmp
+            }
+            ValueType::Enum(e) => {
+                let f = lower_fn(self.map, e);
+                let decl = if assign == "=" {
+                    format!("{t}var {tmp} {}\n", self.value_type(ty))
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    src,
+                    "{decl}{t}{tmp}, err {assign} {f}({v}.Enum(), {name:?})\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
+                );
+                tmp
+            }
+            ValueType::Encoded(_) => {
+                let decl = if assign == "=" {
+                    format!("{t}var {tmp} []uint8\n")
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    src,
+                    "{decl}{t}{tmp}, err {assign} conv.Encode({v}.Message())\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
+                );
+                tmp
+            }
+            ValueType::FieldMask => {
+                let _ = fd;
+                format!("conv.FieldMaskPaths({v}.Message())")
+            }
+        }
+    }
+
+    /// Statements setting field `fd` of `m` from the WIT value `source`.
+    fn lift_field(&self, src: &mut String, f: &FieldMap, fd: &str, source: &str, depth: usize) {
+        let t = tabs(depth);
+        let scalar = matches!(f.ty, ValueType::Scalar(_));
+        match &f.label {
+            Label::Singular => {
+                let _ = writeln!(src, "{t}{{\n{t}\tfd := {fd}\n{t}\tx := {source}");
+                let v = self.lift_value(src, &f.ty, "x", "m.NewField(fd)", depth + 1);
+                let _ = writeln!(src, "{t}\tm.Set(fd, {v})\n{t}}}");
+            }
+            Label::Optional => {
+                let _ = writeln!(
+                    src,
+                    "{t}if {source}.IsSome() {{\n{t}\tfd := {fd}\n{t}\tx := {source}.Some()"
+                );
+                if scalar {
+                    let v = self.lift_value(src, &f.ty, "x", "", depth + 1);
+                    let _ = writeln!(src, "{t}\tconv.Set(m, fd, {v})\n{t}}}");
+                } else {
+                    let v = self.lift_value(src, &f.ty, "x", "m.NewField(fd)", depth + 1);
+                    let _ = writeln!(src, "{t}\tm.Set(fd, {v})\n{t}}}");
+                }
+            }
+            Label::Repeated => {
+                let _ = writeln!(
+                    src,
+                    "{t}if len({source}) > 0 {{\n{t}\tfd := {fd}\n{t}\tl := m.Mutable(fd).List()\n{t}\tfor _, x := range {source} {{"
+                );
+                let v = self.lift_value(src, &f.ty, "x", "l.NewElement()", depth + 2);
+                let v = if scalar {
+                    format!("conv.Wrap(l, {v})")
+                } else {
+                    v
+                };
+                let _ = writeln!(src, "{t}\t\tl.Append({v})\n{t}\t}}\n{t}}}");
+            }
+            Label::Map { key } => {
+                let ValueType::Scalar(ks) = key else {
+                    return;
+                };
+                let _ = writeln!(
+                    src,
+                    "{t}if len({source}) > 0 {{\n{t}\tfd := {fd}\n{t}\tmp := m.Mutable(fd).Map()\n{t}\tfor _, e := range {source} {{\n{t}\t\tx := e.F1"
+                );
+                let v = self.lift_value(src, &f.ty, "x", "mp.NewValue()", depth + 2);
+                let _ = writeln!(
+                    src,
+                    "{t}\t\tmp.Set({}.MapKey(), {v})\n{t}\t}}\n{t}}}",
+                    scalar_value("e.F0", *ks)
+                );
+            }
+        }
+    }
+
+    /// A protoreflect value from the WIT value `x`; `new` makes an empty
+    /// value of the target (a message to fill). May emit statements (which
+    /// return an error on failure) first.
+    fn lift_value(
+        &self,
+        src: &mut String,
+        ty: &ValueType,
+        x: &str,
+        new: &str,
+        depth: usize,
+    ) -> String {
+        let t = tabs(depth);
+        let tmp = format!("v{depth}");
+        match ty {
+            ValueType::Scalar(s) => scalar_value(x, *s),
+            ValueType::Message(m) => {
+                let f = lift_fn(self.map, m);
+                let _ = write!(
+                    src,
+                    "{t}{tmp} := {new}\n{t}if err := {f}(&{x}, {tmp}.Message()); err != nil {{\n{t}\treturn err\n{t}}}\n"
+                );
+                tmp
+            }
+            ValueType::Enum(e) => {
+                let f = lift_fn(self.map, e);
+                format!("protoreflect.ValueOfEnum({f}({x}))")
+            }
+            ValueType::Encoded(m) => {
+                let _ = write!(
+                    src,
+                    "{t}{tmp} := {new}\n{t}if err := conv.Decode({x}, {tmp}.Message(), {m:?}); err != nil {{\n{t}\treturn err\n{t}}}\n"
+                );
+                tmp
+            }
+            ValueType::FieldMask => {
+                let _ = write!(
+                    src,
+                    "{t}{tmp} := {new}\n{t}conv.SetFieldMaskPaths({tmp}.Message(), {x})\n"
+                );
+                tmp
+            }
+        }
+    }
+
+    fn enum_fns(&self, src: &mut String, full: &str) {
+        let e = &self.map.enums[full];
+        let ty = go_camel(&e.wit_name);
+        let lower = lower_fn(self.map, full);
+        let lift = lift_fn(self.map, full);
+        let _ = writeln!(
+            src,
+            "// {lower} converts a `{full}` number into its WIT value.\nfunc {lower}(n protoreflect.EnumNumber, field string) (wit.{ty}, error) {{\n\tswitch n {{"
+        );
+        for v in &e.values {
+            let case = go_camel(&v.wit_name);
+            if e.open {
+                let _ = writeln!(
+                    src,
+                    "\tcase {}:\n\t\treturn wit.Make{ty}{case}(), nil",
+                    v.number
+                );
+            } else {
+                let _ = writeln!(src, "\tcase {}:\n\t\treturn wit.{ty}_{case}, nil", v.number);
+            }
+        }
+        if e.open {
+            let unrecognized = go_camel(proto2wit::UNRECOGNIZED_CASE);
+            let _ = writeln!(
+                src,
+                "\t}}\n\treturn wit.Make{ty}{unrecognized}(int32(n)), nil\n}}\n"
+            );
+        } else {
+            let _ = writeln!(
+                src,
+                "\t}}\n\treturn 0, conv.BadEnum(field, n, {full:?})\n}}\n"
+            );
+        }
+        let _ = writeln!(
+            src,
+            "// {lift} converts a WIT value into its `{full}` number.\nfunc {lift}(v wit.{ty}) protoreflect.EnumNumber {{"
+        );
+        if e.open {
+            src.push_str("\tswitch v.Tag() {\n");
+        } else {
+            src.push_str("\tswitch v {\n");
+        }
+        for v in &e.values {
+            let case = go_camel(&v.wit_name);
+            let _ = writeln!(src, "\tcase wit.{ty}_{case}:\n\t\treturn {}", v.number);
+        }
+        if e.open {
+            let unrecognized = go_camel(proto2wit::UNRECOGNIZED_CASE);
+            let _ = writeln!(
+                src,
+                "\tcase wit.{ty}_{unrecognized}:\n\t\treturn protoreflect.EnumNumber(v.{unrecognized}())"
+            );
+        }
+        src.push_str("\t}\n\treturn 0\n}\n\n");
+    }
+}
+
+fn tabs(depth: usize) -> String {
+    "\t".repeat(depth)
+}
+
+fn conv_name(prefix: &str, wit: &str) -> String {
+    format!("{prefix}{}", go_camel(wit))
+}
+
+/// `lowerX`: proto → WIT, for messages and enums.
+fn lower_fn(map: &Map, full: &str) -> String {
+    match map.messages.get(full) {
+        Some(m) => conv_name("lower", &m.wit_name),
+        None => conv_name(
+            "lowerEnum",
+            map.enums
+                .get(full)
+                .map(|e| e.wit_name.as_str())
+                .unwrap_or(full),
+        ),
+    }
+}
+
+/// `liftX`: WIT → proto, for messages and enums.
+fn lift_fn(map: &Map, full: &str) -> String {
+    match map.messages.get(full) {
+        Some(m) => conv_name("lift", &m.wit_name),
+        None => conv_name(
+            "liftEnum",
+            map.enums
+                .get(full)
+                .map(|e| e.wit_name.as_str())
+                .unwrap_or(full),
+        ),
+    }
+}
+
+fn scalar_type(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Double => "float64",
+        Scalar::Float => "float32",
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => "int32",
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => "int64",
+        Scalar::Uint32 | Scalar::Fixed32 => "uint32",
+        Scalar::Uint64 | Scalar::Fixed64 => "uint64",
+        Scalar::Bool => "bool",
+        Scalar::String => "string",
+        Scalar::Bytes => "[]uint8",
+    }
+}
+
+/// The Go value of scalar `s` held in protoreflect value `v`.
+fn scalar_get(s: Scalar, v: &str) -> String {
+    match s {
+        Scalar::Double => format!("{v}.Float()"),
+        Scalar::Float => format!("float32({v}.Float())"),
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => format!("int32({v}.Int())"),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => format!("{v}.Int()"),
+        Scalar::Uint32 | Scalar::Fixed32 => format!("uint32({v}.Uint())"),
+        Scalar::Uint64 | Scalar::Fixed64 => format!("{v}.Uint()"),
+        Scalar::Bool => format!("{v}.Bool()"),
+        Scalar::String => format!("{v}.String()"),
+        Scalar::Bytes => format!("{v}.Bytes()"),
+    }
+}
+
+/// The Go value of map key `k` (a `protoreflect.MapKey`).
+fn map_key_get(s: Scalar) -> String {
+    match s {
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => "int32(k.Int())".into(),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => "k.Int()".into(),
+        Scalar::Uint32 | Scalar::Fixed32 => "uint32(k.Uint())".into(),
+        Scalar::Uint64 | Scalar::Fixed64 => "k.Uint()".into(),
+        Scalar::Bool => "k.Bool()".into(),
+        _ => "k.String()".into(),
+    }
+}
+
+/// Map entries are sorted by key, as the Rust shims do: Go's map order
+/// must not reach the WIT value.
+fn key_less(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Bool => "!xs[i].F0 && xs[j].F0",
+        _ => "xs[i].F0 < xs[j].F0",
+    }
+}
+
+/// A protoreflect value holding the Go scalar `x`.
+fn scalar_value(x: &str, s: Scalar) -> String {
+    let f = match s {
+        Scalar::Double => "ValueOfFloat64",
+        Scalar::Float => "ValueOfFloat32",
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => "ValueOfInt32",
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => "ValueOfInt64",
+        Scalar::Uint32 | Scalar::Fixed32 => "ValueOfUint32",
+        Scalar::Uint64 | Scalar::Fixed64 => "ValueOfUint64",
+        Scalar::Bool => "ValueOfBool",
+        Scalar::String => "ValueOfString",
+        Scalar::Bytes => "ValueOfBytes",
+    };
+    format!("protoreflect.{f}({x})")
+}
+
+/// The start of a glue file: package clause and imports (each marked used,
+/// so that a service without, say, options still compiles).
+fn header(package: &str, types: &[&str]) -> String {
+    let mut src = format!(
+        "// Code generated by cofaas grpc-shim-gen; DO NOT EDIT.\n\npackage {package}\n\nimport (\n\t\"context\"\n\t\"sort\"\n\n\twitRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"\n\twitTypes \"go.bytecodealliance.org/pkg/wit/types\"\n\t\"google.golang.org/grpc/cofaas\"\n\t\"google.golang.org/protobuf/reflect/protoreflect\"\n\tconv \"{GO_BINDINGS_MODULE}/{CONV_PACKAGE}\"\n"
+    );
+    for t in types {
+        let _ = writeln!(src, "\twit \"{GO_BINDINGS_MODULE}/{t}\"");
+    }
+    src.push_str(
+        ")\n\nvar (\n\t_ = context.Background\n\t_ = sort.Slice\n\t_ = witRuntime.SafePoint\n\t_ = witTypes.Unit{}\n\t_ = cofaas.UnaryCall\n\t_ protoreflect.Message\n\t_ = conv.Message\n\t_ wit.RpcStatus\n)\n\n",
+    );
+    src
+}
+
+fn lifecycle_glue(package: &str) -> String {
+    format!(
+        "// Code generated by cofaas grpc-shim-gen; DO NOT EDIT.\n\npackage {package}\n\nimport (\n\twitTypes \"go.bytecodealliance.org/pkg/wit/types\"\n\t\"google.golang.org/grpc/cofaas\"\n)\n\n// Init runs the function's own main once (its Serve returns at once).\nfunc Init() witTypes.Result[witTypes.Unit, string] {{\n\tcofaas.Init()\n\treturn witTypes.Ok[witTypes.Unit, string](witTypes.Unit{{}})\n}}\n"
+    )
+}
+
+fn main_file(imports: &[String]) -> String {
+    let mut src = String::from(
+        "// Code generated by cofaas grpc-shim-gen; DO NOT EDIT.\n\npackage main\n\nimport (\n\t\"google.golang.org/grpc/cofaas\"\n",
+    );
+    if !imports.is_empty() {
+        src.push('\n');
+    }
+    for i in imports {
+        let _ = writeln!(src, "\t_ \"{GO_BINDINGS_MODULE}/{i}\"");
+    }
+    src.push_str(
+        ")\n\n// The lifecycle export `init` runs main once, when the host starts the\n// instance; package inits have run by then.\nfunc init() {\n\tcofaas.RegisterMain(main)\n}\n",
+    );
+    src
+}
+
+/// go.mod of the bindings module. The versions are floors: the user's
+/// module, which replaces both stand-ins, decides.
+const GO_MOD: &str = "module wit_component\n\ngo 1.25\n\nrequire (\n\tgo.bytecodealliance.org/pkg v0.4.0\n\tgoogle.golang.org/grpc v1.64.0\n\tgoogle.golang.org/protobuf v1.34.0\n)\n";
+
+/// The support package of the generated conversions.
+const CONV_GO: &str = include_str!("go/conv.go");
+
+/// Runs wit-bindgen-go on `wit` for `world`: file paths and contents.
+fn wit_bindgen_go_files(wit: &str, world: &str) -> Result<BTreeMap<String, String>, Error> {
+    use wit_bindgen_core::wit_parser::Resolve;
+    let fail = |message: String| Error::Bindings { message };
+    let mut resolve = Resolve::default();
+    let package = resolve
+        .push_str("app.wit", wit)
+        .map_err(|e| fail(format!("the WIT does not parse: {e:#}")))?;
+    let world_id = resolve
+        .select_world(&[package], Some(world))
+        .map_err(|e| fail(format!("world `{world}`: {e:#}")))?;
+    let mut opts = wit_bindgen_go::Opts::default();
+    opts.format = wit_bindgen_go::Format::False;
+    opts.quiet = true;
+    let mut generator = opts.build();
+    let mut files = wit_bindgen_core::Files::default();
+    generator
+        .generate(&mut resolve, world_id, &mut files)
+        .map_err(|e| fail(format!("wit-bindgen-go failed on world `{world}`: {e:#}")))?;
+    let mut out = BTreeMap::new();
+    for (name, bytes) in files.iter() {
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| fail(format!("wit-bindgen-go wrote non-UTF-8 `{name}`")))?;
+        out.insert(name.to_string(), text);
+    }
+    Ok(out)
+}

@@ -1,0 +1,47 @@
+// This file is part of cofaas's stand-in for grpc-go (google.golang.org/grpc).
+// Package cofaasrt is the meeting point of package grpc and package cofaas
+// (which imports grpc, so grpc cannot import it): the table of invokers that
+// ClientConn.Invoke routes to, and the hook through which cofaas.UnaryCall
+// reaches the services registered on grpc Servers. It has no counterpart in
+// grpc-go.
+package cofaasrt
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Invoker performs one unary rpc of an imported service.
+type Invoker func(ctx context.Context, req, reply any) error
+
+var (
+	mu       sync.RWMutex
+	invokers = map[string]Invoker{}
+)
+
+// RegisterInvoker routes fullMethod ("/pkg.Service/Method") to invoke. It
+// panics on a nil invoker or a second registration of the same method.
+func RegisterInvoker(fullMethod string, invoke Invoker) {
+	if invoke == nil {
+		panic(fmt.Sprintf("cofaas: nil invoker registered for %q", fullMethod))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := invokers[fullMethod]; dup {
+		panic(fmt.Sprintf("cofaas: a second invoker registered for %q", fullMethod))
+	}
+	invokers[fullMethod] = invoke
+}
+
+// LookupInvoker returns the invoker registered for fullMethod.
+func LookupInvoker(fullMethod string) (Invoker, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	inv, ok := invokers[fullMethod]
+	return inv, ok
+}
+
+// ServeUnary is set by package grpc's init to the function that serves one
+// unary rpc on the registered services.
+var ServeUnary func(ctx context.Context, fullMethod string, dec func(any) error) (any, error)

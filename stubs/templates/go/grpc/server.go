@@ -1,0 +1,467 @@
+// This file is part of cofaas's stand-in for grpc-go (google.golang.org/grpc).
+// It implements the server side: Server, the service descriptors that
+// protoc-gen-go-grpc's code fills in, RegisterService (with grpc-go's checks,
+// which panic here instead of calling log.Fatal), Serve, Stop, GracefulStop,
+// GetServiceInfo and the ServerOptions. No socket is ever opened: Serve only
+// marks the server as serving, closes the listener and returns nil at once;
+// the registered services are reached through cofaas.UnaryCall. Stop and
+// GracefulStop keep the services reachable, since a main commonly defers
+// them and so runs them as soon as Serve returns. Left out: ServeHTTP (it
+// would link net/http into every function), StatsHandler, InTapHandle,
+// ForceServerCodec(V2), RPCCompressor and RPCDecompressor. Message size
+// limits are recorded and not enforced.
+package grpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/internal/cofaasrt"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// ErrServerStopped indicates that the operation is now illegal because of
+// the server being stopped.
+var ErrServerStopped = errors.New("grpc: the server has been stopped")
+
+// MethodHandler is a function type that processes a unary RPC method call.
+type MethodHandler func(srv any, ctx context.Context, dec func(any) error, interceptor UnaryServerInterceptor) (any, error)
+
+// MethodDesc represents an RPC service's method specification.
+type MethodDesc struct {
+	MethodName string
+	Handler    MethodHandler
+}
+
+// StreamHandler defines the handler called by gRPC server to complete the
+// execution of a streaming RPC.
+type StreamHandler func(srv any, stream ServerStream) error
+
+// StreamDesc represents a streaming RPC service's method specification.
+type StreamDesc struct {
+	StreamName string        // the name of the method excluding the service
+	Handler    StreamHandler // the handler called for the method
+
+	ServerStreams bool // indicates the server can perform streaming sends
+	ClientStreams bool // indicates the client can perform streaming sends
+}
+
+// ServiceDesc represents an RPC service's specification.
+type ServiceDesc struct {
+	ServiceName string
+	// The pointer to the service interface. Used to check whether the user
+	// provided implementation satisfies the interface requirements.
+	HandlerType any
+	Methods     []MethodDesc
+	Streams     []StreamDesc
+	Metadata    any
+}
+
+// MethodInfo contains the information of an RPC including its method name
+// and type.
+type MethodInfo struct {
+	// Name is the method name only, without the service name or package
+	// name.
+	Name string
+	// IsClientStream indicates whether the RPC is a client streaming RPC.
+	IsClientStream bool
+	// IsServerStream indicates whether the RPC is a server streaming RPC.
+	IsServerStream bool
+}
+
+// ServiceInfo contains unary RPC method info, streaming RPC method info and
+// metadata for a service.
+type ServiceInfo struct {
+	Methods []MethodInfo
+	// Metadata is the metadata specified in ServiceDesc when registering
+	// service.
+	Metadata any
+}
+
+// ServiceRegistrar wraps a single method that supports service
+// registration. It enables users to pass concrete types other than
+// grpc.Server to the service registration methods exported by the IDL
+// generated code.
+type ServiceRegistrar interface {
+	RegisterService(desc *ServiceDesc, impl any)
+}
+
+// service is one registered service.
+type service struct {
+	impl    any
+	methods map[string]*MethodDesc
+	streams map[string]*StreamDesc
+	mdata   any
+}
+
+// Server is a gRPC server to serve RPC requests. In cofaas it only holds
+// the registered services and the interceptors.
+type Server struct {
+	opts     serverOptions
+	services map[string]*service // guarded by registry
+	serving  bool                // guarded by registry
+	stopped  bool                // guarded by registry
+}
+
+var (
+	// registry guards the list of servers and every Server's mutable
+	// fields.
+	registry sync.RWMutex
+	// servers are all Servers created, in order of creation.
+	servers []*Server
+)
+
+func init() {
+	cofaasrt.ServeUnary = serveUnary
+}
+
+// NewServer creates a gRPC server which has no service registered and has
+// not started to accept requests yet.
+func NewServer(opt ...ServerOption) *Server {
+	s := &Server{services: map[string]*service{}}
+	for _, o := range opt {
+		o.apply(&s.opts)
+	}
+	s.opts.unaryInt = chainUnaryServerInterceptors(s.opts.unaryInt, s.opts.chainUnaryInts)
+	s.opts.streamInt = chainStreamServerInterceptors(s.opts.streamInt, s.opts.chainStreamInts)
+	registry.Lock()
+	servers = append(servers, s)
+	registry.Unlock()
+	return s
+}
+
+// RegisterService registers a service and its implementation to the gRPC
+// server. It is called from the IDL generated code. This must be called
+// before invoking Serve. If ss is non-nil (for legacy code), its type is
+// checked to ensure it implements sd.HandlerType.
+func (s *Server) RegisterService(sd *ServiceDesc, ss any) {
+	if ss != nil {
+		ht := reflect.TypeOf(sd.HandlerType).Elem()
+		st := reflect.TypeOf(ss)
+		if !st.Implements(ht) {
+			panic(fmt.Sprintf("grpc: Server.RegisterService found the handler of type %v that does not satisfy %v", st, ht))
+		}
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if s.serving {
+		panic(fmt.Sprintf("grpc: Server.RegisterService after Server.Serve for %q", sd.ServiceName))
+	}
+	if _, dup := s.services[sd.ServiceName]; dup {
+		panic(fmt.Sprintf("grpc: Server.RegisterService found duplicate service registration for %q", sd.ServiceName))
+	}
+	svc := &service{
+		impl:    ss,
+		methods: make(map[string]*MethodDesc, len(sd.Methods)),
+		streams: make(map[string]*StreamDesc, len(sd.Streams)),
+		mdata:   sd.Metadata,
+	}
+	for i := range sd.Methods {
+		d := &sd.Methods[i]
+		svc.methods[d.MethodName] = d
+	}
+	for i := range sd.Streams {
+		d := &sd.Streams[i]
+		svc.streams[d.StreamName] = d
+	}
+	s.services[sd.ServiceName] = svc
+}
+
+// GetServiceInfo returns a map from service names to ServiceInfo.
+func (s *Server) GetServiceInfo() map[string]ServiceInfo {
+	registry.RLock()
+	defer registry.RUnlock()
+	ret := make(map[string]ServiceInfo, len(s.services))
+	for name, svc := range s.services {
+		methods := make([]MethodInfo, 0, len(svc.methods)+len(svc.streams))
+		for m := range svc.methods {
+			methods = append(methods, MethodInfo{Name: m})
+		}
+		for m, d := range svc.streams {
+			methods = append(methods, MethodInfo{Name: m, IsClientStream: d.ClientStreams, IsServerStream: d.ServerStreams})
+		}
+		ret[name] = ServiceInfo{Methods: methods, Metadata: svc.mdata}
+	}
+	return ret
+}
+
+// Serve marks s as serving and returns nil at once (ErrServerStopped if s
+// was stopped before). It opens nothing and accepts nothing: in cofaas, the
+// rpcs of the registered services arrive through cofaas.UnaryCall. lis is
+// closed, as grpc-go closes it when Serve returns.
+func (s *Server) Serve(lis net.Listener) error {
+	registry.Lock()
+	stopped := s.stopped
+	if !stopped {
+		s.serving = true
+	}
+	registry.Unlock()
+	if lis != nil {
+		lis.Close()
+	}
+	if stopped {
+		return ErrServerStopped
+	}
+	return nil
+}
+
+// Stop marks s as stopped: a later Serve returns ErrServerStopped. The
+// registered services stay reachable through cofaas.UnaryCall, because a
+// main that defers Stop runs it as soon as Serve returns.
+func (s *Server) Stop() {
+	registry.Lock()
+	s.stopped = true
+	registry.Unlock()
+}
+
+// GracefulStop is Stop: there are no pending rpcs to wait for.
+func (s *Server) GracefulStop() { s.Stop() }
+
+// serveUnary serves one unary rpc on the first Server (in order of
+// creation) that registered the rpc's service.
+func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (any, error) {
+	sm := strings.TrimPrefix(fullMethod, "/")
+	pos := strings.LastIndex(sm, "/")
+	if pos == -1 {
+		return nil, status.Errorf(codes.Unimplemented, "malformed method name: %q", fullMethod)
+	}
+	serviceName, methodName := sm[:pos], sm[pos+1:]
+
+	var srv *Server
+	var svc *service
+	registry.RLock()
+	for _, s := range servers {
+		if svc = s.services[serviceName]; svc != nil {
+			srv = s
+			break
+		}
+	}
+	registry.RUnlock()
+	if svc == nil {
+		return nil, status.Errorf(codes.Unimplemented, "unknown service %v", serviceName)
+	}
+	md, ok := svc.methods[methodName]
+	if !ok {
+		if _, ok := svc.streams[methodName]; ok {
+			return nil, errStreaming()
+		}
+		return nil, status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := metadata.FromIncomingContext(ctx); !ok {
+		ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
+	}
+	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: "/" + sm})
+	return md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
+}
+
+// serverTransportStream is the ServerTransportStream of a served rpc.
+// Headers and trailers set on it are dropped: there is no wire to send
+// them on.
+type serverTransportStream struct {
+	method string
+}
+
+func (s *serverTransportStream) Method() string                  { return s.method }
+func (s *serverTransportStream) SetHeader(metadata.MD) error     { return nil }
+func (s *serverTransportStream) SendHeader(metadata.MD) error    { return nil }
+func (s *serverTransportStream) SetTrailer(md metadata.MD) error { return nil }
+
+// A ServerOption sets options such as credentials, codec and keepalive
+// parameters, etc.
+type ServerOption interface {
+	apply(*serverOptions)
+}
+
+type serverOptions struct {
+	creds             credentials.TransportCredentials
+	codec             Codec
+	unaryInt          UnaryServerInterceptor
+	streamInt         StreamServerInterceptor
+	chainUnaryInts    []UnaryServerInterceptor
+	chainStreamInts   []StreamServerInterceptor
+	unknownStreamDesc *StreamDesc
+	maxRecvMsgSize    int
+	maxSendMsgSize    int
+	maxStreams        uint32
+	connectionTimeout time.Duration
+	keepalive         keepalive.ServerParameters
+	keepalivePolicy   keepalive.EnforcementPolicy
+}
+
+// EmptyServerOption does not alter the server configuration. It can be
+// embedded in another structure to build custom server options.
+type EmptyServerOption struct{}
+
+func (EmptyServerOption) apply(*serverOptions) {}
+
+type funcServerOption func(*serverOptions)
+
+func (f funcServerOption) apply(o *serverOptions) { f(o) }
+
+// MaxHeaderListSizeServerOption is a ServerOption that sets the max
+// (uncompressed) size of header list that the server is prepared to accept.
+type MaxHeaderListSizeServerOption struct {
+	MaxHeaderListSize uint32
+}
+
+func (MaxHeaderListSizeServerOption) apply(*serverOptions) {}
+
+var ignoredServerOption = EmptyServerOption{}
+
+// WriteBufferSize is accepted and ignored.
+func WriteBufferSize(s int) ServerOption { return ignoredServerOption }
+
+// ReadBufferSize is accepted and ignored.
+func ReadBufferSize(s int) ServerOption { return ignoredServerOption }
+
+// SharedWriteBuffer is accepted and ignored.
+func SharedWriteBuffer(val bool) ServerOption { return ignoredServerOption }
+
+// InitialWindowSize is accepted and ignored.
+func InitialWindowSize(s int32) ServerOption { return ignoredServerOption }
+
+// InitialConnWindowSize is accepted and ignored.
+func InitialConnWindowSize(s int32) ServerOption { return ignoredServerOption }
+
+// StaticStreamWindowSize is accepted and ignored.
+func StaticStreamWindowSize(s int32) ServerOption { return ignoredServerOption }
+
+// StaticConnWindowSize is accepted and ignored.
+func StaticConnWindowSize(s int32) ServerOption { return ignoredServerOption }
+
+// HeaderTableSize is accepted and ignored.
+func HeaderTableSize(s uint32) ServerOption { return ignoredServerOption }
+
+// MaxHeaderListSize is accepted and ignored.
+func MaxHeaderListSize(s uint32) ServerOption {
+	return MaxHeaderListSizeServerOption{MaxHeaderListSize: s}
+}
+
+// NumStreamWorkers is accepted and ignored.
+func NumStreamWorkers(numServerWorkers uint32) ServerOption { return ignoredServerOption }
+
+// WaitForHandlers is accepted and ignored.
+func WaitForHandlers(w bool) ServerOption { return ignoredServerOption }
+
+// KeepaliveParams records the keepalive parameters (unused in cofaas).
+func KeepaliveParams(kp keepalive.ServerParameters) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.keepalive = kp })
+}
+
+// KeepaliveEnforcementPolicy records the keepalive enforcement policy
+// (unused in cofaas).
+func KeepaliveEnforcementPolicy(kep keepalive.EnforcementPolicy) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.keepalivePolicy = kep })
+}
+
+// CustomCodec records a codec (unused in cofaas: messages cross component
+// boundaries as protobuf).
+//
+// Deprecated: register codecs using encoding.RegisterCodec.
+func CustomCodec(codec Codec) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.codec = codec })
+}
+
+// MaxMsgSize is MaxRecvMsgSize.
+//
+// Deprecated: use MaxRecvMsgSize instead.
+func MaxMsgSize(m int) ServerOption { return MaxRecvMsgSize(m) }
+
+// MaxRecvMsgSize records the max message size the server can receive (not
+// enforced in cofaas).
+func MaxRecvMsgSize(m int) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.maxRecvMsgSize = m })
+}
+
+// MaxSendMsgSize records the max message size the server can send (not
+// enforced in cofaas).
+func MaxSendMsgSize(m int) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.maxSendMsgSize = m })
+}
+
+// MaxConcurrentStreams records a limit on the number of concurrent streams
+// (unused in cofaas).
+func MaxConcurrentStreams(n uint32) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.maxStreams = n })
+}
+
+// Creds records the credentials for server connections (unused in
+// cofaas).
+func Creds(c credentials.TransportCredentials) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.creds = c })
+}
+
+// UnaryInterceptor returns a ServerOption that sets the
+// UnaryServerInterceptor for the server. Only one unary interceptor can be
+// installed; use ChainUnaryInterceptor for more.
+func UnaryInterceptor(i UnaryServerInterceptor) ServerOption {
+	return funcServerOption(func(o *serverOptions) {
+		if o.unaryInt != nil {
+			panic("The unary server interceptor was already set and may not be reset.")
+		}
+		o.unaryInt = i
+	})
+}
+
+// ChainUnaryInterceptor returns a ServerOption that specifies the chained
+// interceptor for unary RPCs. The first interceptor will be the outer most,
+// while the last interceptor will be the inner most wrapper around the real
+// call. An interceptor set by UnaryInterceptor runs before all of them.
+func ChainUnaryInterceptor(interceptors ...UnaryServerInterceptor) ServerOption {
+	return funcServerOption(func(o *serverOptions) {
+		o.chainUnaryInts = append(o.chainUnaryInts, interceptors...)
+	})
+}
+
+// StreamInterceptor returns a ServerOption that sets the
+// StreamServerInterceptor for the server (never run in cofaas: streaming
+// rpcs are not supported yet).
+func StreamInterceptor(i StreamServerInterceptor) ServerOption {
+	return funcServerOption(func(o *serverOptions) {
+		if o.streamInt != nil {
+			panic("The stream server interceptor was already set and may not be reset.")
+		}
+		o.streamInt = i
+	})
+}
+
+// ChainStreamInterceptor returns a ServerOption that specifies the chained
+// interceptor for streaming RPCs (never run in cofaas: streaming rpcs are
+// not supported yet).
+func ChainStreamInterceptor(interceptors ...StreamServerInterceptor) ServerOption {
+	return funcServerOption(func(o *serverOptions) {
+		o.chainStreamInts = append(o.chainStreamInts, interceptors...)
+	})
+}
+
+// ConnectionTimeout records the timeout for connection establishment
+// (unused in cofaas).
+func ConnectionTimeout(d time.Duration) ServerOption {
+	return funcServerOption(func(o *serverOptions) { o.connectionTimeout = d })
+}
+
+// UnknownServiceHandler records a handler for unknown services (never run
+// in cofaas: an rpc of an unknown service gets codes.Unimplemented).
+func UnknownServiceHandler(streamHandler StreamHandler) ServerOption {
+	return funcServerOption(func(o *serverOptions) {
+		o.unknownStreamDesc = &StreamDesc{
+			StreamName:    "unknown_service_handler",
+			Handler:       streamHandler,
+			ClientStreams: true,
+			ServerStreams: true,
+		}
+	})
+}
