@@ -247,7 +247,7 @@ async fn mixed_rust_go_rust_answers_like_native() {
     );
     assert_eq!(
         upstream.get_field_by_name("reason").unwrap().as_str(),
-        Some("REFUSED")
+        Some("BACK_REFUSED")
     );
 
     // A Go panic on one input: that request gets INTERNAL naming the

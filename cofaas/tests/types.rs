@@ -78,9 +78,20 @@ voucher: ""
 gift_message {}
 "#;
 
+/// With pricing in Rust, then in Go (`examples/typeshow/pricing-go`,
+/// grpc-go and protobuf-go: every type crosses a Rust → Go edge and back).
+/// One after the other: both apps have a Rust crate `gateway`, built into
+/// the same target dir.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_type_crosses_wit_as_natively() {
-    let app = common::repo().join("examples/typeshow");
+    every_type_crosses_as_natively("typeshow").await;
+    every_type_crosses_as_natively("typeshow/cofaas-go.toml").await;
+}
+
+/// Builds the typeshow app described by `examples/<manifest>` natively and
+/// consolidated, host-mediated then fused, and compares the answers.
+async fn every_type_crosses_as_natively(manifest: &'static str) {
+    let app = common::repo().join("examples").join(manifest);
     let target = common::target_dir();
     let bins = tokio::task::spawn_blocking(move || build_native_app(&app, &target, false).unwrap())
         .await
@@ -109,12 +120,12 @@ async fn every_type_crosses_wit_as_natively() {
 
     // The edge carries strings and lists: host-mediated by the cost model,
     // so the host's typed mirrors of every type are on the path.
-    let host = build_and_start(LinkMode::Auto).await;
+    let host = build_and_start(manifest, LinkMode::Auto).await;
     assert_eq!(host.units, ["gateway", "pricing"]);
     answers_like_native(native, host.consolidated.addr).await;
     drop(host);
     // Fused: one composed unit, the values crossing wasmtime's adapters.
-    let host = build_and_start(LinkMode::Fused).await;
+    let host = build_and_start(manifest, LinkMode::Fused).await;
     assert_eq!(host.units, ["gateway+pricing"]);
     answers_like_native(native, host.consolidated.addr).await;
 }
@@ -124,9 +135,9 @@ struct Running {
     consolidated: cofaas::demo::Consolidated,
 }
 
-async fn build_and_start(link: LinkMode) -> Running {
+async fn build_and_start(manifest: &'static str, link: LinkMode) -> Running {
     tokio::task::spawn_blocking(move || {
-        let artifacts = build(&common::build_options("typeshow", link, "cofaas")).unwrap();
+        let artifacts = build(&common::build_options(manifest, link, "cofaas")).unwrap();
         let consolidated = start_host(&artifacts, None, &[], false).unwrap();
         Running {
             units: artifacts.units.keys().cloned().collect(),

@@ -474,6 +474,69 @@ mod tests {
         }
     }
 
+    const GO_MOD: &str = "module example.com/f\n\ngo 1.25.0\n\nrequire (\n\tgoogle.golang.org/grpc v1.79.3 // the real one\n\tgoogle.golang.org/protobuf v1.36.12\n)\n";
+
+    #[test]
+    fn go_mod_replaces_grpc_and_keeps_the_users_text() {
+        let stubs = GoStubs::at(Path::new("/stubs/go"));
+        let out = rewrite_go_mod(GO_MOD, &stubs, "./.cofaas/bindings", "wit_component").unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "{GO_MOD}\n// Added by cofaas (this is a copy): build against the stand-ins.\nrequire wit_component v0.0.0\n\nreplace (\n\tgoogle.golang.org/grpc => /stubs/go/grpc\n\tgo.bytecodealliance.org/pkg => /stubs/go/witpkg\n\twit_component => ./.cofaas/bindings\n)\n"
+            )
+        );
+        // Without a final newline too.
+        let out = rewrite_go_mod("module m", &stubs, "./b", "wit_component").unwrap();
+        assert!(out.starts_with("module m\n\n// Added by cofaas"), "{out}");
+    }
+
+    #[test]
+    fn go_mod_errors_name_the_problem() {
+        let stubs = GoStubs::at(Path::new("/stubs/go"));
+        let err = rewrite_go_mod("go 1.25\n", &stubs, "./b", "wit_component").unwrap_err();
+        assert_eq!(err.to_string(), "go.mod: no `module` directive");
+        for text in [
+            "module m\nreplace google.golang.org/grpc => ../grpc\n",
+            "module m\nreplace (\n\tx => y\n\tgoogle.golang.org/grpc v1.2.3 => ../grpc\n)\n",
+        ] {
+            let err = rewrite_go_mod(text, &stubs, "./b", "wit_component").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("already replaces `google.golang.org/grpc`"),
+                "{err}"
+            );
+        }
+        let err = rewrite_go_mod(
+            "module m\n\nreplace (\n\tgoogle.golang.org/grpc => ../grpc\n)\n",
+            &stubs,
+            "./b",
+            "wit_component",
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("go.mod: line 4:"), "{err}");
+    }
+
+    #[test]
+    fn go_stubs_are_written_with_the_modules_they_replace() {
+        let dir = std::env::temp_dir().join(format!("stubs-go-{}", std::process::id()));
+        let stubs = write_go_stubs(&dir).unwrap();
+        let grpc = std::fs::read_to_string(stubs.grpc.join("go.mod")).unwrap();
+        assert!(
+            grpc.contains(&format!("\nmodule {GO_GRPC_MODULE}\n")),
+            "{grpc}"
+        );
+        let wit = std::fs::read_to_string(stubs.wit_runtime.join("go.mod")).unwrap();
+        assert!(
+            wit.contains(&format!("\nmodule {GO_WIT_MODULE}\n")),
+            "{wit}"
+        );
+        assert!(stubs.grpc.join("cofaas/cofaas.go").is_file());
+        // Tests of the stand-ins stay in the repository.
+        assert!(!GO_TEMPLATES.iter().any(|(f, _)| f.ends_with("_test.go")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn function_manifest_is_rewritten() {
         let text = r#"[package]

@@ -74,8 +74,9 @@ func UnaryCall(ctx context.Context, fullMethod string, dec func(any) error) (any
 // ("/pkg.Service/Method") to invoke (called by generated glue in init()).
 // invoke gets the user's request and reply messages (proto.Message) and
 // fills reply; the error it returns should be a status error (see
-// StatusFromWit); any other error reaches the caller as codes.Unknown. It
-// panics on a second registration of the same method.
+// StatusFromWit); any other error reaches the caller as codes.Unknown (or
+// DeadlineExceeded/Canceled for a context error). It panics on a second
+// registration of the same method.
 func RegisterInvoker(fullMethod string, invoke func(ctx context.Context, req, reply any) error) {
 	cofaasrt.RegisterInvoker(fullMethod, invoke)
 }

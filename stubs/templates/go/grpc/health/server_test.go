@@ -16,13 +16,18 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func TestHealthThroughUnaryCall(t *testing.T) {
-	hs := health.NewServer()
+var hs = health.NewServer()
+
+func init() {
 	cofaas.RegisterMain(func() {
 		s := grpc.NewServer()
 		healthpb.RegisterHealthServer(s, hs)
 		s.Serve(nil)
 	})
+}
+
+func TestHealthThroughUnaryCall(t *testing.T) {
+	hs.Resume()
 	hs.SetServingStatus("svc", healthpb.HealthCheckResponse_NOT_SERVING)
 
 	check := func(service string) (*healthpb.HealthCheckResponse, error) {
