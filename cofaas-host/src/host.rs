@@ -400,6 +400,7 @@ impl<E: Exports> Unit<E> {
         &self,
         inner: &Inner<E>,
         deadline: Instant,
+        rpc_deadline: Option<Instant>,
         f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
     ) -> Result<R, (String, Status)> {
         let fail = |err: HostError| (self.name().to_string(), Status::from(err));
@@ -410,7 +411,7 @@ impl<E: Exports> Unit<E> {
                     Some(slot) => slot,
                     None => self.instantiate(inner).map_err(fail)?,
                 };
-                match self.run(inner, &mut slot, deadline, f) {
+                match self.run(inner, &mut slot, deadline, rpc_deadline, f) {
                     Ok(r) => {
                         let mut free = free.lock();
                         if free.len() < *capacity {
@@ -443,7 +444,7 @@ impl<E: Exports> Unit<E> {
                         empty.insert(self.instantiate(inner).map_err(fail)?)
                     }
                 };
-                let result = self.run(inner, slot, deadline, f);
+                let result = self.run(inner, slot, deadline, rpc_deadline, f);
                 if result.is_err() {
                     *guard = None;
                     self.live.fetch_sub(1, Ordering::Relaxed);
@@ -458,6 +459,7 @@ impl<E: Exports> Unit<E> {
         inner: &Inner<E>,
         slot: &mut Slot<E>,
         deadline: Instant,
+        rpc_deadline: Option<Instant>,
         f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
     ) -> Result<R, (String, Status)> {
         if Instant::now() >= deadline {
@@ -469,8 +471,11 @@ impl<E: Exports> Unit<E> {
                 )),
             ));
         }
-        slot.store.data_mut().deadline = Some(deadline);
-        slot.store.data_mut().expired_in = None;
+        let data = slot.store.data_mut();
+        data.deadline = Some(deadline);
+        data.rpc_deadline = rpc_deadline;
+        data.call_deadline = None;
+        data.expired_in = None;
         slot.store.set_epoch_deadline(ticks_until(deadline));
         if let Some(fuel) = inner.config.fuel
             && let Err(err) = slot.store.set_fuel(fuel)
@@ -560,6 +565,10 @@ impl<E: Exports> Host<E> {
             let mut linker = Linker::<State>::new(&engine);
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(inst)?;
             for (import, item) in component.component_type().imports(&engine) {
+                if import.rsplit('/').next() == Some(crate::RPC_CONTEXT) {
+                    link_rpc_context(&mut linker, import).map_err(inst)?;
+                    continue;
+                }
                 let Some(&callee) = exporters.get(import) else {
                     continue; // WASI, or unresolved: instantiate_pre names it.
                 };
@@ -712,8 +721,11 @@ impl<E: Exports> Host<E> {
     {
         let started = Instant::now();
         let deadline = started + timeout.unwrap_or(self.inner.config.default_timeout);
+        // The rpc's own deadline (what a Go handler's context carries) is the
+        // client's, if it sent one; the host's default is only enforced.
+        let rpc_deadline = timeout.map(|t| started + t);
         let resolved = self.site(site)?;
-        let result = self.call_inner(&resolved, deadline, f).await;
+        let result = self.call_inner(&resolved, deadline, rpc_deadline, f).await;
         let code = match &result {
             Ok(_) => Code::Ok,
             Err(status) => status.code(),
@@ -751,7 +763,13 @@ impl<E: Exports> Host<E> {
         Ok(resolved)
     }
 
-    async fn call_inner<R, F>(&self, site: &Site, deadline: Instant, f: F) -> Result<R, Status>
+    async fn call_inner<R, F>(
+        &self,
+        site: &Site,
+        deadline: Instant,
+        rpc_deadline: Option<Instant>,
+        f: F,
+    ) -> Result<R, Status>
     where
         R: Send + 'static,
         F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
@@ -769,7 +787,9 @@ impl<E: Exports> Host<E> {
         let outcome = tokio::task::spawn_blocking(move || {
             let _permits = (inflight, pool_permit);
             let unit = &host.units[unit_index];
-            unit.with_slot(&host, deadline, |slot| f(&mut slot.store, &slot.exports))
+            unit.with_slot(&host, deadline, rpc_deadline, |slot| {
+                f(&mut slot.store, &slot.exports)
+            })
         })
         .await
         .map_err(|e| {
@@ -827,19 +847,60 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
     }
 }
 
+/// Provides the rpc-context interface `import` ([`crate::RPC_CONTEXT`]) of a
+/// unit: `deadline` is the deadline of the rpc the store serves (or, inside
+/// a composed unit, the one its caller just set for the call), and
+/// `set-call-deadline` records the deadline of the function's next calls,
+/// which host-mediated calls carry to and enforce on the callee.
+fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::Result<()> {
+    let mut instance = linker.instance(import)?;
+    instance.func_wrap(
+        "deadline",
+        |store: StoreContextMut<'_, State>, (): ()| -> wasmtime::Result<(Option<u64>,)> {
+            let data = store.data();
+            let left = data.call_deadline.or(data.rpc_deadline).map(|d| {
+                let left = d.saturating_duration_since(Instant::now()).as_nanos();
+                u64::try_from(left).unwrap_or(u64::MAX)
+            });
+            Ok((left,))
+        },
+    )?;
+    instance.func_wrap(
+        "set-call-deadline",
+        |mut store: StoreContextMut<'_, State>, (remaining,): (Option<u64>,)| {
+            store.data_mut().call_deadline =
+                remaining.and_then(|ns| Instant::now().checked_add(Duration::from_nanos(ns)));
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
 /// The units, as host-mediated calls reach them (type-erased over the
 /// host's [`Exports`]).
 trait Units: Send + Sync {
     /// Runs `f` on an instance of unit `unit` (see `Unit::with_slot`).
-    fn run_in(&self, unit: usize, deadline: Instant, f: &mut InSlot<'_>) -> Result<(), Status>;
+    fn run_in(
+        &self,
+        unit: usize,
+        deadline: Instant,
+        rpc_deadline: Option<Instant>,
+        f: &mut InSlot<'_>,
+    ) -> Result<(), Status>;
     /// [`HostConfig::default_timeout`].
     fn default_timeout(&self) -> Duration;
 }
 
 impl<E: Exports> Units for Inner<E> {
-    fn run_in(&self, unit: usize, deadline: Instant, f: &mut InSlot<'_>) -> Result<(), Status> {
+    fn run_in(
+        &self,
+        unit: usize,
+        deadline: Instant,
+        rpc_deadline: Option<Instant>,
+        f: &mut InSlot<'_>,
+    ) -> Result<(), Status> {
         self.units[unit]
-            .with_slot(self, deadline, |slot| {
+            .with_slot(self, deadline, rpc_deadline, |slot| {
                 f(&mut slot.store, &slot.instance, &mut slot.typed)
             })
             .map_err(|(_, status)| status)
@@ -952,19 +1013,26 @@ impl Edge {
         f: &mut InSlot<'_>,
     ) -> wasmtime::Result<Result<(), Status>> {
         let units = self.units()?;
-        let deadline = caller
+        let request = caller
             .data()
             .deadline
             .unwrap_or_else(|| Instant::now() + units.default_timeout());
+        // The deadline the caller set on this call (a Go context's), if any:
+        // the callee's rpc carries it, and it is enforced as natively.
+        let call = caller.data().call_deadline;
+        let deadline = call.map_or(request, |c| c.min(request));
         let started = Instant::now();
-        let outcome = units.run_in(self.callee, deadline, f);
+        let outcome = units.run_in(self.callee, deadline, call, f);
         let elapsed = started.elapsed();
         self.latency.observe(elapsed);
         match &outcome {
             Ok(()) => self.ok.observe(elapsed),
             Err(status) => {
                 self.failed.observe(elapsed);
-                if status.code() == tonic::Code::DeadlineExceeded {
+                // The request's time ran out in the callee (not only the
+                // call's own, shorter deadline): the caller, interrupted
+                // next, reports where it went.
+                if status.code() == tonic::Code::DeadlineExceeded && deadline == request {
                     caller.data_mut().expired_in = Some(status.message().to_string());
                 }
                 tracing::debug!(

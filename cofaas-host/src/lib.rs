@@ -163,6 +163,11 @@ impl From<HostError> for tonic::Status {
     }
 }
 
+/// The name of the interface, in the app's WIT package, through which a
+/// function learns its rpc's deadline and sets the deadline of its calls
+/// (proto2wit's `RPC_CONTEXT`).
+pub const RPC_CONTEXT: &str = "rpc-context";
+
 /// The data of every store: WASI context, resource table, memory limiter
 /// and the deadline of the request being served.
 ///
@@ -176,6 +181,13 @@ pub struct State {
     /// Deadline of the request currently running in this store; host-mediated
     /// calls it makes carry it to the callee.
     pub(crate) deadline: Option<Instant>,
+    /// The deadline the rpc being served carries: the client's
+    /// `grpc-timeout`, or the caller's call deadline for a host-mediated
+    /// call. What `rpc-context.deadline` tells the function.
+    pub(crate) rpc_deadline: Option<Instant>,
+    /// The deadline the function set for its next calls
+    /// (`rpc-context.set-call-deadline`).
+    pub(crate) call_deadline: Option<Instant>,
     /// Set when a host-mediated callee ran out of the request's time: its
     /// status, so that the caller, interrupted next, reports where the time
     /// went.
@@ -229,6 +241,8 @@ impl State {
             table: ResourceTable::new(),
             limiter: host::MemoryLimiter::new(memory_limit),
             deadline: None,
+            rpc_deadline: None,
+            call_deadline: None,
             expired_in: None,
         })
     }

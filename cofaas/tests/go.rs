@@ -136,16 +136,21 @@ async fn prodcon_go_answers_like_native_with_the_gc_on() {
     eprintln!("host RSS: {after_first} KiB after 1 000 calls, {at_end} KiB after 20 000");
 }
 
-/// The native mixed app: back, then middle, then front, each told where
-/// the one it calls listens.
+/// The native mixed app: back and clock, then middle, then front, each
+/// told where the ones it calls listen.
 fn start_native_mixed(bins: &BTreeMap<String, NativeFunction>) -> (SocketAddr, Vec<Guard>) {
     let (back_addr, back) =
         start_listening("back", &bins["back"].program, "BACK_LISTEN", &[], false).unwrap();
+    let (clock_addr, clock) =
+        start_listening("clock", &bins["clock"].program, "CLOCK_LISTEN", &[], false).unwrap();
     let (middle_addr, middle) = start_listening(
         "middle",
         &bins["middle"].program,
         "MIDDLE_LISTEN",
-        &[("BACK_ADDR", bins["middle"].peer_address(back_addr))],
+        &[
+            ("BACK_ADDR", bins["middle"].peer_address(back_addr)),
+            ("CLOCK_ADDR", bins["middle"].peer_address(clock_addr)),
+        ],
         false,
     )
     .unwrap();
@@ -157,7 +162,7 @@ fn start_native_mixed(bins: &BTreeMap<String, NativeFunction>) -> (SocketAddr, V
         false,
     )
     .unwrap();
-    (addr, vec![front, middle, back])
+    (addr, vec![front, middle, clock, back])
 }
 
 fn job(desc: &MessageDescriptor, text: &str) -> Vec<u8> {
@@ -188,13 +193,25 @@ async fn mixed_rust_go_rust_answers_like_native() {
     let (native, _natives) = tokio::task::spawn_blocking(move || start_native_mixed(&bins))
         .await
         .unwrap();
-    let host: Consolidated = tokio::task::spawn_blocking(|| {
-        let artifacts = build(&common::build_options("mixed", LinkMode::Auto, "cofaas")).unwrap();
-        start_host(&artifacts, None, &[], false).unwrap()
-    })
-    .await
-    .unwrap();
+    // The cost model fuses middle → clock (fixed-size messages) and
+    // mediates the rest; then every edge host-mediated.
+    for (link, units) in [
+        (LinkMode::Auto, vec!["back", "clock+middle", "front"]),
+        (LinkMode::Mediated, vec!["back", "clock", "front", "middle"]),
+    ] {
+        let (host, built): (Consolidated, Vec<String>) = tokio::task::spawn_blocking(move || {
+            let artifacts = build(&common::build_options("mixed", link, "cofaas")).unwrap();
+            let units = artifacts.units.keys().cloned().collect();
+            (start_host(&artifacts, None, &[], false).unwrap(), units)
+        })
+        .await
+        .unwrap();
+        assert_eq!(built, units);
+        mixed_answers_like_native(native, &host).await;
+    }
+}
 
+async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
     let pool = descriptors("examples/mixed/proto", &["mixed.proto"]);
     let job_desc = pool.get_message_by_name("mixed.Job").unwrap();
     let report_desc = pool.get_message_by_name("mixed.Report").unwrap();
@@ -248,6 +265,43 @@ async fn mixed_rust_go_rust_answers_like_native() {
     assert_eq!(
         upstream.get_field_by_name("reason").unwrap().as_str(),
         Some("BACK_REFUSED")
+    );
+
+    // A Go caller's context deadline crosses to a Go callee (as grpc-go
+    // sends it in grpc-timeout): the clock sees the 3 s middle set.
+    let body = job(&job_desc, r#"id: "j-5" name: "deadline""#);
+    let n = unary(native, path, body.clone()).await.unwrap();
+    let c = unary(host.addr, path, body).await.unwrap();
+    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
+    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
+    same(&c, &n, "deadline");
+    let clock = c.get_field_by_name("clock").unwrap();
+    let clock = clock.as_message().unwrap();
+    assert_eq!(
+        clock.get_field_by_name("has_deadline").unwrap().as_ref(),
+        &Value::Bool(true)
+    );
+    assert_eq!(
+        clock.get_field_by_name("seconds_left").unwrap().as_ref(),
+        &Value::U32(3)
+    );
+    // ... and is enforced: a callee outliving it fails the call with
+    // DEADLINE_EXCEEDED, natively and consolidated.
+    let body = job(&job_desc, r#"id: "j-6" name: "deadline-exceeded""#);
+    let n = unary(native, path, body.clone()).await.unwrap();
+    let c = unary(host.addr, path, body).await.unwrap();
+    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
+    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
+    same(&c, &n, "deadline-exceeded");
+    let upstream = c.get_field_by_name("upstream").unwrap();
+    assert_eq!(
+        upstream
+            .as_message()
+            .unwrap()
+            .get_field_by_name("code")
+            .unwrap()
+            .as_ref(),
+        &Value::I32(Code::DeadlineExceeded as i32)
     );
 
     // A Go panic on one input: that request gets INTERNAL naming the

@@ -121,6 +121,21 @@ impl<'a> GoGuest<'a> {
         bindings.insert("go.mod".into(), GO_MOD.to_string());
         bindings.insert(format!("{CONV_PACKAGE}/conv.go"), CONV_GO.to_string());
 
+        let context = match &world.context {
+            Some(c) => {
+                let package = go_interface_package(&self.map.wit_package, c);
+                self.check_package(&bindings, &package)?;
+                package
+            }
+            None => {
+                return Err(Error::Bindings {
+                    message: format!(
+                        "the world of function `{}` imports no rpc context (a map from an older proto2wit?)",
+                        self.function
+                    ),
+                });
+            }
+        };
         let mut imports = Vec::new();
         for name in &world.imports {
             let service = self.service(name)?;
@@ -129,7 +144,7 @@ impl<'a> GoGuest<'a> {
             let package = format!("cofaas_import_{}", service.interface.to_snake_case());
             bindings.insert(
                 format!("{package}/glue.go"),
-                self.import_glue(service, &package, &types),
+                self.import_glue(service, &package, &types, &context),
             );
             imports.push(package);
         }
@@ -140,7 +155,7 @@ impl<'a> GoGuest<'a> {
             let package = format!("export_{types}");
             bindings.insert(
                 format!("{package}/glue.go"),
-                self.export_glue(service, &package, &types),
+                self.export_glue(service, &package, &types, &context),
             );
         }
         for lifecycle in &world.lifecycles {
@@ -180,15 +195,22 @@ impl<'a> GoGuest<'a> {
         }
     }
 
-    fn import_glue(&self, service: &ServiceMap, package: &str, types: &str) -> String {
-        let mut src = header(package, &[types]);
+    fn import_glue(
+        &self,
+        service: &ServiceMap,
+        package: &str,
+        types: &str,
+        context: &str,
+    ) -> String {
+        let mut src = header(package, types, context);
         src.push_str("func init() {\n");
         for m in &service.methods {
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
             let call = go_camel(&m.wit_name);
+            // As grpc-go: a call with a done context fails at once.
             let _ = writeln!(
                 src,
-                "\tcofaas.RegisterInvoker({full:?}, func(ctx context.Context, req, reply any) error {{"
+                "\tcofaas.RegisterInvoker({full:?}, func(ctx context.Context, req, reply any) error {{\n\t\tif err := ctx.Err(); err != nil {{\n\t\t\treturn conv.ContextError(err)\n\t\t}}"
             );
             let args = if m.input_empty {
                 String::new()
@@ -202,7 +224,7 @@ impl<'a> GoGuest<'a> {
             };
             let _ = writeln!(
                 src,
-                "\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
+                "\t\t// The context's deadline goes with the call.\n\t\trpc.SetCallDeadline(conv.CallDeadline(ctx))\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
             );
             if m.output_empty {
                 src.push_str("\t\treturn nil\n");
@@ -222,8 +244,14 @@ impl<'a> GoGuest<'a> {
         src
     }
 
-    fn export_glue(&self, service: &ServiceMap, package: &str, types: &str) -> String {
-        let mut src = header(package, &[types]);
+    fn export_glue(
+        &self,
+        service: &ServiceMap,
+        package: &str,
+        types: &str,
+        context: &str,
+    ) -> String {
+        let mut src = header(package, types, context);
         for m in &service.methods {
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
             let name = go_camel(&m.wit_name);
@@ -246,7 +274,7 @@ impl<'a> GoGuest<'a> {
             };
             let _ = writeln!(
                 src,
-                "// {name} serves rpc `{full}` with the handler `main` registered.\nfunc {name}({param}) witTypes.Result[{ok}, wit.RpcStatus] {{\n\twitRuntime.SafePoint()\n\t{reply}, err := cofaas.UnaryCall(context.Background(), {full:?}, func(in any) error {{\n\t\t{dec}\n\t}})"
+                "// {name} serves rpc `{full}` with the handler `main` registered, its\n// context carrying the rpc's deadline.\nfunc {name}({param}) witTypes.Result[{ok}, wit.RpcStatus] {{\n\twitRuntime.SafePoint()\n\tctx, cancel := conv.ServerContext(rpc.Deadline())\n\tdefer cancel()\n\t{reply}, err := cofaas.UnaryCall(ctx, {full:?}, func(in any) error {{\n\t\t{dec}\n\t}})"
             );
             if m.output_empty {
                 let _ = writeln!(
@@ -808,17 +836,22 @@ fn scalar_value(x: &str, s: Scalar) -> String {
 
 /// The start of a glue file: package clause and imports (each marked used,
 /// so that a service without, say, options still compiles).
-fn header(package: &str, types: &[&str]) -> String {
-    let mut src = format!(
-        "// Code generated by cofaas grpc-shim-gen; DO NOT EDIT.\n\npackage {package}\n\nimport (\n\t\"context\"\n\t\"sort\"\n\n\twitRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"\n\twitTypes \"go.bytecodealliance.org/pkg/wit/types\"\n\t\"google.golang.org/grpc/cofaas\"\n\t\"google.golang.org/protobuf/reflect/protoreflect\"\n\tconv \"{GO_BINDINGS_MODULE}/{CONV_PACKAGE}\"\n"
-    );
-    for t in types {
-        let _ = writeln!(src, "\twit \"{GO_BINDINGS_MODULE}/{t}\"");
-    }
-    src.push_str(
-        ")\n\nvar (\n\t_ = context.Background\n\t_ = sort.Slice\n\t_ = witRuntime.SafePoint\n\t_ = witTypes.Unit{}\n\t_ = cofaas.UnaryCall\n\t_ protoreflect.Message\n\t_ = conv.Message\n\t_ wit.RpcStatus\n)\n\n",
-    );
-    src
+fn header(package: &str, types: &str, context: &str) -> String {
+    // gofmt orders imports by path.
+    let mut local = [
+        format!("conv \"{GO_BINDINGS_MODULE}/{CONV_PACKAGE}\""),
+        format!("rpc \"{GO_BINDINGS_MODULE}/{context}\""),
+        format!("wit \"{GO_BINDINGS_MODULE}/{types}\""),
+    ];
+    local.sort_by(|a, b| {
+        a.split_once(' ')
+            .map(|x| x.1)
+            .cmp(&b.split_once(' ').map(|x| x.1))
+    });
+    let local = local.join("\n\t");
+    format!(
+        "// Code generated by cofaas grpc-shim-gen; DO NOT EDIT.\n\npackage {package}\n\nimport (\n\t\"context\"\n\t\"sort\"\n\n\twitRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"\n\twitTypes \"go.bytecodealliance.org/pkg/wit/types\"\n\t\"google.golang.org/grpc/cofaas\"\n\t\"google.golang.org/protobuf/reflect/protoreflect\"\n\t{local}\n)\n\nvar (\n\t_ = context.Background\n\t_ = sort.Slice\n\t_ = witRuntime.SafePoint\n\t_ = witTypes.Unit{{}}\n\t_ = cofaas.UnaryCall\n\t_ protoreflect.Message\n\t_ = conv.Message\n\t_ = rpc.Deadline\n\t_ wit.RpcStatus\n)\n\n"
+    )
 }
 
 fn lifecycle_glue(package: &str) -> String {

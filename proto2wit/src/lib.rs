@@ -10,8 +10,10 @@
 //!   world per service;
 //! * with an [`App`], a world per function (exports its services, imports the
 //!   ones it calls, exports its lifecycle interface `<function>-lifecycle`
-//!   whose `init` runs the function's original `main`), and the top-level
-//!   world `app` that exports the entries' services;
+//!   whose `init` runs the function's original `main`, imports
+//!   [`RPC_CONTEXT`], the deadline of the rpc it serves and of the calls it
+//!   makes), and the top-level world `app` that exports the entries'
+//!   services;
 //! * beside the WIT, a serialisable [`Map`] from every proto element to its
 //!   WIT name with field and enum numbers, so later stages never re-derive
 //!   names.
@@ -164,6 +166,10 @@ pub enum Error {
         message: String,
     },
 }
+
+/// The interface every function's world imports: the deadline of the rpc
+/// it serves (`deadline`) and of the calls it makes (`set-call-deadline`).
+pub const RPC_CONTEXT: &str = "rpc-context";
 
 /// Options of [`generate`].
 #[derive(Debug, Clone, Default)]
@@ -1019,6 +1025,7 @@ fn add_worlds(
                         exports,
                         imports,
                         lifecycles: vec![],
+                        context: None,
                     },
                 );
             }
@@ -1046,6 +1053,14 @@ fn add_worlds(
                 second: f.name.clone(),
                 wit: world,
                 scope: "worlds".into(),
+            });
+        }
+        if let Some(service) = interfaces.get(RPC_CONTEXT) {
+            return Err(Error::Collision {
+                first: service.clone(),
+                second: "the rpc context every function imports".into(),
+                wit: RPC_CONTEXT.into(),
+                scope: "package".into(),
             });
         }
         let lifecycle = format!("{world}-lifecycle");
@@ -1082,6 +1097,7 @@ fn add_worlds(
                 exports: f.exports.clone(),
                 imports: f.imports.clone(),
                 lifecycles: vec![lifecycle],
+                context: Some(RPC_CONTEXT.into()),
             },
         );
     }
@@ -1113,6 +1129,7 @@ fn add_worlds(
             exports: top_exports,
             imports: vec![],
             lifecycles,
+            context: None,
         },
     );
     Ok(())
@@ -1267,6 +1284,27 @@ fn encode(map: &Map) -> Result<Package, Error> {
         iface.function(init);
         package.interface(iface);
     }
+    if map.worlds.values().any(|w| w.context.is_some()) {
+        let mut iface = Interface::new(ident(RPC_CONTEXT));
+        iface.set_docs(Some(
+            "The context of the rpc a function serves, provided by the host: its deadline, and the deadline of the calls the function makes.",
+        ));
+        let mut deadline = StandaloneFunc::new("deadline", false);
+        deadline.set_docs(Some(
+            "Nanoseconds left until the deadline of the rpc being served, if it has one.",
+        ));
+        deadline.set_result(Some(Type::option(Type::U64)));
+        iface.function(deadline);
+        let mut set = StandaloneFunc::new("set-call-deadline", false);
+        set.set_docs(Some(
+            "The deadline, in nanoseconds from now, of the calls the function makes next; `none` clears it.",
+        ));
+        let mut params = Params::empty();
+        params.push("remaining", Type::option(Type::U64));
+        set.set_params(params);
+        iface.function(set);
+        package.interface(iface);
+    }
     for w in map.worlds.values() {
         let mut world = World::new(ident(&w.name));
         match &w.function {
@@ -1275,6 +1313,9 @@ fn encode(map: &Map) -> Result<Package, Error> {
                 "The app's public interface: the entry functions' exports.",
             )),
             None => {}
+        }
+        if let Some(context) = &w.context {
+            world.named_interface_import(ident(context));
         }
         for s in &w.imports {
             world.named_interface_import(ident(&map.services[s].interface));

@@ -275,4 +275,9 @@ pub struct WorldMap {
     /// Lifecycle interfaces exported (WIT interface names), one per function
     /// in the world: `init` runs the function's original `main`.
     pub lifecycles: Vec<String>,
+    /// The rpc-context interface the world imports ([`crate::RPC_CONTEXT`]),
+    /// for a function's world: the deadline of the rpc it serves and of the
+    /// calls it makes, which the host provides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }

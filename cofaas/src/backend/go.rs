@@ -131,6 +131,12 @@ impl Backend for Go {
                 .arg(".");
             run(&mut cmd)?;
             let module = std::fs::read(&core).map_err(io(&core))?;
+            let symbol_name = module_symbol_name(&fdir.join("go.mod"));
+            // Go's symbols say `main.`, whichever function they are in: the
+            // core module's name tells the host where a trap happened.
+            let module = name_module(&module, &symbol_name).map_err(|e| {
+                BuildError::Layout(format!("function `{fname}`: naming the Go module: {e}"))
+            })?;
             let bytes =
                 componentize(cx.wit, &world_of(cx, fname)?, module, adapter).map_err(|e| {
                     BuildError::Layout(format!(
@@ -139,7 +145,7 @@ impl Backend for Go {
                 })?;
             built.push(Built {
                 function: fname.to_string(),
-                symbol_name: module_symbol_name(&fdir.join("go.mod")),
+                symbol_name,
                 bytes,
             });
         }
@@ -198,8 +204,8 @@ fn world_of(cx: &Context, name: &str) -> Result<String, BuildError> {
         .ok_or_else(|| BuildError::Layout(format!("the map has no world for function `{name}`")))
 }
 
-/// The last element of the module path, which Go's symbols don't carry
-/// (they say `main.`): traps in a Go function are attributed by unit.
+/// The last element of the module path (`example.com/app/middle` →
+/// `middle`): the name the core module gets, which the host matches.
 fn module_symbol_name(go_mod: &Path) -> String {
     std::fs::read_to_string(go_mod)
         .ok()
@@ -212,6 +218,66 @@ fn module_symbol_name(go_mod: &Path) -> String {
         })
         .and_then(|m| m.rsplit('/').next().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// `module` with its name section's module name set to `name` (function
+/// names kept; other name subsections dropped).
+fn name_module(module: &[u8], name: &str) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
+    use wasm_encoder::{IndirectNameMap, NameMap, NameSection, RawSection, Section};
+    let mut out = Vec::with_capacity(module.len() + 64);
+    out.extend_from_slice(&module[..8]);
+    let mut names = NameSection::new();
+    names.module(name);
+    let mut functions = NameMap::new();
+    let mut locals = IndirectNameMap::new();
+    let mut others = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        let payload = payload?;
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == "name"
+        {
+            let wasmparser::KnownCustom::Name(reader) = c.as_known() else {
+                continue;
+            };
+            for sub in reader {
+                match sub? {
+                    wasmparser::Name::Function(map) => {
+                        for n in map {
+                            let n = n?;
+                            functions.append(n.index, n.name);
+                        }
+                    }
+                    wasmparser::Name::Local(map) => {
+                        for f in map {
+                            let f = f?;
+                            let mut m = NameMap::new();
+                            for n in f.names {
+                                let n = n?;
+                                m.append(n.index, n.name);
+                            }
+                            locals.append(f.index, &m);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            others.push((id, range));
+        }
+    }
+    for (id, range) in others {
+        RawSection {
+            id,
+            data: &module[range],
+        }
+        .append_to(&mut out);
+    }
+    names.functions(&functions);
+    names.locals(&locals);
+    names.append_to(&mut out);
+    Ok(out)
 }
 
 /// Embeds `world` of `wit` into the core module and encodes the component

@@ -211,3 +211,11 @@ pub fn language_name(language: Language) -> &'static str {
         Language::Go => "go",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_host_provides_the_rpc_context_proto2wit_imports() {
+        assert_eq!(cofaas_host::RPC_CONTEXT, proto2wit::RPC_CONTEXT);
+    }
+}

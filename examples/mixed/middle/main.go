@@ -8,7 +8,11 @@
 //     grpc-go does not recover handler panics);
 //   - "go-error": FAILED_PRECONDITION with a google.rpc.ErrorInfo detail;
 //   - "rust-error": back refuses the record; its status, as status.FromError
-//     reads it, is reported inside a successful Report.
+//     reads it, is reported inside a successful Report;
+//   - "deadline": asks the Go clock, with a 3 s timeout, what deadline it
+//     sees, and reports its reading;
+//   - "deadline-exceeded": asks the clock to wait past a 300 ms timeout and
+//     reports the status code the call failed with.
 package main
 
 //go:generate sh gen.sh
@@ -37,6 +41,7 @@ import (
 const (
 	defaultListen = "127.0.0.1:50082"
 	defaultBack   = "127.0.0.1:50083"
+	defaultClock  = "127.0.0.1:50084"
 
 	// callTimeout bounds each call to back.
 	callTimeout = 10 * time.Second
@@ -44,7 +49,8 @@ const (
 
 type server struct {
 	pb.UnimplementedMiddleServer
-	back pb.BackClient
+	back  pb.BackClient
+	clock pb.ClockClient
 }
 
 func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error) {
@@ -62,6 +68,23 @@ func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error)
 			return nil, status.Errorf(codes.Internal, "attaching details: %v", err)
 		}
 		return nil, st.Err()
+	case "deadline":
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		reading, err := s.clock.Remaining(ctx, &pb.Probe{})
+		if err != nil {
+			return nil, err
+		}
+		return &pb.Report{JobId: job.GetId(), Clock: reading, Trail: []string{"clock", "middle"}}, nil
+	case "deadline-exceeded":
+		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		_, err := s.clock.Remaining(ctx, &pb.Probe{Wait: true})
+		return &pb.Report{
+			JobId:    job.GetId(),
+			Upstream: &pb.UpstreamError{Code: int32(status.Code(err))},
+			Trail:    []string{"middle"},
+		}, nil
 	}
 
 	words := make([]string, 0, len(job.GetWords()))
@@ -147,19 +170,25 @@ func getenv(key, fallback string) string {
 func main() {
 	addr := getenv("MIDDLE_LISTEN", defaultListen)
 	backAddr := getenv("BACK_ADDR", defaultBack)
+	clockAddr := getenv("CLOCK_ADDR", defaultClock)
 
 	conn, err := grpc.NewClient(backAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		log.Fatalf("did not connect to back at %s: %v", backAddr, err)
 	}
 	defer conn.Close()
+	clockConn, err := grpc.NewClient(clockAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatalf("did not connect to clock at %s: %v", clockAddr, err)
+	}
+	defer clockConn.Close()
 
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatalf("failed to listen: %v", err)
 	}
 	s := grpc.NewServer()
-	pb.RegisterMiddleServer(s, &server{back: pb.NewBackClient(conn)})
+	pb.RegisterMiddleServer(s, &server{back: pb.NewBackClient(conn), clock: pb.NewClockClient(clockConn)})
 	log.Printf("middle listening on %v (back at %s)", lis.Addr(), backAddr)
 	if err := s.Serve(lis); err != nil {
 		log.Fatalf("failed to serve: %v", err)

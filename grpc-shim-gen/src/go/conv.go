@@ -7,7 +7,12 @@
 package cofaas_conv
 
 import (
+	"context"
 	"fmt"
+	"math"
+	"time"
+
+	witTypes "go.bytecodealliance.org/pkg/wit/types"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -128,4 +133,28 @@ func SetFieldMaskPaths(m protoreflect.Message, paths []string) {
 // BadEnum is the error for a number a closed enum does not name.
 func BadEnum(field string, n protoreflect.EnumNumber, enum string) error {
 	return status.Errorf(codes.InvalidArgument, "field `%s`: value %d is not a number of enum `%s`", field, n, enum)
+}
+
+// ServerContext is the context a handler gets: with the rpc's deadline
+// (nanoseconds left, from the host), if it has one.
+func ServerContext(remaining witTypes.Option[uint64]) (context.Context, context.CancelFunc) {
+	if remaining.IsSome() && remaining.Some() <= math.MaxInt64 {
+		return context.WithTimeout(context.Background(), time.Duration(remaining.Some()))
+	}
+	return context.WithCancel(context.Background())
+}
+
+// CallDeadline is the deadline an outbound call carries: its context's, as
+// nanoseconds left.
+func CallDeadline(ctx context.Context) witTypes.Option[uint64] {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return witTypes.None[uint64]()
+	}
+	return witTypes.Some(uint64(max(time.Until(d), 0)))
+}
+
+// ContextError is grpc-go's status for a call whose context is done.
+func ContextError(err error) error {
+	return status.FromContextError(err).Err()
 }

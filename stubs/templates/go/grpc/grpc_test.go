@@ -8,11 +8,13 @@ package grpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -200,11 +202,90 @@ func TestRegisterService(t *testing.T) {
 	if err := s.Serve(nil); !errors.Is(err, grpc.ErrServerStopped) {
 		t.Fatalf("Serve after Stop = %v", err)
 	}
+
+	// Once Serve has been entered (in another goroutine: it blocks),
+	// RegisterService panics.
 	s2 := grpc.NewServer()
-	if err := s2.Serve(nil); err != nil {
+	defer s2.Stop()
+	go s2.Serve(nil)
+	for i := 0; ; i++ {
+		desc := Greeter_ServiceDesc
+		desc.ServiceName = fmt.Sprintf("test.Late%d", i)
+		var r any
+		func() {
+			defer func() { r = recover() }()
+			s2.RegisterService(&desc, &greeter{})
+		}()
+		if r != nil {
+			if s, _ := r.(string); !strings.Contains(s, "after Server.Serve") {
+				t.Fatalf("panic = %v", r)
+			}
+			break
+		}
+		if i == 1000 {
+			t.Fatal("RegisterService never panicked after Serve")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestServeBlocksUntilStop(t *testing.T) {
+	desc := Greeter_ServiceDesc
+	desc.ServiceName = "test.Stoppable"
+	s := grpc.NewServer()
+	s.RegisterService(&desc, &greeter{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	expectPanic(t, "after Server.Serve", func() { RegisterGreeterServer(s2, &greeter{}) })
+	errc := make(chan error, 2)
+	go func() { errc <- s.Serve(lis) }()
+	go func() { errc <- s.Serve(nil) }()
+	select {
+	case err := <-errc:
+		t.Fatalf("Serve returned %v before Stop", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	// The handler runs (and fails: grpc.Method is not the greeter's).
+	call := func() error {
+		_, err := cofaas.UnaryCall(context.Background(), "/test.Stoppable/SayHello", decoder(t, wrapperspb.String("x")))
+		return err
+	}
+	if err := call(); status.Code(err) != codes.Internal {
+		t.Fatalf("rpc while serving = %v", err)
+	}
+	serverTrace.take()
+
+	s.GracefulStop()
+	for range 2 {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatalf("Serve after GracefulStop returned %v, want nil", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Serve did not return after GracefulStop")
+		}
+	}
+	if _, err := lis.Accept(); err == nil {
+		t.Fatal("the listener is still open")
+	}
+	s.Stop()
+	if err := s.Serve(nil); !errors.Is(err, grpc.ErrServerStopped) {
+		t.Fatalf("Serve after Stop = %v", err)
+	}
+	if err := call(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("rpc after Stop = %v, want Unavailable", err)
+	}
+
+	s3 := grpc.NewServer()
+	go func() { errc <- s3.Serve(nil) }()
+	time.Sleep(10 * time.Millisecond)
+	s3.Stop()
+	if err := <-errc; err != nil {
+		t.Fatalf("Serve after Stop returned %v, want nil", err)
+	}
 }
 
 func TestSetHeaderOutsideRPC(t *testing.T) {

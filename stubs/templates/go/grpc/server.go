@@ -2,12 +2,12 @@
 // It implements the server side: Server, the service descriptors that
 // protoc-gen-go-grpc's code fills in, RegisterService (with grpc-go's checks,
 // which panic here instead of calling log.Fatal), Serve, Stop, GracefulStop,
-// GetServiceInfo and the ServerOptions. No socket is ever opened: Serve only
-// marks the server as serving, closes the listener and returns nil at once;
-// the registered services are reached through cofaas.UnaryCall. Stop and
-// GracefulStop keep the services reachable, since a main commonly defers
-// them and so runs them as soon as Serve returns. Left out: ServeHTTP (it
-// would link net/http into every function), StatsHandler, InTapHandle,
+// GetServiceInfo and the ServerOptions. No socket is ever opened and nothing
+// is accepted: the rpcs of the registered services arrive through
+// cofaas.UnaryCall, whether or not Serve was called. Serve blocks, as in
+// grpc-go, until Stop or GracefulStop; entering it is what tells
+// cofaas.Init that main is serving. Left out: ServeHTTP (it would link
+// net/http into every function), StatsHandler, InTapHandle,
 // ForceServerCodec(V2), RPCCompressor and RPCDecompressor. Message size
 // limits are recorded and not enforced.
 package grpc
@@ -104,13 +104,16 @@ type service struct {
 	mdata   any
 }
 
-// Server is a gRPC server to serve RPC requests. In cofaas it only holds
-// the registered services and the interceptors.
+// Server is a gRPC server to serve RPC requests. In cofaas it holds the
+// registered services and the interceptors.
 type Server struct {
 	opts     serverOptions
-	services map[string]*service // guarded by registry
-	serving  bool                // guarded by registry
-	stopped  bool                // guarded by registry
+	services map[string]*service   // guarded by registry
+	serving  bool                  // Serve has been entered; guarded by registry
+	stopped  bool                  // guarded by registry
+	lis      map[net.Listener]bool // listeners of running Serves; guarded by registry
+	quit     chan struct{}         // closed by Stop: running Serves return
+	stopOnce sync.Once
 }
 
 var (
@@ -123,12 +126,13 @@ var (
 
 func init() {
 	cofaasrt.ServeUnary = serveUnary
+	cofaasrt.ServeState = serveState
 }
 
 // NewServer creates a gRPC server which has no service registered and has
 // not started to accept requests yet.
 func NewServer(opt ...ServerOption) *Server {
-	s := &Server{services: map[string]*service{}}
+	s := &Server{services: map[string]*service{}, lis: map[net.Listener]bool{}, quit: make(chan struct{})}
 	for _, o := range opt {
 		o.apply(&s.opts)
 	}
@@ -195,40 +199,81 @@ func (s *Server) GetServiceInfo() map[string]ServiceInfo {
 	return ret
 }
 
-// Serve marks s as serving and returns nil at once (ErrServerStopped if s
-// was stopped before). It opens nothing and accepts nothing: in cofaas, the
-// rpcs of the registered services arrive through cofaas.UnaryCall. lis is
-// closed, as grpc-go closes it when Serve returns.
+// Serve serves s until Stop or GracefulStop, and then returns nil, as
+// grpc-go's Serve does; after Stop it returns ErrServerStopped at once. It
+// accepts nothing on lis (in cofaas the rpcs of the registered services
+// arrive through cofaas.UnaryCall) and closes it when it returns, as
+// grpc-go does. Entering Serve is what cofaas.Init waits for (see package
+// cofaas). Serve may be called several times, with several listeners; lis
+// may be nil.
 func (s *Server) Serve(lis net.Listener) error {
 	registry.Lock()
-	stopped := s.stopped
-	if !stopped {
-		s.serving = true
-	}
-	registry.Unlock()
-	if lis != nil {
-		lis.Close()
-	}
-	if stopped {
+	if s.stopped {
+		registry.Unlock()
+		if lis != nil {
+			lis.Close()
+		}
 		return ErrServerStopped
 	}
+	s.serving = true
+	if lis != nil {
+		s.lis[lis] = true
+	}
+	registry.Unlock()
+	// Nothing is held while serving: rpcs are served (from other export
+	// calls) while main's goroutine is parked here.
+	<-s.quit
 	return nil
 }
 
-// Stop marks s as stopped: a later Serve returns ErrServerStopped. The
-// registered services stay reachable through cofaas.UnaryCall, because a
-// main that defers Stop runs it as soon as Serve returns.
+// Stop stops s: it closes the listeners of running Serves, which then
+// return nil, and a later Serve returns ErrServerStopped. The services
+// registered on s become unreachable: an rpc of one that no other
+// (unstopped) Server registered gets codes.Unavailable, as a client of a
+// stopped grpc-go server does.
 func (s *Server) Stop() {
-	registry.Lock()
-	s.stopped = true
-	registry.Unlock()
+	s.stopOnce.Do(func() {
+		registry.Lock()
+		s.stopped = true
+		lis := s.lis
+		s.lis = nil
+		registry.Unlock()
+		for l := range lis {
+			l.Close()
+		}
+		close(s.quit)
+	})
 }
 
-// GracefulStop is Stop: there are no pending rpcs to wait for.
+// GracefulStop is Stop: there are no connections to drain (an rpc runs
+// within one export call of the component, so none is pending when
+// GracefulStop runs outside an rpc).
 func (s *Server) GracefulStop() { s.Stop() }
 
+// serveState reports, for cofaas.Init, whether main is serving: some
+// Server has entered Serve, and every Server with a registered service has
+// entered Serve or been stopped. registered reports whether any Server has
+// a registered service.
+func serveState() (ready, registered bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	serving, waiting := false, false
+	for _, s := range servers {
+		if len(s.services) > 0 {
+			registered = true
+		}
+		switch {
+		case s.serving:
+			serving = true
+		case len(s.services) > 0 && !s.stopped:
+			waiting = true
+		}
+	}
+	return serving && !waiting, registered
+}
+
 // serveUnary serves one unary rpc on the first Server (in order of
-// creation) that registered the rpc's service.
+// creation) that registered the rpc's service and is not stopped.
 func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (any, error) {
 	sm := strings.TrimPrefix(fullMethod, "/")
 	pos := strings.LastIndex(sm, "/")
@@ -239,15 +284,23 @@ func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (an
 
 	var srv *Server
 	var svc *service
+	stopped := false
 	registry.RLock()
 	for _, s := range servers {
-		if svc = s.services[serviceName]; svc != nil {
-			srv = s
+		if d := s.services[serviceName]; d != nil {
+			if s.stopped {
+				stopped = true
+				continue
+			}
+			srv, svc = s, d
 			break
 		}
 	}
 	registry.RUnlock()
 	if svc == nil {
+		if stopped {
+			return nil, status.Error(codes.Unavailable, ErrServerStopped.Error())
+		}
 		return nil, status.Errorf(codes.Unimplemented, "unknown service %v", serviceName)
 	}
 	md, ok := svc.methods[methodName]

@@ -80,7 +80,7 @@ type Job struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Also selects special behaviour in Middle: "panic", "go-error",
-	// "rust-error" (see the README).
+	// "rust-error", "deadline", "deadline-exceeded" (see the README).
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Uppercased and put in reverse order by Middle.
 	Words []string `protobuf:"bytes,3,rep,name=words,proto3" json:"words,omitempty"`
@@ -474,6 +474,103 @@ func (x *UpstreamError) GetMetadata() map[string]string {
 	return nil
 }
 
+type Probe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Wait          bool                   `protobuf:"varint,1,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Probe) Reset() {
+	*x = Probe{}
+	mi := &file_mixed_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Probe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Probe) ProtoMessage() {}
+
+func (x *Probe) ProtoReflect() protoreflect.Message {
+	mi := &file_mixed_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Probe.ProtoReflect.Descriptor instead.
+func (*Probe) Descriptor() ([]byte, []int) {
+	return file_mixed_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Probe) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+type Reading struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	HasDeadline bool                   `protobuf:"varint,1,opt,name=has_deadline,json=hasDeadline,proto3" json:"has_deadline,omitempty"`
+	// Whole seconds left until the deadline, rounded.
+	SecondsLeft   uint32 `protobuf:"varint,2,opt,name=seconds_left,json=secondsLeft,proto3" json:"seconds_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reading) Reset() {
+	*x = Reading{}
+	mi := &file_mixed_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reading) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reading) ProtoMessage() {}
+
+func (x *Reading) ProtoReflect() protoreflect.Message {
+	mi := &file_mixed_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reading.ProtoReflect.Descriptor instead.
+func (*Reading) Descriptor() ([]byte, []int) {
+	return file_mixed_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Reading) GetHasDeadline() bool {
+	if x != nil {
+		return x.HasDeadline
+	}
+	return false
+}
+
+func (x *Reading) GetSecondsLeft() uint32 {
+	if x != nil {
+		return x.SecondsLeft
+	}
+	return 0
+}
+
 type Report struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -489,15 +586,18 @@ type Report struct {
 	// The functions that handled the job, innermost first: "back", "middle",
 	// then "front".
 	Trail []string `protobuf:"bytes,7,rep,name=trail,proto3" json:"trail,omitempty"`
-	// Back's error, for a job named "rust-error".
-	Upstream      *UpstreamError `protobuf:"bytes,8,opt,name=upstream,proto3" json:"upstream,omitempty"`
+	// Back's error, for a job named "rust-error"; Clock's, for a job named
+	// "deadline-exceeded".
+	Upstream *UpstreamError `protobuf:"bytes,8,opt,name=upstream,proto3" json:"upstream,omitempty"`
+	// What Clock saw, for a job named "deadline".
+	Clock         *Reading `protobuf:"bytes,9,opt,name=clock,proto3" json:"clock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_mixed_proto_msgTypes[4]
+	mi := &file_mixed_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +609,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_mixed_proto_msgTypes[4]
+	mi := &file_mixed_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +622,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_mixed_proto_rawDescGZIP(), []int{4}
+	return file_mixed_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Report) GetJobId() string {
@@ -581,6 +681,13 @@ func (x *Report) GetUpstream() *UpstreamError {
 	return nil
 }
 
+func (x *Report) GetClock() *Reading {
+	if x != nil {
+		return x.Clock
+	}
+	return nil
+}
+
 // Who asked for the job.
 type Job_Owner struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -592,7 +699,7 @@ type Job_Owner struct {
 
 func (x *Job_Owner) Reset() {
 	*x = Job_Owner{}
-	mi := &file_mixed_proto_msgTypes[5]
+	mi := &file_mixed_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +711,7 @@ func (x *Job_Owner) String() string {
 func (*Job_Owner) ProtoMessage() {}
 
 func (x *Job_Owner) ProtoReflect() protoreflect.Message {
-	mi := &file_mixed_proto_msgTypes[5]
+	mi := &file_mixed_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +794,12 @@ const file_mixed_proto_rawDesc = "" +
 	"\bmetadata\x18\x06 \x03(\v2\".mixed.UpstreamError.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd1\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x1b\n" +
+	"\x05Probe\x12\x12\n" +
+	"\x04wait\x18\x01 \x01(\bR\x04wait\"O\n" +
+	"\aReading\x12!\n" +
+	"\fhas_deadline\x18\x01 \x01(\bR\vhasDeadline\x12!\n" +
+	"\fseconds_left\x18\x02 \x01(\rR\vsecondsLeft\"\xf7\x02\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05words\x18\x02 \x03(\tR\x05words\x12\x10\n" +
@@ -696,7 +808,8 @@ const file_mixed_proto_rawDesc = "" +
 	"\x06stored\x18\x05 \x01(\v2\r.mixed.StoredR\x06stored\x121\n" +
 	"\x06labels\x18\x06 \x03(\v2\x19.mixed.Report.LabelsEntryR\x06labels\x12\x14\n" +
 	"\x05trail\x18\a \x03(\tR\x05trail\x120\n" +
-	"\bupstream\x18\b \x01(\v2\x14.mixed.UpstreamErrorR\bupstream\x1a9\n" +
+	"\bupstream\x18\b \x01(\v2\x14.mixed.UpstreamErrorR\bupstream\x12$\n" +
+	"\x05clock\x18\t \x01(\v2\x0e.mixed.ReadingR\x05clock\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*I\n" +
@@ -709,7 +822,9 @@ const file_mixed_proto_rawDesc = "" +
 	".mixed.Job\x1a\r.mixed.Report20\n" +
 	"\x06Middle\x12&\n" +
 	"\tTransform\x12\n" +
-	".mixed.Job\x1a\r.mixed.Report2-\n" +
+	".mixed.Job\x1a\r.mixed.Report22\n" +
+	"\x05Clock\x12)\n" +
+	"\tRemaining\x12\f.mixed.Probe\x1a\x0e.mixed.Reading2-\n" +
 	"\x04Back\x12%\n" +
 	"\x05Store\x12\r.mixed.Record\x1a\r.mixed.Storedb\x06proto3"
 
@@ -726,46 +841,51 @@ func file_mixed_proto_rawDescGZIP() []byte {
 }
 
 var file_mixed_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mixed_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_mixed_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_mixed_proto_goTypes = []any{
 	(Priority)(0),         // 0: mixed.Priority
 	(*Job)(nil),           // 1: mixed.Job
 	(*Record)(nil),        // 2: mixed.Record
 	(*Stored)(nil),        // 3: mixed.Stored
 	(*UpstreamError)(nil), // 4: mixed.UpstreamError
-	(*Report)(nil),        // 5: mixed.Report
-	(*Job_Owner)(nil),     // 6: mixed.Job.Owner
-	nil,                   // 7: mixed.Job.LabelsEntry
-	nil,                   // 8: mixed.Record.TagsEntry
-	nil,                   // 9: mixed.Stored.ItemLengthsEntry
-	nil,                   // 10: mixed.UpstreamError.MetadataEntry
-	nil,                   // 11: mixed.Report.LabelsEntry
+	(*Probe)(nil),         // 5: mixed.Probe
+	(*Reading)(nil),       // 6: mixed.Reading
+	(*Report)(nil),        // 7: mixed.Report
+	(*Job_Owner)(nil),     // 8: mixed.Job.Owner
+	nil,                   // 9: mixed.Job.LabelsEntry
+	nil,                   // 10: mixed.Record.TagsEntry
+	nil,                   // 11: mixed.Stored.ItemLengthsEntry
+	nil,                   // 12: mixed.UpstreamError.MetadataEntry
+	nil,                   // 13: mixed.Report.LabelsEntry
 }
 var file_mixed_proto_depIdxs = []int32{
-	7,  // 0: mixed.Job.labels:type_name -> mixed.Job.LabelsEntry
+	9,  // 0: mixed.Job.labels:type_name -> mixed.Job.LabelsEntry
 	0,  // 1: mixed.Job.priority:type_name -> mixed.Priority
-	6,  // 2: mixed.Job.owner:type_name -> mixed.Job.Owner
-	8,  // 3: mixed.Record.tags:type_name -> mixed.Record.TagsEntry
+	8,  // 2: mixed.Job.owner:type_name -> mixed.Job.Owner
+	10, // 3: mixed.Record.tags:type_name -> mixed.Record.TagsEntry
 	0,  // 4: mixed.Record.priority:type_name -> mixed.Priority
-	6,  // 5: mixed.Record.owner:type_name -> mixed.Job.Owner
-	9,  // 6: mixed.Stored.item_lengths:type_name -> mixed.Stored.ItemLengthsEntry
+	8,  // 5: mixed.Record.owner:type_name -> mixed.Job.Owner
+	11, // 6: mixed.Stored.item_lengths:type_name -> mixed.Stored.ItemLengthsEntry
 	0,  // 7: mixed.Stored.priority:type_name -> mixed.Priority
-	10, // 8: mixed.UpstreamError.metadata:type_name -> mixed.UpstreamError.MetadataEntry
+	12, // 8: mixed.UpstreamError.metadata:type_name -> mixed.UpstreamError.MetadataEntry
 	0,  // 9: mixed.Report.priority:type_name -> mixed.Priority
 	3,  // 10: mixed.Report.stored:type_name -> mixed.Stored
-	11, // 11: mixed.Report.labels:type_name -> mixed.Report.LabelsEntry
+	13, // 11: mixed.Report.labels:type_name -> mixed.Report.LabelsEntry
 	4,  // 12: mixed.Report.upstream:type_name -> mixed.UpstreamError
-	1,  // 13: mixed.Front.Handle:input_type -> mixed.Job
-	1,  // 14: mixed.Middle.Transform:input_type -> mixed.Job
-	2,  // 15: mixed.Back.Store:input_type -> mixed.Record
-	5,  // 16: mixed.Front.Handle:output_type -> mixed.Report
-	5,  // 17: mixed.Middle.Transform:output_type -> mixed.Report
-	3,  // 18: mixed.Back.Store:output_type -> mixed.Stored
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	6,  // 13: mixed.Report.clock:type_name -> mixed.Reading
+	1,  // 14: mixed.Front.Handle:input_type -> mixed.Job
+	1,  // 15: mixed.Middle.Transform:input_type -> mixed.Job
+	5,  // 16: mixed.Clock.Remaining:input_type -> mixed.Probe
+	2,  // 17: mixed.Back.Store:input_type -> mixed.Record
+	7,  // 18: mixed.Front.Handle:output_type -> mixed.Report
+	7,  // 19: mixed.Middle.Transform:output_type -> mixed.Report
+	6,  // 20: mixed.Clock.Remaining:output_type -> mixed.Reading
+	3,  // 21: mixed.Back.Store:output_type -> mixed.Stored
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_mixed_proto_init() }
@@ -779,9 +899,9 @@ func file_mixed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mixed_proto_rawDesc), len(file_mixed_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_mixed_proto_goTypes,
 		DependencyIndexes: file_mixed_proto_depIdxs,

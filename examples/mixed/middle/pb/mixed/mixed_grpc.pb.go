@@ -241,6 +241,118 @@ var Middle_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	Clock_Remaining_FullMethodName = "/mixed.Clock/Remaining"
+)
+
+// ClockClient is the client API for Clock service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Internal: the Go clock, called by Middle: what a Go callee sees of its Go
+// caller's deadline (grpc-go sends the context's deadline as grpc-timeout).
+type ClockClient interface {
+	// Reports the deadline the call carries; with `wait`, waits until the
+	// call's context is done and fails with its status.
+	Remaining(ctx context.Context, in *Probe, opts ...grpc.CallOption) (*Reading, error)
+}
+
+type clockClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewClockClient(cc grpc.ClientConnInterface) ClockClient {
+	return &clockClient{cc}
+}
+
+func (c *clockClient) Remaining(ctx context.Context, in *Probe, opts ...grpc.CallOption) (*Reading, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Reading)
+	err := c.cc.Invoke(ctx, Clock_Remaining_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClockServer is the server API for Clock service.
+// All implementations must embed UnimplementedClockServer
+// for forward compatibility.
+//
+// Internal: the Go clock, called by Middle: what a Go callee sees of its Go
+// caller's deadline (grpc-go sends the context's deadline as grpc-timeout).
+type ClockServer interface {
+	// Reports the deadline the call carries; with `wait`, waits until the
+	// call's context is done and fails with its status.
+	Remaining(context.Context, *Probe) (*Reading, error)
+	mustEmbedUnimplementedClockServer()
+}
+
+// UnimplementedClockServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedClockServer struct{}
+
+func (UnimplementedClockServer) Remaining(context.Context, *Probe) (*Reading, error) {
+	return nil, status.Error(codes.Unimplemented, "method Remaining not implemented")
+}
+func (UnimplementedClockServer) mustEmbedUnimplementedClockServer() {}
+func (UnimplementedClockServer) testEmbeddedByValue()               {}
+
+// UnsafeClockServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ClockServer will
+// result in compilation errors.
+type UnsafeClockServer interface {
+	mustEmbedUnimplementedClockServer()
+}
+
+func RegisterClockServer(s grpc.ServiceRegistrar, srv ClockServer) {
+	// If the following call panics, it indicates UnimplementedClockServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Clock_ServiceDesc, srv)
+}
+
+func _Clock_Remaining_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Probe)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClockServer).Remaining(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Clock_Remaining_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClockServer).Remaining(ctx, req.(*Probe))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Clock_ServiceDesc is the grpc.ServiceDesc for Clock service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Clock_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mixed.Clock",
+	HandlerType: (*ClockServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Remaining",
+			Handler:    _Clock_Remaining_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "mixed.proto",
+}
+
+const (
 	Back_Store_FullMethodName = "/mixed.Back/Store"
 )
 

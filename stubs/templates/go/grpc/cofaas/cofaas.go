@@ -1,70 +1,76 @@
 // This file is part of cofaas's stand-in for grpc-go (google.golang.org/grpc).
 // Package cofaas is the runtime that cofaas's generated glue code uses; it
-// has no counterpart in grpc-go. It runs the function's original main once
-// (which creates the Servers and registers the services, and whose
-// grpc.Server.Serve returns at once), serves unary rpcs of those services
-// for the component's exports, routes grpc.ClientConn.Invoke to the
-// invokers of the component's imports, and converts gRPC statuses to and
-// from WIT rpc-status values. Streaming rpcs are not supported yet.
+// has no counterpart in grpc-go. It runs the function's original main
+// (which creates the Servers, registers the services and calls Serve),
+// serves unary rpcs of those services for the component's exports, routes
+// grpc.ClientConn.Invoke to the invokers of the component's imports, and
+// converts gRPC statuses to and from WIT rpc-status values. Streaming rpcs
+// are not supported yet.
+//
+// # When Init returns
+//
+// The component's lifecycle export init calls Init once. Init starts main
+// in a new goroutine, as a native program would, and returns as soon as
+// one of these holds:
+//
+//   - main serves: some grpc.Server has entered Serve, and every Server
+//     that has a registered service has entered Serve (or was stopped).
+//     Serve blocks, as in grpc-go, until Stop or GracefulStop, so the code
+//     after it in main (log.Fatal(s.Serve(lis)), a deferred conn.Close,
+//     cleanup) does not run at init. A main with two Servers is waited for
+//     until both serve, in whatever goroutines (go s1.Serve(l1);
+//     s2.Serve(l2)); a Server created later than that is not waited for.
+//   - main returned (a main that registers its services and returns is
+//     fine: services are reachable whether or not Serve was called).
+//   - main is stuck: no goroutine but Init's own can run, because all are
+//     blocked (on channels, locks, timers, I/O, select{}; the goroutine of
+//     os/signal does not count, as under wasip1 it polls forever). This
+//     covers a main that waits for a signal, on select{} or on a WaitGroup
+//     without serving. Timers count as blocked, so a main that sleeps (or
+//     retries with a backoff) before serving is stuck too: Init does not
+//     wait for time to pass. Init tests this (from the goroutine states in
+//     runtime.Stack) each time it is scheduled; under wasip1, with one
+//     thread and no preemption, that is only when every other goroutine
+//     has parked or yielded. If by then no service is registered, Init
+//     says so on stderr (every rpc will get codes.Unimplemented).
+//
+// If main panics, nothing recovers the panic: like any unrecovered panic
+// it ends the program, which under wasip1 traps the instance in the init
+// call. Init never blocks outright: under wasip1 a goroutine that blocks
+// in an export call while every other is blocked, with no timer pending,
+// ends the program ("all goroutines are asleep - deadlock!"), so Init
+// yields (runtime.Gosched) between its tests instead.
+//
+// After Init returns, main's goroutine and those it started stay parked
+// (main typically in Serve). Under wasip1 they run again only while some
+// later export call blocks; a handler that does not block runs alone.
+// Services registered from main's goroutine are read under a lock, and
+// Serve holds none while it blocks, so rpcs served from other export calls
+// see them and never wait for main.
 package cofaas
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
-	_ "google.golang.org/grpc" // sets cofaasrt.ServeUnary
+	_ "google.golang.org/grpc" // sets cofaasrt.ServeUnary and ServeState
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/internal/cofaasrt"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
-var (
-	mainFunc  func()
-	initMu    sync.Mutex
-	initState atomic.Int32 // 0: main not run yet, 1: running, 2: returned or panicked
-)
-
-// RegisterMain records the function's original main (called from an init()
-// in package main). A later call replaces an earlier one.
-func RegisterMain(main func()) {
-	initMu.Lock()
-	mainFunc = main
-	initMu.Unlock()
-}
-
-// Init runs main once, on first call; later calls do nothing. If main
-// panics the panic propagates (a trap); Init does not run it again. A call
-// made while main runs (from main itself, say) returns at once.
-func Init() {
-	if initState.Load() == 2 {
-		return
-	}
-	initMu.Lock()
-	if initState.Load() != 0 {
-		initMu.Unlock()
-		return
-	}
-	initState.Store(1)
-	m := mainFunc
-	initMu.Unlock()
-	defer initState.Store(2)
-	if m != nil {
-		m()
-	}
-}
-
 // UnaryCall serves one unary rpc of a registered service: fullMethod is
 // "/pkg.Service/Method". It runs Init() first, finds the ServiceDesc
 // registered under "pkg.Service" on any Server created by main (the first
-// one created, if several registered it), and calls the MethodDesc's
+// one created, if several registered it; stopped Servers are left out),
+// and calls the MethodDesc's
 // Handler(impl, ctx, dec, interceptor) with the server's (chained) unary
 // interceptor. The handler sees incoming metadata (empty, unless ctx has
 // some) and grpc.Method(ctx) == fullMethod. An unregistered service or
 // method gives a codes.Unimplemented status error naming it, as grpc-go's
-// server does.
+// server does; a service registered only on stopped Servers gives
+// codes.Unavailable.
 func UnaryCall(ctx context.Context, fullMethod string, dec func(any) error) (any, error) {
 	Init()
 	return cofaasrt.ServeUnary(ctx, fullMethod, dec)

@@ -1,5 +1,5 @@
-// This file is part of cofaas's stand-in for grpc-go: tests of package cofaas (Init runs main once
-// and propagates its panic; the WIT rpc-status round trip with details).
+// This file is part of cofaas's stand-in for grpc-go: tests of package cofaas (the WIT rpc-status
+// round trip with details; Init is tested in init_test.go).
 
 package cofaas
 
@@ -16,37 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
-
-var initTested bool
-
-func TestInitRunsMainOnceAndPropagatesPanic(t *testing.T) {
-	if initTested {
-		t.Skip("main runs once per process")
-	}
-	initTested = true
-	runs := 0
-	RegisterMain(func() {
-		runs++
-		Init() // re-entrant: returns at once
-		panic("main failed")
-	})
-	func() {
-		defer func() {
-			if r := recover(); r != "main failed" {
-				t.Fatalf("recovered %v", r)
-			}
-		}()
-		Init()
-	}()
-	Init()
-	_, err := UnaryCall(context.Background(), "/a.B/C", func(any) error { return nil })
-	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("UnaryCall of an unregistered service = %v", err)
-	}
-	if runs != 1 {
-		t.Fatalf("main ran %d times", runs)
-	}
-}
 
 func TestStatusRoundTrip(t *testing.T) {
 	st, err := status.New(codes.InvalidArgument, "bad field").WithDetails(

@@ -1,9 +1,9 @@
 // This file is part of cofaas's stand-in for grpc-go (google.golang.org/grpc).
 // Package cofaasrt is the meeting point of package grpc and package cofaas
 // (which imports grpc, so grpc cannot import it): the table of invokers that
-// ClientConn.Invoke routes to, and the hook through which cofaas.UnaryCall
-// reaches the services registered on grpc Servers. It has no counterpart in
-// grpc-go.
+// ClientConn.Invoke routes to, and the hooks through which cofaas.UnaryCall
+// reaches the services registered on grpc Servers and cofaas.Init learns
+// whether main is serving. It has no counterpart in grpc-go.
 package cofaasrt
 
 import (
@@ -45,3 +45,9 @@ func LookupInvoker(fullMethod string) (Invoker, bool) {
 // ServeUnary is set by package grpc's init to the function that serves one
 // unary rpc on the registered services.
 var ServeUnary func(ctx context.Context, fullMethod string, dec func(any) error) (any, error)
+
+// ServeState is set by package grpc's init to the function that tells
+// cofaas.Init whether main is serving (ready: some Server has entered
+// Serve and every Server with a registered service has entered Serve or
+// been stopped) and whether any service is registered.
+var ServeState func() (ready, registered bool)
