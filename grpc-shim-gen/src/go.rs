@@ -362,8 +362,7 @@ impl<'a> GoGuest<'a> {
                 let x = self.lower_value(src, &c.ty, "m.Get(fd)", "fd", &name, 3);
                 let _ = writeln!(
                     src,
-                    "\t\t\t{target} = witTypes.Some[{variant}]({variant_pkg}Make{v}{case}({x}))",
-                    variant_pkg = "wit.",
+                    "\t\t\t{target} = witTypes.Some[{variant}](wit.Make{v}{case}({x}))",
                     v = go_camel(&o.variant),
                     case = go_camel(&c.wit_name),
                 );
@@ -894,9 +893,11 @@ fn wit_bindgen_go_files(wit: &str, world: &str) -> Result<BTreeMap<String, Strin
     let world_id = resolve
         .select_world(&[package], Some(world))
         .map_err(|e| fail(format!("world `{world}`: {e:#}")))?;
-    let mut opts = wit_bindgen_go::Opts::default();
-    opts.format = wit_bindgen_go::Format::False;
-    opts.quiet = true;
+    let opts = wit_bindgen_go::Opts {
+        format: wit_bindgen_go::Format::False,
+        quiet: true,
+        ..Default::default()
+    };
     let mut generator = opts.build();
     let mut files = wit_bindgen_core::Files::default();
     generator
