@@ -165,6 +165,24 @@ fn start_native_mixed(bins: &BTreeMap<String, NativeFunction>) -> (SocketAddr, V
     (addr, vec![front, middle, clock, back])
 }
 
+/// Sends `body` to Front/Handle natively and consolidated; asserts both
+/// reports are equal; returns the consolidated one.
+async fn report_like_native(
+    native: SocketAddr,
+    host: SocketAddr,
+    body: Vec<u8>,
+    report: &MessageDescriptor,
+    what: &str,
+) -> DynamicMessage {
+    let path = "/mixed.Front/Handle";
+    let n = unary(native, path, body.clone()).await.unwrap();
+    let c = unary(host, path, body).await.unwrap();
+    let n = DynamicMessage::decode(report.clone(), &*n).unwrap();
+    let c = DynamicMessage::decode(report.clone(), &*c).unwrap();
+    same(&c, &n, what);
+    c
+}
+
 fn job(desc: &MessageDescriptor, text: &str) -> Vec<u8> {
     prost::Message::encode_to_vec(&DynamicMessage::parse_text_format(desc.clone(), text).unwrap())
 }
@@ -221,11 +239,7 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
     // Go → Rust (middle → back), and the replies back up.
     for text in [JOB, r#"id: "j-2""#] {
         let body = job(&job_desc, text);
-        let n = unary(native, path, body.clone()).await.unwrap();
-        let c = unary(host.addr, path, body).await.unwrap();
-        let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
-        let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
-        same(&c, &n, text);
+        let c = report_like_native(native, host.addr, body, &report_desc, text).await;
         let trail = c.get_field_by_name("trail").unwrap();
         let trail: Vec<&str> = trail
             .as_list()
@@ -251,11 +265,7 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
     // A Rust status reaches the Go caller's status.FromError unchanged:
     // middle reports what it saw inside its reply.
     let body = job(&job_desc, r#"id: "j-4" name: "rust-error""#);
-    let n = unary(native, path, body.clone()).await.unwrap();
-    let c = unary(host.addr, path, body).await.unwrap();
-    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
-    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
-    same(&c, &n, "rust-error");
+    let c = report_like_native(native, host.addr, body, &report_desc, "rust-error").await;
     let upstream = c.get_field_by_name("upstream").unwrap();
     let upstream = upstream.as_message().unwrap();
     assert_eq!(
@@ -270,11 +280,7 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
     // A Go caller's context deadline crosses to a Go callee (as grpc-go
     // sends it in grpc-timeout): the clock sees the 3 s middle set.
     let body = job(&job_desc, r#"id: "j-5" name: "deadline""#);
-    let n = unary(native, path, body.clone()).await.unwrap();
-    let c = unary(host.addr, path, body).await.unwrap();
-    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
-    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
-    same(&c, &n, "deadline");
+    let c = report_like_native(native, host.addr, body, &report_desc, "deadline").await;
     let clock = c.get_field_by_name("clock").unwrap();
     let clock = clock.as_message().unwrap();
     assert_eq!(
@@ -288,11 +294,7 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
     // ... and is enforced: a callee outliving it fails the call with
     // DEADLINE_EXCEEDED, natively and consolidated.
     let body = job(&job_desc, r#"id: "j-6" name: "deadline-exceeded""#);
-    let n = unary(native, path, body.clone()).await.unwrap();
-    let c = unary(host.addr, path, body).await.unwrap();
-    let n = DynamicMessage::decode(report_desc.clone(), &*n).unwrap();
-    let c = DynamicMessage::decode(report_desc.clone(), &*c).unwrap();
-    same(&c, &n, "deadline-exceeded");
+    let c = report_like_native(native, host.addr, body, &report_desc, "deadline-exceeded").await;
     let upstream = c.get_field_by_name("upstream").unwrap();
     assert_eq!(
         upstream

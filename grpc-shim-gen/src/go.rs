@@ -359,7 +359,7 @@ impl<'a> GoGuest<'a> {
             for c in &o.cases {
                 let name = format!("{}.{}", m.proto_name, c.proto_name);
                 let _ = writeln!(src, "\t\tcase {}:", c.number);
-                let x = self.lower_value(src, &c.ty, "m.Get(fd)", "fd", &name, 3);
+                let x = self.lower_value(src, &c.ty, "m.Get(fd)", &name, 3);
                 let _ = writeln!(
                     src,
                     "\t\t\t{target} = witTypes.Some[{variant}](wit.Make{v}{case}({x}))",
@@ -427,7 +427,7 @@ impl<'a> GoGuest<'a> {
         match &f.label {
             Label::Singular => {
                 let _ = writeln!(src, "{t}{{\n{t}\tfd := {fd}");
-                let x = self.lower_value(src, &f.ty, "m.Get(fd)", "fd", name, depth + 1);
+                let x = self.lower_value(src, &f.ty, "m.Get(fd)", name, depth + 1);
                 let _ = writeln!(src, "{t}\t{target} = {x}\n{t}}}");
             }
             Label::Optional => {
@@ -443,7 +443,7 @@ impl<'a> GoGuest<'a> {
                     src,
                     "{t}if fd := {fd}; m.Has(fd) {{\n{t}\tv := {get}\n{t}\t_ = v"
                 );
-                let x = self.lower_value(src, &f.ty, "v", "fd", name, depth + 1);
+                let x = self.lower_value(src, &f.ty, "v", name, depth + 1);
                 let _ = writeln!(
                     src,
                     "{t}\t{target} = witTypes.Some[{vt}]({x})\n{t}}} else {{\n{t}\t{target} = witTypes.None[{vt}]()\n{t}}}"
@@ -460,7 +460,7 @@ impl<'a> GoGuest<'a> {
                     src,
                     "{t}{{\n{t}\tfd := {fd}\n{t}\tl := m.Get(fd).List()\n{t}\txs := make([]{vt}, l.Len())\n{t}\tfor i := range xs {{"
                 );
-                let x = self.lower_value(src, &f.ty, elem, "fd", name, depth + 2);
+                let x = self.lower_value(src, &f.ty, elem, name, depth + 2);
                 let _ = writeln!(
                     src,
                     "{t}\t\txs[i] = {x}\n{t}\t}}\n{t}\t{target} = xs\n{t}}}"
@@ -477,7 +477,7 @@ impl<'a> GoGuest<'a> {
                     src,
                     "{t}{{\n{t}\tfd := {fd}\n{t}\tmp := m.Get(fd).Map()\n{t}\txs := make([]witTypes.Tuple2[{kt}, {vt}], 0, mp.Len())\n{t}\tvar err error\n{t}\tmp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {{"
                 );
-                let x = self.lower_value_in_closure(src, &f.ty, "v", "fd", name, depth + 2);
+                let x = self.lower_value_in_closure(src, &f.ty, "v", name, depth + 2);
                 let _ = writeln!(
                     src,
                     "{t}\t\txs = append(xs, witTypes.Tuple2[{kt}, {vt}]{{F0: {key_expr}, F1: {x}}})\n{t}\t\treturn true\n{t}\t}})\n{t}\tif err != nil {{\n{t}\t\treturn out, err\n{t}\t}}\n{t}\tsort.Slice(xs, func(i, j int) bool {{ return {} }})\n{t}\t{target} = xs\n{t}}}",
@@ -494,11 +494,10 @@ impl<'a> GoGuest<'a> {
         src: &mut String,
         ty: &ValueType,
         v: &str,
-        fd: &str,
         name: &str,
         depth: usize,
     ) -> String {
-        self.lower_value_with(src, ty, v, fd, name, depth, "return out, err")
+        self.lower_value_with(src, ty, v, name, depth, "return out, err")
     }
 
     /// [`Self::lower_value`] inside a `Map.Range` closure: failures stop the
@@ -508,11 +507,10 @@ impl<'a> GoGuest<'a> {
         src: &mut String,
         ty: &ValueType,
         v: &str,
-        fd: &str,
         name: &str,
         depth: usize,
     ) -> String {
-        self.lower_value_with(src, ty, v, fd, name, depth, "return false")
+        self.lower_value_with(src, ty, v, name, depth, "return false")
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -521,59 +519,32 @@ impl<'a> GoGuest<'a> {
         src: &mut String,
         ty: &ValueType,
         v: &str,
-        fd: &str,
         name: &str,
         depth: usize,
         fail: &str,
     ) -> String {
+        let call = match ty {
+            ValueType::Scalar(s) => return scalar_get(*s, v),
+            ValueType::FieldMask => return format!("conv.FieldMaskPaths({v}.Message())"),
+            ValueType::Message(m) => format!("{}({v}.Message())", lower_fn(self.map, m)),
+            ValueType::Enum(e) => format!("{}({v}.Enum(), {name:?})", lower_fn(self.map, e)),
+            ValueType::Encoded(_) => format!("conv.Encode({v}.Message())"),
+        };
+        // A fallible conversion: into a temporary, failing with `fail`
+        // (inside a closure, `err` is the enclosing function's).
         let t = tabs(depth);
-        let assign = if fail == "return false" { "=" } else { ":=" };
         let tmp = format!("x{depth}");
-        match ty {
-            ValueType::Scalar(s) => scalar_get(*s, v),
-            ValueType::Message(m) => {
-                let f = lower_fn(self.map, m);
-                let decl = if assign == "=" {
-                    format!("{t}var {tmp} {}\n", self.value_type(ty))
-                } else {
-                    String::new()
-                };
-                let _ = write!(
-                    src,
-                    "{decl}{t}{tmp}, err {assign} {f}({v}.Message())\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
-                );
-                tmp
-            }
-            ValueType::Enum(e) => {
-                let f = lower_fn(self.map, e);
-                let decl = if assign == "=" {
-                    format!("{t}var {tmp} {}\n", self.value_type(ty))
-                } else {
-                    String::new()
-                };
-                let _ = write!(
-                    src,
-                    "{decl}{t}{tmp}, err {assign} {f}({v}.Enum(), {name:?})\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
-                );
-                tmp
-            }
-            ValueType::Encoded(_) => {
-                let decl = if assign == "=" {
-                    format!("{t}var {tmp} []uint8\n")
-                } else {
-                    String::new()
-                };
-                let _ = write!(
-                    src,
-                    "{decl}{t}{tmp}, err {assign} conv.Encode({v}.Message())\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
-                );
-                tmp
-            }
-            ValueType::FieldMask => {
-                let _ = fd;
-                format!("conv.FieldMaskPaths({v}.Message())")
-            }
-        }
+        let assign = if fail == "return false" {
+            let _ = writeln!(src, "{t}var {tmp} {}", self.value_type(ty));
+            "="
+        } else {
+            ":="
+        };
+        let _ = write!(
+            src,
+            "{t}{tmp}, err {assign} {call}\n{t}if err != nil {{\n{t}\t{fail}\n{t}}}\n"
+        );
+        tmp
     }
 
     /// Statements setting field `fd` of `m` from the WIT value `source`.

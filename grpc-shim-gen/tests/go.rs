@@ -1,30 +1,14 @@
 //! The Go backend's files for the prodcon example's two functions: the
 //! glue is snapshotted, deterministic, and already gofmt-formatted.
 
-use std::path::Path;
 use std::process::Command;
 
+#[path = "support/prodcon_app.rs"]
+mod prodcon_app;
+
 fn setup() -> (proto2wit::Map, String) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prodcon/proto");
-    let fds = proto2wit::compile_protos(&["helloworld.proto", "prodcon.proto"], &[&dir]).unwrap();
-    let app = proto2wit::App::new(
-        "prodcon",
-        vec![
-            proto2wit::Function::new(
-                "producer",
-                ["helloworld.Greeter"],
-                ["prodcon.ProducerConsumer"],
-            ),
-            proto2wit::Function::new(
-                "consumer",
-                ["prodcon.ProducerConsumer"],
-                Vec::<String>::new(),
-            ),
-        ],
-        ["producer"],
-    );
-    let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
-    (out.map, out.wit)
+    let (_, map, wit) = prodcon_app::setup();
+    (map, wit)
 }
 
 /// Files `gofmt -l` lists (it would reformat them).

@@ -1,30 +1,9 @@
 //! Snapshots of the WIT and of the shims generated for the prodcon
 //! example's two functions, from the example's own protos.
 
-use std::path::Path;
-
-fn setup() -> (prost_types::FileDescriptorSet, proto2wit::Map, String) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/prodcon/proto");
-    let fds = proto2wit::compile_protos(&["helloworld.proto", "prodcon.proto"], &[&dir]).unwrap();
-    let app = proto2wit::App::new(
-        "prodcon",
-        vec![
-            proto2wit::Function::new(
-                "producer",
-                ["helloworld.Greeter"],
-                ["prodcon.ProducerConsumer"],
-            ),
-            proto2wit::Function::new(
-                "consumer",
-                ["prodcon.ProducerConsumer"],
-                Vec::<String>::new(),
-            ),
-        ],
-        ["producer"],
-    );
-    let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
-    (fds, out.map, out.wit)
-}
+#[path = "support/prodcon_app.rs"]
+mod prodcon_app;
+use prodcon_app::setup;
 
 #[test]
 fn shims_for_each_function() {
