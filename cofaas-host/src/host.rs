@@ -852,7 +852,7 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
 /// a composed unit, the one its caller just set for the call), and
 /// `set-call-deadline` records the deadline of the function's next calls,
 /// which host-mediated calls carry to and enforce on the callee.
-fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::Result<()> {
+pub fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::Result<()> {
     let mut instance = linker.instance(import)?;
     instance.func_wrap(
         "deadline",

@@ -55,6 +55,7 @@ pub use config::{Args, HostConfig, USAGE, parse_grpc_timeout};
 pub use deployment::{Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec};
 pub use host::{
     CallSite, EPOCH_TICK, Edge, EdgeFactory, Exports, Host, MemoryLimitExceeded, failure_status,
+    link_rpc_context,
 };
 pub use metrics::Metrics;
 

@@ -38,11 +38,13 @@ fn bench(c: &mut Criterion) {
         eprintln!("{app}: consumer component {size} bytes");
         let component = cofaas_host::load_component(&engine, &wasm.with_extension("cwasm"))
             .expect("the unit loads");
-        let mut linker = Linker::<State>::new(&engine);
-        cofaas_host::wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("WASI links");
-        let pre = linker.instantiate_pre(&component).expect("the unit links");
         let map = std::fs::read_to_string(&artifacts.map).expect("the map reads");
         let map = proto2wit::Map::from_json(&map).expect("the map parses");
+        let mut linker = Linker::<State>::new(&engine);
+        cofaas_host::wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("WASI links");
+        let context = format!("{}/{}", map.wit_package, cofaas_host::RPC_CONTEXT);
+        cofaas_host::link_rpc_context(&mut linker, &context).expect("the rpc context links");
+        let pre = linker.instantiate_pre(&component).expect("the unit links");
         let lifecycle = format!("{}/consumer-lifecycle", map.wit_package);
         let init_index = component
             .get_export_index(None, &lifecycle)

@@ -20,8 +20,10 @@
 // The check reads runtime/metrics (about 0.3-0.5 µs; runtime.ReadMemStats
 // stops the world and costs ~5 µs). To keep the cost per safe point low,
 // while more than 2 MiB of the budget remain it reads only every 16th safe
-// point, or sooner once cabi_realloc has handed out 1 MiB; so a collection
-// can come up to 16 safe points late.
+// point, or sooner once cabi_realloc has handed out 1 MiB; closer to the
+// budget it skips as many safe points (up to 16) as half the remaining
+// budget lasts at the allocation rate seen since the last read. So a
+// collection can come up to 16 safe points late.
 package runtime
 
 import (
@@ -54,6 +56,10 @@ var (
 	allocsAtGC uint64 // cumulative bytes allocated when the last collection ended
 	budget     uint64 // bytes that may be allocated after it before the next
 	skip       int    // safe points left before the next read
+	// lastRead is the cumulative bytes allocated at the last read, and
+	// skippedSinceRead the safe points skipped after it.
+	lastRead         uint64
+	skippedSinceRead int
 	// collections counts the collections SafePoint ran (for tests).
 	collections int
 )
@@ -64,7 +70,7 @@ func init() {
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
 	allocs, live := readHeap()
-	allocsAtGC = allocs
+	allocsAtGC, lastRead = allocs, allocs
 	budget = budgetFor(live)
 	useHeap = true
 }
@@ -86,16 +92,27 @@ func SafePoint() {
 	}
 	reallocBytes = 0
 	allocs, _ := readHeap()
+	sinceRead := allocs - lastRead
+	lastRead = allocs
 	allocated := allocs - allocsAtGC
 	if allocated < budget {
-		if budget-allocated > farFromBudget {
-			skip = skipSafePoints
-		} else {
-			skip = 0
-		}
+		skip = skipFor(budget-allocated, sinceRead/uint64(skippedSinceRead+1))
+		skippedSinceRead = skip
 		return
 	}
 	collect()
+}
+
+// skipFor is how many safe points may pass unread with remaining bytes of
+// the budget left, at perSafePoint bytes allocated per safe point (as
+// measured since the last read): all of skipSafePoints while more than
+// farFromBudget remain, otherwise as many as half the remaining budget
+// lasts at that rate, so that the reads stay sparse near the budget too.
+func skipFor(remaining, perSafePoint uint64) int {
+	if remaining > farFromBudget {
+		return skipSafePoints
+	}
+	return int(min(remaining/2/max(perSafePoint, 1), skipSafePoints))
 }
 
 func collect() {
@@ -106,10 +123,10 @@ func collect() {
 	collecting = false
 	collections++
 	allocs, live := readHeap()
-	allocsAtGC = allocs
+	allocsAtGC, lastRead = allocs, allocs
 	budget = budgetFor(live)
 	reallocBytes = 0
-	skip = skipSafePoints
+	skip, skippedSinceRead = skipSafePoints, skipSafePoints
 }
 
 func budgetFor(live uint64) uint64 {
