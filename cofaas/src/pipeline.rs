@@ -472,9 +472,7 @@ fn function_spec(
         .map(|b| b.symbol_name.clone())
         .unwrap_or_else(|| name.replace('-', "_"));
     let lifecycle = map
-        .worlds
-        .values()
-        .find(|w| w.function.as_deref() == Some(name))
+        .function_world(name)
         .and_then(|w| w.lifecycles.first())
         .map(|l| format!("{}/{l}", map.wit_package))
         .unwrap_or_default();

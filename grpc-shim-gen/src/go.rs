@@ -97,14 +97,12 @@ impl<'a> GoGuest<'a> {
         if self.map.wit_maps {
             return Err(Error::WitMaps);
         }
-        let world = self
-            .map
-            .worlds
-            .values()
-            .find(|w| w.function.as_deref() == Some(self.function))
-            .ok_or_else(|| Error::UnknownFunction {
-                function: self.function.to_string(),
-            })?;
+        let world =
+            self.map
+                .function_world(self.function)
+                .ok_or_else(|| Error::UnknownFunction {
+                    function: self.function.to_string(),
+                })?;
         let mut bindings = wit_bindgen_go_files(wit, &world.name)?;
         let mut main_package = BTreeMap::new();
         let exports_file = bindings.remove("wit_exports.go").unwrap_or_default();

@@ -132,9 +132,7 @@ impl<'a> RustGuest<'a> {
 
     fn world(&self) -> Result<&'a WorldMap, Error> {
         self.map
-            .worlds
-            .values()
-            .find(|w| w.function.as_deref() == Some(self.function))
+            .function_world(self.function)
             .ok_or_else(|| Error::UnknownFunction {
                 function: self.function.to_string(),
             })

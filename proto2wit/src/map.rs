@@ -44,6 +44,14 @@ impl Map {
         serde_json::from_str(json)
     }
 
+    /// The world of function `function` (the one whose
+    /// [`WorldMap::function`] names it).
+    pub fn function_world(&self, function: &str) -> Option<&WorldMap> {
+        self.worlds
+            .values()
+            .find(|w| w.function.as_deref() == Some(function))
+    }
+
     /// The fully-qualified WIT interface name of a service
     /// (`cofaas:prodcon/helloworld-greeter`).
     pub fn interface_path(&self, service: &ServiceMap) -> String {

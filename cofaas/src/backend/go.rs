@@ -197,9 +197,7 @@ fn go_minor(version: &str) -> Option<u32> {
 /// The WIT world of function `name`.
 fn world_of(cx: &Context, name: &str) -> Result<String, BuildError> {
     cx.map
-        .worlds
-        .values()
-        .find(|w| w.function.as_deref() == Some(name))
+        .function_world(name)
         .map(|w| w.name.clone())
         .ok_or_else(|| BuildError::Layout(format!("the map has no world for function `{name}`")))
 }
