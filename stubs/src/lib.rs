@@ -216,13 +216,14 @@ pub fn rewrite_go_mod(
     bindings_module: &str,
 ) -> Result<String, Error> {
     let fail = |message: String| Error::GoMod { message };
-    let mut has_module = false;
+    if go_module_path(text).is_none() {
+        return Err(fail("no `module` directive".into()));
+    }
     let mut in_replace = false;
     for (i, line) in text.lines().enumerate() {
         let line = line.split("//").next().unwrap_or("").trim();
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["module", ..] => has_module = true,
             ["replace", "("] => in_replace = true,
             [")"] => in_replace = false,
             _ => {}
@@ -241,9 +242,6 @@ pub fn rewrite_go_mod(
             )));
         }
     }
-    if !has_module {
-        return Err(fail("no `module` directive".into()));
-    }
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
@@ -254,6 +252,24 @@ pub fn rewrite_go_mod(
         stubs.wit_runtime.display(),
     ));
     Ok(out)
+}
+
+/// The module path a `go.mod` declares (`module example.com/f`, quoted or
+/// not), if it has a `module` directive.
+///
+/// ```
+/// assert_eq!(stubs::go_module_path("// c\nmodule \"example.com/f\" // x\n"), Some("example.com/f"));
+/// assert_eq!(stubs::go_module_path("go 1.25\n"), None);
+/// ```
+pub fn go_module_path(text: &str) -> Option<&str> {
+    text.lines().find_map(|line| {
+        let line = line.split("//").next().unwrap_or("").trim();
+        let path = line.strip_prefix("module")?;
+        if !path.starts_with([' ', '\t', '"']) {
+            return None;
+        }
+        Some(path.trim().trim_matches('"')).filter(|p| !p.is_empty())
+    })
 }
 
 impl GoStubs {

@@ -107,6 +107,10 @@ impl Backend for Go {
         std::fs::create_dir_all(&core_dir).map_err(io(&core_dir))?;
         let adapter =
             wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+        let mut resolve = wit_parser::Resolve::default();
+        let package = resolve
+            .push_str("app.wit", cx.wit)
+            .map_err(|e| BuildError::Layout(format!("the app's WIT does not parse: {e:#}")))?;
         let mut built = Vec::new();
         for fname in functions {
             let fdir = cx.function_dir(fname);
@@ -131,14 +135,14 @@ impl Backend for Go {
                 .arg(".");
             run(&mut cmd)?;
             let module = std::fs::read(&core).map_err(io(&core))?;
-            let symbol_name = module_symbol_name(&fdir.join("go.mod"));
+            let symbol_name = module_symbol_name(&fdir.join("go.mod"))?;
             // Go's symbols say `main.`, whichever function they are in: the
             // core module's name tells the host where a trap happened.
             let module = name_module(&module, &symbol_name).map_err(|e| {
                 BuildError::Layout(format!("function `{fname}`: naming the Go module: {e}"))
             })?;
-            let bytes =
-                componentize(cx.wit, &world_of(cx, fname)?, module, adapter).map_err(|e| {
+            let bytes = componentize(&resolve, package, &world_of(cx, fname)?, module, adapter)
+                .map_err(|e| {
                     BuildError::Layout(format!(
                         "function `{fname}`: componentizing the Go module: {e:#}"
                     ))
@@ -204,18 +208,12 @@ fn world_of(cx: &Context, name: &str) -> Result<String, BuildError> {
 
 /// The last element of the module path (`example.com/app/middle` →
 /// `middle`): the name the core module gets, which the host matches.
-fn module_symbol_name(go_mod: &Path) -> String {
-    std::fs::read_to_string(go_mod)
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.trim()
-                    .strip_prefix("module ")
-                    .map(|m| m.trim().to_string())
-            })
-        })
-        .and_then(|m| m.rsplit('/').next().map(str::to_string))
-        .unwrap_or_default()
+fn module_symbol_name(go_mod: &Path) -> Result<String, BuildError> {
+    let text = std::fs::read_to_string(go_mod).map_err(io(go_mod))?;
+    let path = stubs::go_module_path(&text).ok_or_else(|| {
+        BuildError::Layout(format!("{}: no `module` directive", go_mod.display()))
+    })?;
+    Ok(path.rsplit('/').next().unwrap_or(path).to_string())
 }
 
 /// `module` with its name section's module name set to `name` (function
@@ -223,7 +221,6 @@ fn module_symbol_name(go_mod: &Path) -> String {
 fn name_module(module: &[u8], name: &str) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
     use wasm_encoder::{IndirectNameMap, NameMap, NameSection, RawSection, Section};
     let mut out = Vec::with_capacity(module.len() + 64);
-    out.extend_from_slice(&module[..8]);
     let mut names = NameSection::new();
     names.module(name);
     let mut functions = NameMap::new();
@@ -231,6 +228,11 @@ fn name_module(module: &[u8], name: &str) -> Result<Vec<u8>, wasmparser::BinaryR
     let mut others = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(module) {
         let payload = payload?;
+        if let wasmparser::Payload::Version { range, .. } = &payload {
+            // The preamble: magic and version, as the module has them.
+            out.extend_from_slice(&module[range.clone()]);
+            continue;
+        }
         if let wasmparser::Payload::CustomSection(c) = &payload
             && c.name() == "name"
         {
@@ -278,20 +280,19 @@ fn name_module(module: &[u8], name: &str) -> Result<Vec<u8>, wasmparser::BinaryR
     Ok(out)
 }
 
-/// Embeds `world` of `wit` into the core module and encodes the component
+/// Embeds `world` of the app's WIT into the core module and encodes the component
 /// with the preview1 reactor adapter.
 fn componentize(
-    wit: &str,
+    resolve: &wit_parser::Resolve,
+    package: wit_parser::PackageId,
     world: &str,
     mut module: Vec<u8>,
     adapter: &[u8],
 ) -> anyhow::Result<Vec<u8>> {
-    let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("app.wit", wit)?;
     let world = resolve.select_world(&[package], Some(world))?;
     wit_component::embed_component_metadata(
         &mut module,
-        &resolve,
+        resolve,
         world,
         wit_component::StringEncoding::UTF8,
     )?;
@@ -304,7 +305,20 @@ fn componentize(
 
 #[cfg(test)]
 mod tests {
-    use super::go_minor;
+    use super::{go_minor, name_module};
+
+    #[test]
+    fn a_core_module_gets_its_name_and_keeps_its_function_names() {
+        let wat = r#"(module $old (func $f) (func $g (param $x i32)) (export "f" (func $f)))"#;
+        let named = name_module(&wat::parse_str(wat).unwrap(), "middle").unwrap();
+        let text = wasmprinter::print_bytes(&named).unwrap();
+        assert!(text.starts_with("(module $middle"), "{text}");
+        assert!(text.contains("(func $f"), "{text}");
+        assert!(text.contains("(param $x i32)"), "{text}");
+        // Bad bytes are an error, not a panic.
+        assert!(name_module(b"\0as", "m").is_err());
+        assert!(name_module(b"", "m").is_err());
+    }
 
     #[test]
     fn go_versions() {
