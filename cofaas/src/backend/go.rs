@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Backend, Built, Context, Native};
-use crate::manifest::Language;
 use crate::pipeline::{BuildError, io, run, say, write_if_changed};
 
 /// The Go (grpc-go) backend.
@@ -41,10 +40,6 @@ const BINDINGS_DIR: &str = ".cofaas/bindings";
 const MIN_GO_MINOR: u32 = 25;
 
 impl Backend for Go {
-    fn language(&self) -> Language {
-        Language::Go
-    }
-
     fn check_toolchain(&self) -> Result<(), BuildError> {
         let out = Command::new(go_command()).arg("version").output().map_err(|e| {
             BuildError::Layout(format!(

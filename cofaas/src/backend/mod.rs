@@ -72,12 +72,11 @@ pub struct Built {
     pub bytes: Vec<u8>,
 }
 
-/// A language backend. Only [`Backend::prepare`] and [`Backend::build`]
-/// must be written; the hooks have defaults.
+/// A language backend ([`for_language`] finds the one of a `language` in
+/// `cofaas.toml`). [`Backend::prepare`], [`Backend::build`] and
+/// [`Backend::build_native`] must be written; the other hooks have
+/// defaults.
 pub trait Backend: std::fmt::Debug + Sync {
-    /// The language it builds (`language = "…"` in `cofaas.toml`).
-    fn language(&self) -> Language;
-
     /// Checks (or installs) the toolchain before anything is built. The
     /// default has nothing to check.
     fn check_toolchain(&self) -> Result<(), BuildError> {
@@ -154,7 +153,7 @@ pub fn build_native_all(
         release,
     };
     let mut out = BTreeMap::new();
-    for (language, functions) in groups(&manifest).values() {
+    for (language, functions) in &groups(&manifest) {
         for (name, program) in for_language(*language).build_native(&native, functions)? {
             out.insert(
                 name,
@@ -168,15 +167,11 @@ pub fn build_native_all(
     Ok(out)
 }
 
-/// The functions of each language, by language name, each list sorted.
-fn groups(manifest: &Manifest) -> BTreeMap<&'static str, (Language, Vec<&str>)> {
-    let mut groups: BTreeMap<&str, (Language, Vec<&str>)> = BTreeMap::new();
+/// The functions of each language, each list sorted.
+fn groups(manifest: &Manifest) -> BTreeMap<Language, Vec<&str>> {
+    let mut groups: BTreeMap<Language, Vec<&str>> = BTreeMap::new();
     for (name, f) in &manifest.functions {
-        groups
-            .entry(language_name(f.language))
-            .or_insert_with(|| (f.language, Vec::new()))
-            .1
-            .push(name.as_str());
+        groups.entry(f.language).or_default().push(name.as_str());
     }
     groups
 }
@@ -193,7 +188,7 @@ pub fn for_language(language: Language) -> &'static dyn Backend {
 /// backend, in a deterministic order (by language, then by name).
 pub fn build_all(cx: &Context) -> Result<BTreeMap<String, Built>, BuildError> {
     let mut built = BTreeMap::new();
-    for (language, functions) in groups(cx.manifest).values() {
+    for (language, functions) in &groups(cx.manifest) {
         let backend = for_language(*language);
         backend.check_toolchain()?;
         backend.prepare(cx, functions)?;
@@ -202,14 +197,6 @@ pub fn build_all(cx: &Context) -> Result<BTreeMap<String, Built>, BuildError> {
         }
     }
     Ok(built)
-}
-
-/// The name of a language as `cofaas.toml` spells it.
-pub fn language_name(language: Language) -> &'static str {
-    match language {
-        Language::Rust => "rust",
-        Language::Go => "go",
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Backend, Built, Context, Native};
-use crate::manifest::Language;
 use crate::pipeline::{BuildError, cargo, io, run, say, write_if_changed};
 
 /// The Rust (tonic) backend.
@@ -19,10 +18,6 @@ use crate::pipeline::{BuildError, cargo, io, run, say, write_if_changed};
 pub struct Rust;
 
 impl Backend for Rust {
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-
     fn check_toolchain(&self) -> Result<(), BuildError> {
         ensure_wasm_target()
     }
