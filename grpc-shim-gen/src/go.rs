@@ -222,7 +222,7 @@ impl<'a> GoGuest<'a> {
             };
             let _ = writeln!(
                 src,
-                "\t\t// The context's deadline goes with the call.\n\t\trpc.SetCallDeadline(conv.CallDeadline(ctx))\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
+                "\t\t// The context's deadline goes with the call (none replaces one an\n\t\t// outer caller in this unit set); a set one is cleared after it.\n\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
             );
             if m.output_empty {
                 src.push_str("\t\treturn nil\n");
@@ -511,7 +511,6 @@ impl<'a> GoGuest<'a> {
         self.lower_value_with(src, ty, v, name, depth, "return false")
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn lower_value_with(
         &self,
         src: &mut String,
