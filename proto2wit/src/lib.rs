@@ -79,9 +79,9 @@
 
 mod map;
 mod names;
+mod parse;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use prost_types::field_descriptor_proto::{Label as PLabel, Type as PType};
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
@@ -92,8 +92,9 @@ use wit_encoder::{
 
 pub use map::*;
 pub use names::kebab;
+pub use parse::{compile_protos, compile_sources};
 
-/// Errors of [`compile_protos`] and [`generate`].
+/// Errors of [`compile_protos`], [`compile_sources`] and [`generate`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -261,50 +262,6 @@ pub struct Output {
     pub map: Map,
     /// Warnings (e.g. skipped streaming rpcs).
     pub warnings: Vec<String>,
-}
-
-/// Parses and checks `.proto` files with protox (no `protoc` needed), returning
-/// a descriptor set that includes imports and source info.
-pub fn compile_protos(
-    files: &[impl AsRef<Path>],
-    includes: &[impl AsRef<Path>],
-) -> Result<FileDescriptorSet, Error> {
-    protox::compile(files, includes).map_err(|err| proto_error(&err, includes))
-}
-
-fn proto_error(err: &protox::Error, includes: &[impl AsRef<Path>]) -> Error {
-    use miette::Diagnostic;
-    let file = err.file().unwrap_or("<input>").to_string();
-    let mut line = 0;
-    let mut column = 0;
-    let span = err
-        .labels()
-        .and_then(|mut labels| labels.next())
-        .map(|l| *l.inner());
-    if let Some(span) = span {
-        // The error's own source is the most precise; fall back to reading the
-        // file from the include dirs.
-        let text = includes
-            .iter()
-            .map(|i| i.as_ref().join(&file))
-            .chain(std::iter::once(PathBuf::from(&file)))
-            .find_map(|p| std::fs::read_to_string(p).ok());
-        if let Some(text) = text {
-            let upto = &text[..span.offset().min(text.len())];
-            line = upto.matches('\n').count() + 1;
-            column = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        }
-    }
-    let mut message = err.to_string();
-    if let Some(help) = err.help() {
-        message.push_str(&format!(" (help: {help})"));
-    }
-    Error::Proto {
-        file,
-        line,
-        column,
-        message,
-    }
 }
 
 struct MsgInfo<'a> {
