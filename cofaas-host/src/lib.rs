@@ -290,6 +290,11 @@ pub fn runtime_engine(config: &HostConfig) -> wasmtime::Result<Engine> {
         .total_stacks(slots)
         .max_memory_size(config.memory_limit.saturating_add(1 << 16));
     engine.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // `COFAAS_PERFMAP=1` writes /tmp/perf-<pid>.map so that `perf report`
+    // names the functions of compiled components.
+    if std::env::var_os("COFAAS_PERFMAP").is_some_and(|v| v == "1") {
+        engine.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&engine)
 }
 

@@ -875,7 +875,74 @@ fn wit_bindgen_go_files(wit: &str, world: &str) -> Result<BTreeMap<String, Strin
     for (name, bytes) in files.iter() {
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| fail(format!("wit-bindgen-go wrote non-UTF-8 `{name}`")))?;
-        out.insert(name.to_string(), text);
+        out.insert(name.to_string(), stand_in_pinner(&text));
     }
     Ok(out)
+}
+
+/// The import line of the stand-in runtime package, as wit-bindgen-go
+/// writes it.
+const WIT_RUNTIME_IMPORT: &str = "witRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"";
+
+/// Makes bindings pin with the stand-in runtime's `witRuntime.Pinner` (which
+/// only holds references) instead of `runtime.Pinner` (a span lock and a
+/// special record per pinned object, on every call). The `runtime` import
+/// goes, or becomes the stand-in's if the file had none.
+fn stand_in_pinner(text: &str) -> String {
+    if !text.contains("runtime.Pinner") {
+        return text.to_string();
+    }
+    let replaced = text
+        .replace("&runtime.Pinner{", "&witRuntime.Pinner{")
+        .replace(" runtime.Pinner{", " witRuntime.Pinner{");
+    let has_wit_runtime = replaced.contains(WIT_RUNTIME_IMPORT);
+    // Anything else of package runtime (none in wit-bindgen-go 0.63) keeps
+    // the import (`witRuntime.` does not match: the search is
+    // case-sensitive).
+    let other_use = replaced.contains("runtime.");
+    let mut out = String::with_capacity(replaced.len());
+    for line in replaced.split_inclusive('\n') {
+        if line.trim() == "\"runtime\"" && !other_use {
+            if !has_wit_runtime {
+                out.push_str(WIT_RUNTIME_IMPORT);
+                out.push('\n');
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_pin_with_the_stand_in() {
+        // As wit-bindgen-go writes an import with a return area, and an
+        // exports file (which imports witRuntime already).
+        let import = "import (\n        \"unsafe\"\n\"runtime\"\n)\n\nfunc F(s string) {\n        pinner := &runtime.Pinner{}\ndefer pinner.Unpin()\n        pinner.Pin(unsafe.StringData(s))\n}\n";
+        let out = stand_in_pinner(import);
+        assert_eq!(
+            out,
+            "import (\n        \"unsafe\"\nwitRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"\n)\n\nfunc F(s string) {\n        pinner := &witRuntime.Pinner{}\ndefer pinner.Unpin()\n        pinner.Pin(unsafe.StringData(s))\n}\n"
+        );
+        let exports = "import (\n        witRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"\n\"runtime\"\n)\n\nvar staticPinner = runtime.Pinner{}\nvar a = uintptr(witRuntime.Allocate(&staticPinner, 8, 8))\n";
+        let out = stand_in_pinner(exports);
+        assert!(!out.contains("\"runtime\""), "{out}");
+        assert!(
+            out.contains("var staticPinner = witRuntime.Pinner{}"),
+            "{out}"
+        );
+        // Another use of package runtime keeps its import.
+        let other = "import (\n\"runtime\"\n)\nvar p = &runtime.Pinner{}\nfunc g() { runtime.KeepAlive(p) }\n";
+        let out = stand_in_pinner(other);
+        assert!(
+            out.contains("\"runtime\"\n") && out.contains("&witRuntime.Pinner{}"),
+            "{out}"
+        );
+        // Files without pinning are left alone.
+        assert_eq!(stand_in_pinner("package x\n"), "package x\n");
+    }
 }

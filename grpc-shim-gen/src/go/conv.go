@@ -15,6 +15,7 @@ import (
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/cofaas"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -136,12 +137,15 @@ func BadEnum(field string, n protoreflect.EnumNumber, enum string) error {
 }
 
 // ServerContext is the context a handler gets: with the rpc's deadline
-// (nanoseconds left, from the host), if it has one.
+// (nanoseconds left, from the host), if it has one (see
+// cofaas.HandlerContext).
 func ServerContext(remaining witTypes.Option[uint64]) (context.Context, context.CancelFunc) {
-	if remaining.IsSome() && remaining.Some() <= math.MaxInt64 {
-		return context.WithTimeout(context.Background(), time.Duration(remaining.Some()))
+	has := remaining.IsSome() && remaining.Some() <= math.MaxInt64
+	var d time.Duration
+	if has {
+		d = time.Duration(remaining.Some())
 	}
-	return context.WithCancel(context.Background())
+	return cofaas.HandlerContext(d, has)
 }
 
 // CallDeadline is the deadline an outbound call carries: its context's, as

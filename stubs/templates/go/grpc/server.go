@@ -316,7 +316,11 @@ func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (an
 	if _, ok := metadata.FromIncomingContext(ctx); !ok {
 		ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
 	}
-	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: "/" + sm})
+	method := fullMethod
+	if len(sm) == len(fullMethod) { // no leading "/"
+		method = "/" + sm
+	}
+	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: method})
 	return md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
 }
 

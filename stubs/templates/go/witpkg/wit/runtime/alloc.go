@@ -1,7 +1,7 @@
 // This file is part of cofaas's stand-in for wit-bindgen-go's runtime
 // package. It implements the memory the canonical ABI asks for: Allocate
-// (Go memory pinned until the pinner is unpinned), Unpin, and the logic of
-// cabi_realloc (exported in realloc_wasm.go). Left out, as in the original:
+// (Go memory kept until the pinner is unpinned), Pinner, Unpin, and the
+// logic of cabi_realloc (exported in realloc_wasm.go). Left out, as in the original:
 // growing or moving an earlier allocation (cabi_realloc only makes fresh
 // ones).
 //
@@ -17,16 +17,47 @@ package runtime
 
 import (
 	"fmt"
-	"runtime"
 	"unsafe"
 )
+
+// Pinner keeps Go memory that only the host refers to (by address) alive
+// until Unpin. cofaas's grpc-shim-gen makes the bindings wit-bindgen-go
+// writes use it instead of runtime.Pinner, which costs a span lock and a
+// special record per object. Holding a reference is enough here: Go's
+// collector never moves heap objects, Pin makes its argument escape to the
+// heap, and with the automatic GC off (safepoint.go) no collection runs
+// while the host holds an address anyway. The zero value is ready to use;
+// a Pinner must not be copied after its first Pin.
+type Pinner struct {
+	inline [2]any
+	n      int
+	more   []any
+}
+
+// Pin keeps what ptr points to alive until Unpin.
+func (p *Pinner) Pin(ptr any) {
+	if p.n < len(p.inline) {
+		p.inline[p.n] = ptr
+		p.n++
+		return
+	}
+	p.more = append(p.more, ptr)
+}
+
+// Unpin releases everything Pin kept (its storage is reused).
+func (p *Pinner) Unpin() {
+	p.inline = [2]any{}
+	p.n = 0
+	clear(p.more)
+	p.more = p.more[:0]
+}
 
 var (
 	// useHeap is set by init: from then on cabi_realloc allocates on the Go
 	// heap (unless a collection is under way).
 	useHeap bool
-	// pinner pins what cabi_realloc allocates, until Unpin (or SafePoint).
-	pinner runtime.Pinner
+	// pinner keeps what cabi_realloc allocates, until Unpin (or SafePoint).
+	pinner Pinner
 	// reallocBytes counts the bytes cabi_realloc allocated on the heap
 	// since SafePoint last read the allocation metrics.
 	reallocBytes uintptr
@@ -36,9 +67,9 @@ var (
 )
 
 // Allocate returns size bytes of zeroed Go memory aligned to align (1, 2, 4
-// or 8), pinned with pinner so that the GC keeps it while only the host
-// refers to it. A size of 0 gives a valid, unpinned address.
-func Allocate(pinner *runtime.Pinner, size, align uintptr) unsafe.Pointer {
+// or 8), kept by pinner so that the GC keeps it while only the host refers
+// to it. A size of 0 gives a valid, unpinned address.
+func Allocate(pinner *Pinner, size, align uintptr) unsafe.Pointer {
 	p := allocateRaw(size, align)
 	if size != 0 {
 		pinner.Pin(p)

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -43,7 +44,7 @@ func mustPanic(t *testing.T, f func()) {
 }
 
 func TestAllocate(t *testing.T) {
-	var p runtime.Pinner
+	var p Pinner
 	defer p.Unpin()
 	for _, align := range []uintptr{1, 2, 4, 8} {
 		for _, size := range []uintptr{0, 1, align, 3 * align, 1 << 20} {
@@ -168,5 +169,38 @@ func BenchmarkSafePoint(b *testing.B) {
 func BenchmarkReadHeap(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		readHeap()
+	}
+}
+
+// TestPinnerKeepsUntilUnpin: memory only the Pinner refers to survives
+// collections until Unpin, and is collected after it.
+func TestPinnerKeepsUntilUnpin(t *testing.T) {
+	collected := make(chan struct{})
+	var p Pinner
+	for i := range 5 { // more than the inline slots
+		ptr := Allocate(&p, 64, 8)
+		if i == 4 {
+			runtime.SetFinalizer((*uint64)(ptr), func(*uint64) { close(collected) })
+		}
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	select {
+	case <-collected:
+		t.Fatal("pinned memory was collected")
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.Unpin()
+	deadline := time.After(5 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		case <-deadline:
+			t.Fatal("unpinned memory was never collected")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
