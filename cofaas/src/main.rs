@@ -45,6 +45,9 @@ enum Cmd {
         /// How calls between stateless functions are linked (auto, fused, mediated).
         #[arg(long, default_value = "auto")]
         link: cofaas::units::LinkMode,
+        /// Build the host with the dev profile (faster to build, slower to run).
+        #[arg(long)]
+        debug_host: bool,
         /// Further host options after `--`, e.g. `-- --pool-size 8 --timeout-ms 500
         /// --memory-mib 64 --metrics 127.0.0.1:9090` (see the host's `--help`).
         #[arg(last = true)]
@@ -144,7 +147,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     match real_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -161,7 +164,14 @@ enum Experiment {
     Load,
 }
 
-fn real_main() -> Result<()> {
+/// The exit code of a command stopped by `sig` (its children stopped and
+/// reaped by then: dropping their guards does it), as a shell reports it.
+fn stopped_by(sig: cofaas::proc::Signal) -> ExitCode {
+    eprintln!("cofaas: stopped by {sig}");
+    ExitCode::from(128 + sig as u8)
+}
+
+fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Build {
@@ -179,22 +189,26 @@ fn real_main() -> Result<()> {
             app,
             listen,
             link,
+            debug_host,
             host_args,
         } => {
             let mut opts = BuildOptions::new(app);
             opts.link = link;
+            opts.release_host = !debug_host;
             let a = build(&opts)?;
-            let status = std::process::Command::new(&a.host_bin)
-                .arg("--deployment")
+            let mut host = std::process::Command::new(&a.host_bin);
+            host.arg("--deployment")
                 .arg(&a.deployment)
                 .arg("--listen")
                 .arg(listen.to_string())
-                .args(&host_args)
-                .status()
-                .with_context(|| format!("starting {}", a.host_bin.display()))?;
-            if !status.success() {
-                anyhow::bail!("host exited with {status}");
+                .args(&host_args);
+            // SIGINT and SIGTERM go to the host, which drains; its exit
+            // code is ours.
+            let code = cofaas::proc::run_forwarding_signals(host)?;
+            if code != 0 {
+                eprintln!("cofaas run: the host exited with code {code}");
             }
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
         }
         Cmd::Demo {
             app,
@@ -206,12 +220,16 @@ fn real_main() -> Result<()> {
             opts.build.verbose = verbose;
             let rt = tokio::runtime::Runtime::new()?;
             let rows = rt.block_on(async {
+                let mut signals = cofaas::proc::Terminations::install()?;
                 tokio::select! {
-                    rows = run_demo(&opts) => rows,
-                    _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+                    rows = run_demo(&opts) => rows.map(Ok),
+                    sig = signals.recv() => Ok(Err(sig)),
                 }
             })?;
-            print!("{}", table(&rows));
+            match rows {
+                Ok(rows) => print!("{}", table(&rows)),
+                Err(sig) => return Ok(stopped_by(sig)),
+            }
         }
         Cmd::Bench {
             app,
@@ -233,7 +251,8 @@ fn real_main() -> Result<()> {
             let artifacts = build(&opts)?;
             let bins = cofaas::demo::build_native(&app, &opts.cargo_target_dir, true)?;
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(async {
+            let stopped = rt.block_on(async {
+                let mut signals = cofaas::proc::Terminations::install()?;
                 let work = async {
                     match experiment {
                         Experiment::Paper => {
@@ -275,10 +294,13 @@ fn real_main() -> Result<()> {
                     anyhow::Ok(())
                 };
                 tokio::select! {
-                    r = work => r,
-                    _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+                    r = work => r.map(|()| None),
+                    sig = signals.recv() => Ok(Some(sig)),
                 }
             })?;
+            if let Some(sig) = stopped {
+                return Ok(stopped_by(sig));
+            }
         }
         Cmd::Wit {
             files,
@@ -335,5 +357,5 @@ fn real_main() -> Result<()> {
             std::fs::write(&out, &linked.component)?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,102 @@
-//! Child processes that are always stopped: on drop, on error, on Ctrl-C.
+//! Child processes that are always stopped: on drop, on error, on SIGINT
+//! or SIGTERM.
+//!
+//! Every child gets a process group of its own, so a terminal's Ctrl-C
+//! reaches only cofaas, which stops its children itself: the signal is
+//! forwarded once ([`run_forwarding_signals`]), or a [`Guard`] is dropped
+//! (SIGTERM, a grace period for the drain, then SIGKILL).
 
 use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+pub use nix::sys::signal::Signal;
+
+/// How long a dropped [`Guard`] waits after SIGTERM (for a host's drain)
+/// before SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// SIGINT and SIGTERM, the signals that ask a cofaas command to stop.
+/// Once installed, neither ends the process by default any more: the
+/// command decides (stop its children, then exit).
+#[derive(Debug)]
+pub struct Terminations {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Terminations {
+    /// Installs the handlers. Must run inside a tokio runtime with I/O
+    /// enabled.
+    pub fn install() -> std::io::Result<Terminations> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Terminations {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next SIGINT or SIGTERM received.
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.int.recv() => Signal::SIGINT,
+            _ = self.term.recv() => Signal::SIGTERM,
+        }
+    }
+}
+
+/// Runs `cmd` to its end, forwarding every SIGINT and SIGTERM cofaas gets
+/// to it, and returns its exit code (128 + the signal's number if a signal
+/// ended it, as a shell reports it). The child runs in a process group of
+/// its own, so it gets each signal once, whether the terminal sent it to
+/// the whole foreground group or only cofaas was signalled; and it is
+/// killed if this function fails while it runs.
+pub fn run_forwarding_signals(mut cmd: Command) -> std::io::Result<i32> {
+    cmd.process_group(0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        // Before the spawn: a signal in between must not end cofaas alone.
+        let mut signals = Terminations::install()?;
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        let mut child = tokio::process::Command::from(cmd)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("starting {program}: {e}")))?;
+        let pid = child.id();
+        loop {
+            tokio::select! {
+                status = child.wait() => return Ok(exit_code(status?)),
+                sig = signals.recv() => {
+                    if let Some(pid) = pid {
+                        // It may have exited meanwhile; wait() tells.
+                        let _ = send_signal(pid, sig);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The exit code a shell reports for `status`: the code, or 128 + the
+/// number of the signal that ended the process.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// Sends `sig` to process `pid`.
+pub fn send_signal(pid: u32, sig: Signal) -> std::io::Result<()> {
+    let pid = i32::try_from(pid)
+        .map_err(|_| std::io::Error::other(format!("process id {pid} is out of range")))?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).map_err(std::io::Error::from)
+}
 
 /// The prefix of the lines a cofaas host prints to stderr to announce the
 /// addresses it bound (`cofaas host listening on 127.0.0.1:4711`).
@@ -178,19 +269,9 @@ impl Guard {
         self.child.id()
     }
 
-    /// Sends SIGTERM (via `kill -TERM`).
+    /// Sends SIGTERM.
     pub fn terminate(&self) -> std::io::Result<()> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(format!(
-                "kill -TERM {} failed: {status}",
-                self.child.id()
-            )))
-        }
+        send_signal(self.child.id(), Signal::SIGTERM)
     }
 
     /// Waits up to `timeout` for the process to exit; `None` if it is still
@@ -239,7 +320,15 @@ pub fn memory_of(pid: u32) -> Option<Memory> {
 }
 
 impl Drop for Guard {
+    /// SIGTERM, up to [`GRACE`] for the process to exit (a host drains the
+    /// requests in flight), then SIGKILL; the process is always reaped.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait()
+            && self.terminate().is_ok()
+            && let Ok(Some(_)) = self.wait_exit(GRACE)
+        {
+            return;
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -254,6 +343,7 @@ fn spawn(
 ) -> std::io::Result<Child> {
     let mut cmd = Command::new(program);
     cmd.args(args)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
