@@ -175,8 +175,14 @@ impl Deployment {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let deployment: Self = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
-        deployment.check().map_err(err)?;
+        Self::from_json(&text).map_err(err)
+    }
+
+    /// Parses and checks the text of a deployment file, as [`Self::load`]
+    /// does after reading it: the message says what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let deployment: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        deployment.check()?;
         Ok(deployment)
     }
 

@@ -1,7 +1,9 @@
 //! Fuzz logic for the cofaas stages that read outside input. Each target is
 //! a `run(&mut Unstructured)` here; the binaries in `fuzz_targets/` are thin
 //! `cargo fuzz` wrappers, and the `smoke` test runs each on seeded inputs
-//! under `cargo test`.
+//! under `cargo test`, and every crash input kept in `regressions/<target>/`.
+//! `campaign.sh` runs them all for real (and the Go converters' fuzz test
+//! in `go/conv`).
 #![deny(missing_docs)]
 
 use arbitrary::{Result, Unstructured};
@@ -45,8 +47,8 @@ pub mod proto2wit_target {
         Mapped,
     }
 
-    /// Runs one input.
-    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+    /// The .proto text an input stands for.
+    pub fn text(u: &mut Unstructured) -> Result<String> {
         let mut text =
             String::from(*u.choose(&["syntax = \"proto3\";\n", "syntax = \"proto2\";\n", ""])?);
         for fragment in FRAGMENTS {
@@ -61,10 +63,13 @@ pub mod proto2wit_target {
             let raw: String = u.arbitrary()?;
             text.push_str(&raw);
         }
-        let dir = std::env::temp_dir().join(format!("cofaas-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("f.proto"), &text).expect("write");
-        let Ok(fds) = proto2wit::compile_protos(&["f.proto"], &[&dir]) else {
+        Ok(text)
+    }
+
+    /// Runs one input: its [`text`] is parsed in memory, as `f.proto`.
+    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+        let text = text(u)?;
+        let Ok(fds) = proto2wit::compile_sources(&[("f.proto", &text)]) else {
             return Ok(Outcome::NotProto);
         };
         let mut opts = proto2wit::Options::default();
@@ -83,13 +88,17 @@ pub mod proto2wit_target {
     }
 }
 
-/// component-linker on generated apps: components built from random worlds
-/// (random interfaces, some defined differently by importer and exporter,
-/// some versioned, WASI imports, sometimes damaged bytes) and a random plan
-/// (entries, re-exports, explicit choices). Linking must never panic, and
-/// every `Ok` output must validate.
+/// component-linker on generated apps: components of random worlds (random
+/// interfaces, some defined differently by importer and exporter, some
+/// versioned, WASI imports), taken from a pool where each world is encoded
+/// once per process, sometimes damaged structurally (sections dropped,
+/// duplicated, swapped, cut; bytes flipped), and a random plan (entries,
+/// re-exports, explicit choices). Linking must never panic, and every `Ok`
+/// output must validate.
 pub mod linker_target {
     use super::*;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
 
     /// What one input did.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +110,9 @@ pub mod linker_target {
     }
 
     const VERSIONS: &[Option<&str>] = &[None, Some("1.0.0"), Some("1.1.0"), Some("2.0.0")];
+
+    /// Most interfaces an app uses (`test:api/api0` … `api3`).
+    const INTERFACES: usize = 4;
 
     /// Interface `i` as defined in shape `shape` (two shapes of the same
     /// interface do not match).
@@ -114,54 +126,147 @@ pub mod linker_target {
         }
     }
 
-    /// A component of a world importing and exporting the given interfaces.
-    fn component(
-        name: &str,
-        imports: &[usize],
-        exports: &[usize],
-        shapes: &[bool],
-        version: Option<&str>,
+    /// The world of one pooled component: which interfaces it imports and
+    /// exports, which one (if any) it defines in the other shape, the
+    /// interfaces' version, and whether it imports a WASI clock.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    struct World {
+        imports: Vec<usize>,
+        exports: Vec<usize>,
+        flipped: Option<usize>,
+        version: Option<&'static str>,
         clock: bool,
-    ) -> Option<Vec<u8>> {
-        use wit_component::{
-            ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata,
-        };
-        let at = version.map(|v| format!("@{v}")).unwrap_or_default();
-        let mut wit = format!("package test:{name};\nworld {name} {{\n");
-        if clock {
-            wit.push_str("  import wasi:clocks/monotonic-clock@0.2.3;\n");
+    }
+
+    impl World {
+        /// Interface `i`'s shape: alternating, unless this world flips it.
+        fn shape(&self, i: usize) -> bool {
+            i.is_multiple_of(2) != (self.flipped == Some(i))
         }
-        for i in imports {
-            wit.push_str(&format!("  import test:api/api{i}{at};\n"));
+
+        /// Encodes the world's component (a dummy core module with its
+        /// metadata).
+        fn encode(&self) -> Option<Vec<u8>> {
+            use wit_component::{
+                ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata,
+            };
+            let at = self.version.map(|v| format!("@{v}")).unwrap_or_default();
+            let mut wit = String::from("package test:f;\nworld f {\n");
+            if self.clock {
+                wit.push_str("  import wasi:clocks/monotonic-clock@0.2.3;\n");
+            }
+            for i in &self.imports {
+                wit.push_str(&format!("  import test:api/api{i}{at};\n"));
+            }
+            for i in &self.exports {
+                wit.push_str(&format!("  export test:api/api{i}{at};\n"));
+            }
+            wit.push_str("}\n");
+            wit.push_str(
+                "package wasi:clocks@0.2.3 { interface monotonic-clock { now: func() -> u64; } }\n",
+            );
+            wit.push_str(&format!("package test:api{at} {{\n"));
+            for i in self.imports.iter().chain(&self.exports) {
+                wit.push_str(&interface(*i, self.shape(*i)));
+            }
+            wit.push_str("}\n");
+            let mut resolve = wit_parser::Resolve::default();
+            let pkg = resolve.push_source("fuzz.wit", &wit).ok()?;
+            let world = resolve.select_world(&[pkg], None).ok()?;
+            let mut module = dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+            embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).ok()?;
+            ComponentEncoder::default()
+                .module(&module)
+                .ok()?
+                .encode()
+                .ok()
         }
-        for i in exports {
-            wit.push_str(&format!("  export test:api/api{i}{at};\n"));
+    }
+
+    /// A pre-encoded component, split into its top-level sections.
+    #[derive(Debug)]
+    struct Pooled {
+        /// The 8-byte preamble (magic, version, layer).
+        preamble: Vec<u8>,
+        /// Each section whole: id, size, payload.
+        sections: Vec<Vec<u8>>,
+    }
+
+    impl Pooled {
+        fn split(bytes: &[u8]) -> Option<Self> {
+            let preamble = bytes.get(..8)?.to_vec();
+            let mut sections = Vec::new();
+            let mut at = 8;
+            while at < bytes.len() {
+                let start = at;
+                at += 1;
+                let (mut size, mut shift) = (0usize, 0);
+                loop {
+                    let b = *bytes.get(at)?;
+                    at += 1;
+                    size |= usize::from(b & 0x7f) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                at = at.checked_add(size)?;
+                sections.push(bytes.get(start..at)?.to_vec());
+            }
+            Some(Pooled { preamble, sections })
         }
-        wit.push_str("}\n");
-        wit.push_str(
-            "package wasi:clocks@0.2.3 { interface monotonic-clock { now: func() -> u64; } }\n",
-        );
-        wit.push_str(&format!("package test:api{at} {{\n"));
-        for i in imports.iter().chain(exports) {
-            wit.push_str(&interface(*i, shapes[*i]));
+    }
+
+    /// The pool: every world's component, encoded once per process on first
+    /// use (there are at most 3⁴ × 5 × 4 × 2 worlds), shared by all inputs.
+    fn pooled(world: &World) -> Option<Arc<Pooled>> {
+        type Pool = Mutex<HashMap<World, Option<Arc<Pooled>>>>;
+        static POOL: OnceLock<Pool> = OnceLock::new();
+        let pool = POOL.get_or_init(Default::default);
+        let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+        pool.entry(world.clone())
+            .or_insert_with(|| world.encode().and_then(|b| Pooled::split(&b)).map(Arc::new))
+            .clone()
+    }
+
+    /// A pooled component's bytes, sometimes damaged structurally: a
+    /// section dropped, duplicated, swapped with the next or truncated, the
+    /// component cut at a section boundary, or one byte flipped.
+    fn mutated(u: &mut Unstructured, c: &Pooled) -> Result<Vec<u8>> {
+        let mut sections: Vec<Vec<u8>> = c.sections.clone();
+        if u.ratio(1, 8)? && !sections.is_empty() {
+            let s = u.choose_index(sections.len())?;
+            match u.int_in_range(0..=5)? {
+                0 => {
+                    sections.remove(s);
+                }
+                1 => {
+                    let copy = sections[s].clone();
+                    sections.insert(s, copy);
+                }
+                2 if s + 1 < sections.len() => sections.swap(s, s + 1),
+                3 => {
+                    let keep = u.int_in_range(0..=sections[s].len())?;
+                    sections[s].truncate(keep);
+                }
+                4 => sections.truncate(s),
+                _ => {
+                    let at = u.choose_index(sections[s].len())?;
+                    sections[s][at] ^= u.int_in_range(1..=255)?;
+                }
+            }
         }
-        wit.push_str("}\n");
-        let mut resolve = wit_parser::Resolve::default();
-        let pkg = resolve.push_source("fuzz.wit", &wit).ok()?;
-        let world = resolve.select_world(&[pkg], None).ok()?;
-        let mut module = dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-        embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).ok()?;
-        ComponentEncoder::default()
-            .module(&module)
-            .ok()?
-            .encode()
-            .ok()
+        let mut bytes = c.preamble.clone();
+        for s in &sections {
+            bytes.extend_from_slice(s);
+        }
+        Ok(bytes)
     }
 
     /// Runs one input.
     pub fn run(u: &mut Unstructured) -> Result<Outcome> {
         let n = u.int_in_range(1..=6)?;
-        let k = u.int_in_range(1..=6)?;
+        let k = u.int_in_range(1..=INTERFACES)?;
         let mut inputs = Vec::new();
         for f in 0..n {
             let mut imports = Vec::new();
@@ -174,27 +279,23 @@ pub mod linker_target {
                 }
             }
             // Mostly one shape per interface; sometimes this input's differs.
-            let shapes: Vec<bool> = (0..k)
-                .map(|i| {
-                    Ok(if u.ratio(1, 8)? {
-                        i % 2 == 1
-                    } else {
-                        i % 2 == 0
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let version = *u.choose(VERSIONS)?;
-            let clock = u.arbitrary()?;
-            let name = format!("f{f}");
-            let Some(mut bytes) = component(&name, &imports, &exports, &shapes, version, clock)
-            else {
+            let flipped = if u.ratio(1, 4)? {
+                Some(u.int_in_range(0..=k - 1)?)
+            } else {
+                None
+            };
+            let world = World {
+                imports,
+                exports,
+                flipped,
+                version: *u.choose(VERSIONS)?,
+                clock: u.arbitrary()?,
+            };
+            let Some(component) = pooled(&world) else {
                 return Err(arbitrary::Error::IncorrectFormat);
             };
-            if u.ratio(1, 16)? && !bytes.is_empty() {
-                let at = u.choose_index(bytes.len())?;
-                bytes[at] ^= u.int_in_range(1..=255)?;
-            }
-            inputs.push(component_linker::Input::new(name, bytes));
+            let bytes = mutated(u, &component)?;
+            inputs.push(component_linker::Input::new(format!("f{f}"), bytes));
         }
         let mut plan = component_linker::Plan::default();
         for f in 0..n {
@@ -245,6 +346,232 @@ pub mod linker_target {
     }
 }
 
+/// The strict request codec of generated hosts
+/// ([`cofaas_host::StrictProstCodec`]) on the request of every public
+/// method of the typeshow example, through tonic's own request framing:
+/// any bytes decode (`Ok`) or are `INVALID_ARGUMENT`, never a panic and
+/// never another code.
+pub mod codec_target {
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tonic::codec::Codec;
+
+    /// The typeshow app's messages, generated by prost-build (as host-gen
+    /// generates them for the host).
+    #[allow(missing_docs, clippy::all)]
+    pub mod proto {
+        /// Package `shop`.
+        pub mod shop {
+            include!(concat!(env!("OUT_DIR"), "/shop.rs"));
+        }
+    }
+
+    /// A public method: its gRPC path and its request's strict decoder.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Method {
+        /// `/package.Service/Method`.
+        pub path: &'static str,
+        /// Decodes one request message, as the generated server does.
+        pub decode: fn(&[u8]) -> std::result::Result<(), tonic::Status>,
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/methods.rs"));
+
+    /// `bytes` as the one message of a gRPC request body, decoded by
+    /// [`cofaas_host::StrictProstCodec`]'s decoder through tonic's
+    /// [`tonic::codec::Streaming`], as a generated server decodes it.
+    pub fn decode<U: prost::Message + Default + Send + 'static>(
+        bytes: &[u8],
+    ) -> std::result::Result<(), tonic::Status> {
+        use bytes::BufMut;
+        let mut frame = bytes::BytesMut::with_capacity(5 + bytes.len());
+        frame.put_u8(0);
+        frame.put_u32(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        frame.put_slice(bytes);
+        let body = http_body_util::Full::new(frame.freeze());
+        let mut codec = cofaas_host::StrictProstCodec::<(), U>::default();
+        let mut stream = tonic::codec::Streaming::new_request(codec.decoder(), body, None, None);
+        let message = std::pin::pin!(stream.message());
+        match message.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => result.map(|_| ()),
+            Poll::Pending => panic!("a request body held in memory is never pending"),
+        }
+    }
+
+    /// What one input did.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Outcome {
+        /// The bytes decoded as the request.
+        Decoded,
+        /// `INVALID_ARGUMENT`.
+        Refused,
+    }
+
+    /// Runs one input: a method, then the request's bytes.
+    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+        let method = u.choose(METHODS)?;
+        let bytes = u.bytes(u.len())?;
+        match (method.decode)(bytes) {
+            Ok(()) => Ok(Outcome::Decoded),
+            Err(status) if status.code() == tonic::Code::InvalidArgument => Ok(Outcome::Refused),
+            Err(status) => panic!("{}: {status:?}", method.path),
+        }
+    }
+}
+
+/// `deployment.json` ([`cofaas_host::Deployment::from_json`]) on JSON
+/// assembled from the format's own fields, sometimes damaged, and on
+/// arbitrary text: an `Ok` or an error message, never a panic; whatever
+/// loads writes back to JSON that loads the same.
+pub mod deployment_target {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// What one input did.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Outcome {
+        /// Loaded (and round-tripped).
+        Loaded,
+        /// Refused with a message.
+        Refused,
+    }
+
+    const NAMES: &[&str] = &["a", "b", "a+b", "", "ünï", "a/b"];
+
+    fn name(u: &mut Unstructured) -> Result<Value> {
+        Ok(if u.ratio(1, 8)? {
+            json!(u.arbitrary::<String>()?)
+        } else {
+            json!(*u.choose(NAMES)?)
+        })
+    }
+
+    /// A JSON value of the wrong kind, for any field.
+    fn wrong(u: &mut Unstructured) -> Result<Value> {
+        Ok(match u.int_in_range(0..=4)? {
+            0 => Value::Null,
+            1 => json!(u.arbitrary::<i64>()?),
+            2 => json!(u.arbitrary::<bool>()?),
+            3 => json!([]),
+            _ => json!({}),
+        })
+    }
+
+    fn function(u: &mut Unstructured) -> Result<Value> {
+        let mut f = json!({
+            "name": name(u)?,
+            "crate_name": name(u)?,
+            "lifecycle": "x:y/a-lifecycle",
+        });
+        if u.arbitrary()? {
+            f["exports"] = json!(["x:y/a", "x:y/b"]);
+        }
+        Ok(f)
+    }
+
+    fn unit(u: &mut Unstructured) -> Result<Value> {
+        let mut functions = Vec::new();
+        for _ in 0..u.int_in_range(0..=3)? {
+            functions.push(function(u)?);
+        }
+        let mut unit = json!({
+            "name": name(u)?,
+            "component": *u.choose(&["units/a.wasm", "", "/abs.wasm", "../up.wasm"])?,
+            "stateless": u.arbitrary::<bool>()?,
+            "functions": functions,
+        });
+        if u.arbitrary()? {
+            unit["capabilities"] = json!({
+                "dirs": [{ "host": "/tmp", "guest": "/data", "writable": u.arbitrary::<bool>()? }],
+                "network": u.arbitrary::<bool>()?,
+                "env": { "MODE": "fast" },
+            });
+        }
+        Ok(unit)
+    }
+
+    /// Damages `v`: a field of the wrong kind, an unknown field or a field
+    /// removed, somewhere in it.
+    fn damage(u: &mut Unstructured, v: &mut Value) -> Result<()> {
+        match v {
+            Value::Object(map) if !map.is_empty() => {
+                let key = map.keys().nth(u.choose_index(map.len())?).cloned();
+                let Some(key) = key else { return Ok(()) };
+                match u.int_in_range(0..=3)? {
+                    0 => {
+                        map.remove(&key);
+                    }
+                    1 => {
+                        map.insert("unknown".into(), json!(1));
+                    }
+                    2 => {
+                        map.insert(key, wrong(u)?);
+                    }
+                    _ => {
+                        if let Some(inner) = map.get_mut(&key) {
+                            damage(u, inner)?;
+                        }
+                    }
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let at = u.choose_index(items.len())?;
+                damage(u, &mut items[at])?;
+            }
+            _ => *v = wrong(u)?,
+        }
+        Ok(())
+    }
+
+    /// The text an input stands for.
+    pub fn text(u: &mut Unstructured) -> Result<String> {
+        if u.ratio(1, 8)? {
+            return u.arbitrary();
+        }
+        let mut units = Vec::new();
+        for _ in 0..u.int_in_range(0..=3)? {
+            units.push(unit(u)?);
+        }
+        let mut doc = json!({ "app": name(u)?, "units": units });
+        for _ in 0..u.int_in_range(0..=2)? {
+            damage(u, &mut doc)?;
+        }
+        let mut text = if u.arbitrary()? {
+            serde_json::to_string_pretty(&doc)
+        } else {
+            serde_json::to_string(&doc)
+        }
+        .unwrap_or_default();
+        if u.ratio(1, 8)? && !text.is_empty() {
+            let cut = u.int_in_range(0..=text.len())?;
+            let cut = (0..=cut)
+                .rev()
+                .find(|c| text.is_char_boundary(*c))
+                .unwrap_or(0);
+            text.truncate(cut);
+        }
+        Ok(text)
+    }
+
+    /// Runs one input.
+    pub fn run(u: &mut Unstructured) -> Result<Outcome> {
+        let text = text(u)?;
+        match cofaas_host::Deployment::from_json(&text) {
+            Ok(deployment) => {
+                let json = serde_json::to_string(&deployment).expect("a deployment serialises");
+                let again = cofaas_host::Deployment::from_json(&json);
+                assert_eq!(again.as_ref(), Ok(&deployment), "{json}");
+                Ok(Outcome::Loaded)
+            }
+            Err(message) => {
+                assert!(!message.is_empty(), "an empty message for {text:?}");
+                Ok(Outcome::Refused)
+            }
+        }
+    }
+}
+
 /// Cargo manifest rewriting on arbitrary TOML-ish text.
 pub mod manifest_target {
     use super::*;
@@ -281,6 +608,136 @@ mod tests {
             .collect()
     }
 
+    /// Every input kept under `regressions/<target>/` (the crashes the
+    /// campaigns found), by file name.
+    fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("regressions")
+            .join(target);
+        let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .map(|e| {
+                        let path = e.unwrap().path();
+                        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                        (name, std::fs::read(&path).unwrap())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        inputs.sort();
+        inputs
+    }
+
+    /// The crash inputs the campaigns found run without a panic, and each
+    /// still reaches what it crashed in.
+    #[test]
+    fn regressions_do_not_crash() {
+        let proto = regressions("proto2wit");
+        let names: Vec<_> = proto.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(
+            names.contains(&"crash-31f4196e1e94f20f049dd972aed82142638b4cb9"),
+            "{names:?}"
+        );
+        for (name, data) in &proto {
+            let outcome = proto2wit_target::run(&mut Unstructured::new(data));
+            assert!(outcome.is_ok(), "{name}: {outcome:?}");
+        }
+        // The first crash: `03449` in the text, an invalid octal literal.
+        let crash = &proto[names
+            .iter()
+            .position(|n| n.starts_with("crash-31f4"))
+            .unwrap()]
+        .1;
+        let text = proto2wit_target::text(&mut Unstructured::new(crash)).unwrap();
+        let err = proto2wit::compile_sources(&[("f.proto", &text)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`03449` is not a valid octal number"),
+            "{err}"
+        );
+        for (_, data) in regressions("component_linker") {
+            // Not a panic (running out of data is fine).
+            let _ = linker_target::run(&mut Unstructured::new(&data));
+        }
+        for (_, data) in regressions("component_linker_bytes") {
+            // Not a panic (running out of data is fine).
+            let _ = linker_target::run_bytes(&mut Unstructured::new(&data));
+        }
+        for (_, data) in regressions("manifest") {
+            // Not a panic (running out of data is fine).
+            let _ = manifest_target::run(&mut Unstructured::new(&data));
+        }
+        for (_, data) in regressions("request_codec") {
+            // Not a panic (running out of data is fine).
+            let _ = codec_target::run(&mut Unstructured::new(&data));
+        }
+        for (_, data) in regressions("deployment") {
+            // Not a panic (running out of data is fine).
+            let _ = deployment_target::run(&mut Unstructured::new(&data));
+        }
+    }
+
+    /// The codec target covers both public methods of typeshow and reaches
+    /// both outcomes; a real request decodes.
+    #[test]
+    fn codec_target_decodes_or_refuses() {
+        use codec_target::{METHODS, Outcome};
+        let paths: Vec<_> = METHODS.iter().map(|m| m.path).collect();
+        assert_eq!(paths, ["/shop.Gateway/Checkout", "/shop.Gateway/Ping"]);
+        let mut outcomes = std::collections::BTreeMap::new();
+        for seed in 0..300 {
+            let data = seeded(seed + 7000, 1 + (seed as usize % 40));
+            if let Ok(o) = codec_target::run(&mut Unstructured::new(&data)) {
+                *outcomes.entry(o).or_insert(0) += 1;
+            }
+        }
+        for o in [Outcome::Decoded, Outcome::Refused] {
+            assert!(
+                outcomes.contains_key(&o),
+                "{o:?} never reached: {outcomes:?}"
+            );
+        }
+        use codec_target::proto::shop;
+        let order = shop::Order {
+            id: "o-1".into(),
+            lines: vec![shop::order::Line {
+                sku: "s".into(),
+                quantity: 3,
+                ..Default::default()
+            }],
+            blob: vec![0, 255],
+            ..Default::default()
+        };
+        let bytes = prost::Message::encode_to_vec(&order);
+        let decoded = (METHODS[0].decode)(&bytes);
+        assert!(decoded.is_ok(), "{decoded:?}");
+        // A string field holding invalid UTF-8 is the client's fault.
+        let status = (METHODS[0].decode)(&[0x0a, 0x01, 0xff]).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains("`Order`"), "{status:?}");
+    }
+
+    /// The deployment target loads and refuses, and its generator reaches
+    /// both from the format's own fields.
+    #[test]
+    fn deployment_target_loads_or_refuses() {
+        use deployment_target::Outcome;
+        let mut outcomes = std::collections::BTreeMap::new();
+        for seed in 0..300 {
+            let data = seeded(seed + 9000, 200);
+            if let Ok(o) = deployment_target::run(&mut Unstructured::new(&data)) {
+                *outcomes.entry(o).or_insert(0) += 1;
+            }
+        }
+        for o in [Outcome::Loaded, Outcome::Refused] {
+            assert!(
+                outcomes.contains_key(&o),
+                "{o:?} never reached: {outcomes:?}"
+            );
+        }
+    }
+
     #[test]
     fn smoke() {
         use proto2wit_target::Outcome;
@@ -300,7 +757,7 @@ mod tests {
         // Generated apps: linked ones validate (checked inside `run`), and
         // the generator reaches success and the main refusals.
         let mut linked = std::collections::BTreeMap::new();
-        for seed in 0..200 {
+        for seed in 0..600 {
             let data = seeded(seed + 1000, 256);
             if let Ok(o) = linker_target::run(&mut Unstructured::new(&data)) {
                 let key = match o {

@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = fuzz::deployment_target::run(&mut arbitrary::Unstructured::new(data));
+});

@@ -1,0 +1,1 @@
+../../../../grpc-shim-gen/src/go/conv.go
