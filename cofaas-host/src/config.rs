@@ -53,6 +53,7 @@ usage: <host> --deployment <dir/deployment.json> [options]
   --memory-mib <mib>       linear memory per instance (default 256)
   --fuel <units>           enable fuel metering with this much fuel per request
   --metrics <addr>         serve Prometheus metrics at http://<addr>/metrics
+  --no-reflection          do not serve gRPC server reflection (v1 and v1alpha)
 environment: RUST_LOG sets the log level (default info); logs go to stderr
 once bound, the host prints `cofaas host listening on <addr>` (and
 `cofaas host metrics on <addr>`) to stderr, with the actual ports";
@@ -67,6 +68,8 @@ pub struct Args {
     pub listen: SocketAddr,
     /// Where to serve metrics, if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// Serve gRPC server reflection (on unless `--no-reflection`).
+    pub reflection: bool,
     /// Pools, queues and limits.
     pub config: HostConfig,
 }
@@ -84,6 +87,7 @@ impl Args {
         let mut deployment = None;
         let mut listen = None;
         let mut metrics = None;
+        let mut reflection = true;
         let mut config = HostConfig::default();
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -131,6 +135,7 @@ impl Args {
                         .ok_or_else(|| usage(format!("`--memory-mib {mib}` is too large")))?;
                 }
                 "--fuel" => config.fuel = Some(positive(&flag, &value()?)? as u64),
+                "--no-reflection" if inline.is_none() => reflection = false,
                 "-h" | "--help" => return Err(usage("help requested".into())),
                 other => return Err(usage(format!("unexpected argument `{other}`"))),
             }
@@ -139,6 +144,7 @@ impl Args {
             deployment: deployment.ok_or_else(|| usage("--deployment is required".into()))?,
             listen: listen.unwrap_or(Self::DEFAULT_LISTEN),
             metrics,
+            reflection,
             config,
         })
     }
@@ -198,12 +204,16 @@ mod tests {
         assert_eq!(a.config.memory_limit, 64 << 20);
         assert_eq!(a.config.fuel, Some(1000));
         assert_eq!(a.metrics.unwrap().to_string(), "127.0.0.1:9");
+        assert!(a.reflection);
+        let a = Args::parse(["--deployment=y", "--no-reflection"].map(String::from)).unwrap();
+        assert!(!a.reflection);
         for bad in [
             vec!["--nope"],
             vec![],
             vec!["--deployment", "d", "--pool-size", "0"],
             vec!["--deployment", "d", "--listen", "nowhere"],
             vec!["--deployment"],
+            vec!["--deployment", "d", "--no-reflection=1"],
         ] {
             let err = Args::parse(bad.iter().map(|s| s.to_string())).unwrap_err();
             assert!(err.to_string().contains("usage:"), "{err}");

@@ -25,7 +25,8 @@
 //!
 //! ```no_run
 //! fn main() -> std::process::ExitCode {
-//!     cofaas_host::run::<()>(&[], |_host| Ok(cofaas_host::tonic::service::Routes::default()))
+//!     let public = cofaas_host::Public { services: &[], file_descriptor_set: &[] };
+//!     cofaas_host::run::<()>(public, |_host| Ok(cofaas_host::tonic::service::Routes::default()))
 //! }
 //! ```
 #![deny(missing_docs)]
@@ -62,6 +63,7 @@ pub use metrics::Metrics;
 pub use tokio;
 pub use tonic;
 pub use tonic_health;
+pub use tonic_reflection;
 pub use tracing;
 pub use wasmtime;
 pub use wasmtime_wasi;
@@ -145,6 +147,14 @@ pub enum HostError {
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// The app's descriptors do not make a reflection service (a bad
+    /// encoded FileDescriptorSet).
+    #[error("cannot serve reflection over the app's descriptors: {source}")]
+    Reflection {
+        /// What tonic-reflection reported.
+        #[source]
+        source: tonic_reflection::server::Error,
     },
     /// The tokio runtime could not be built.
     #[error("cannot start the async runtime: {source}")]
@@ -487,18 +497,31 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
+/// What a host serves publicly: the gRPC service names, and the app's
+/// descriptors for server reflection.
+#[derive(Debug, Clone, Copy)]
+pub struct Public {
+    /// The full names of the public gRPC services (`helloworld.Greeter`).
+    pub services: &'static [&'static str],
+    /// An encoded `google.protobuf.FileDescriptorSet` holding the files that
+    /// define them, with all their imports.
+    pub file_descriptor_set: &'static [u8],
+}
+
 /// The whole of a generated host's `main`: parses [`Args`] from the command
 /// line, initialises tracing, starts the [`Host`] of the deployment (one
 /// instance of every unit, `init`s run), builds the gRPC routes with
-/// `routes`, adds `grpc.health.v1.Health` (SERVING for `services`, the
-/// public gRPC service names, and for the server as a whole) and serves until
-/// Ctrl-C/SIGTERM, then drains in-flight requests and returns. Pools fill in
-/// the background. Errors are printed to stderr and give exit code 1.
+/// `routes`, adds `grpc.health.v1.Health` (SERVING for the public services
+/// and for the server as a whole) and gRPC server reflection (v1 and
+/// v1alpha, listing the public services, health and reflection; unless
+/// `--no-reflection`), and serves until Ctrl-C/SIGTERM, then drains
+/// in-flight requests and returns. Pools fill in the background. Errors are
+/// printed to stderr and give exit code 1.
 pub fn run<E: Exports>(
-    services: &'static [&'static str],
+    public: Public,
     routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
 ) -> ExitCode {
-    match try_run(std::env::args().skip(1), services, routes) {
+    match try_run(std::env::args().skip(1), public, routes) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cofaas host: {err}");
@@ -510,10 +533,11 @@ pub fn run<E: Exports>(
 /// [`run`] with explicit arguments and a `Result`.
 pub fn try_run<E: Exports>(
     args: impl IntoIterator<Item = String>,
-    services: &'static [&'static str],
+    public: Public,
     routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
 ) -> Result<(), HostError> {
     let args = Args::parse(args)?;
+    let services = public.services;
     init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -552,7 +576,10 @@ pub fn try_run<E: Exports>(
                 .set_service_status(service, tonic_health::ServingStatus::Serving)
                 .await;
         }
-        let routes = routes(host.clone())?.add_service(health);
+        let mut routes = routes(host.clone())?.add_service(health);
+        if args.reflection {
+            routes = add_reflection(routes, public)?;
+        }
         if let Some(addr) = args.metrics {
             let (listener, local) = bind_announced(addr, "metrics on").await?;
             tracing::info!(%local, "serving metrics at /metrics");
@@ -568,6 +595,41 @@ pub fn try_run<E: Exports>(
         };
         serve_with_shutdown(routes, args.listen, shutdown).await
     })
+}
+
+/// The full names of the reflection services.
+const REFLECTION_SERVICES: [&str; 2] = [
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Adds gRPC server reflection, v1 and v1alpha, over the app's descriptors
+/// and health's: it lists the public services, `grpc.health.v1.Health` and
+/// itself, and describes any symbol of those files (internal services are
+/// described when asked for by name, never listed).
+fn add_reflection(
+    routes: tonic::service::Routes,
+    public: Public,
+) -> Result<tonic::service::Routes, HostError> {
+    let builder = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(public.file_descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        for name in public
+            .services
+            .iter()
+            .copied()
+            .chain(["grpc.health.v1.Health"])
+            .chain(REFLECTION_SERVICES)
+        {
+            b = b.with_service_name(name);
+        }
+        b
+    };
+    let err = |source| HostError::Reflection { source };
+    let v1 = builder().build_v1().map_err(err)?;
+    let v1alpha = builder().build_v1alpha().map_err(err)?;
+    Ok(routes.add_service(v1).add_service(v1alpha))
 }
 
 /// The time the host gives a request with a `grpc-timeout` header: the

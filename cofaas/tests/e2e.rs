@@ -69,6 +69,7 @@ async fn prodcon_consolidated_answers_like_native() {
     let bins = build_native(&app, &target, false).unwrap();
     let native = start_native(&bins, false).unwrap();
     answers_like_native(native.addr, &artifacts).await;
+    grpcurl_works(&artifacts);
     bench_smoke_run(&bins, &artifacts).await;
 
     // The same app with the edge fused: one composed unit.
@@ -84,6 +85,96 @@ async fn prodcon_consolidated_answers_like_native() {
         ["[consumer+producer] producer: cofaas:prodcon/prodcon-producer-consumer <- consumer"]
     );
     answers_like_native(native.addr, &fused).await;
+}
+
+/// Real grpcurl against the host, with no .proto at hand (reflection):
+/// list, describe, a JSON call, an error status with its code and message,
+/// and health; and nothing to list with `--no-reflection`.
+fn grpcurl_works(artifacts: &cofaas::pipeline::Artifacts) {
+    let grpcurl = common::grpcurl();
+    let host = start_host(artifacts, None, &[], false).unwrap();
+    let addr = host.addr.to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&grpcurl)
+            .arg("-plaintext")
+            .args(args)
+            .output()
+            .expect("running grpcurl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+
+    // Public services, health and reflection; not the internal consumer.
+    let (code, list) = run(&[&addr, "list"]);
+    assert_eq!(code, Some(0), "{list}");
+    let listed: Vec<&str> = list.lines().collect();
+    assert_eq!(
+        listed,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "helloworld.Greeter",
+        ],
+        "{list}"
+    );
+
+    let (code, desc) = run(&[&addr, "describe", "helloworld.Greeter"]);
+    assert_eq!(code, Some(0), "{desc}");
+    assert!(
+        desc.contains(
+            "rpc SayHello ( .helloworld.HelloRequest ) returns ( .helloworld.HelloReply );"
+        ),
+        "{desc}"
+    );
+    let (code, desc) = run(&[&addr, "describe", "helloworld.HelloRequest"]);
+    assert_eq!(code, Some(0), "{desc}");
+    assert!(desc.contains("uint32 payload_kib = 3;"), "{desc}");
+
+    let (code, reply) = run(&[
+        "-d",
+        r#"{"name":"grpcurl","calls":3,"payload_kib":2}"#,
+        &addr,
+        "helloworld.Greeter/SayHello",
+    ]);
+    assert_eq!(code, Some(0), "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).expect("a JSON reply");
+    assert_eq!(reply["bytesConsumed"], "6144", "{reply}");
+    assert_eq!(
+        reply["message"],
+        "Hello grpcurl! 3 call(s) of 2 KiB consumed, 6144 bytes received"
+    );
+
+    // grpcurl exits with 64 + the status code.
+    let (code, err) = run(&[
+        "-d",
+        r#"{"name":"x","payload_kib":99999}"#,
+        &addr,
+        "helloworld.Greeter/SayHello",
+    ]);
+    assert_eq!(code, Some(64 + 3), "{err}");
+    assert!(err.contains("Code: InvalidArgument"), "{err}");
+    assert!(
+        err.contains("Message: payload_kib must be at most 4095, got 99999"),
+        "{err}"
+    );
+
+    for service in ["", "helloworld.Greeter"] {
+        let body = format!(r#"{{"service":"{service}"}}"#);
+        let (code, health) = run(&["-d", &body, &addr, "grpc.health.v1.Health/Check"]);
+        assert_eq!(code, Some(0), "{health}");
+        assert!(health.contains(r#""status": "SERVING""#), "{health}");
+    }
+    drop(host);
+
+    let quiet = start_host(artifacts, None, &["--no-reflection"], false).unwrap();
+    let (code, list) = run(&[&quiet.addr.to_string(), "list"]);
+    assert_ne!(code, Some(0), "{list}");
+    assert!(
+        list.contains("does not support the reflection API"),
+        "{list}"
+    );
 }
 
 /// A `cofaas bench` run (the library behind `cofaas bench --quick`) on a

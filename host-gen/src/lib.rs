@@ -53,6 +53,7 @@ use grpc_shim_gen::{
     to_wit_fn, wit_fn_ident, wit_has_list,
 };
 use proc_macro2::TokenStream;
+use prost::Message as _;
 use prost_types::FileDescriptorSet;
 use proto2wit::{Map, ServiceMap};
 use quote::{format_ident, quote};
@@ -194,20 +195,26 @@ pub fn default_cofaas_host_path() -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HostCrate {
-    /// Relative path → contents.
+    /// Relative path → contents, of the text files.
     pub files: BTreeMap<PathBuf, String>,
+    /// Relative path → contents, of the binary files (`src/descriptors.bin`,
+    /// the app's encoded FileDescriptorSet, which the host serves by
+    /// reflection).
+    pub binary_files: BTreeMap<PathBuf, Vec<u8>>,
 }
 
 impl HostCrate {
     /// Writes every file under `dir` (creating directories; files whose
     /// contents are unchanged are not rewritten, so Cargo does not rebuild).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        for (rel, contents) in &self.files {
+        let text = self.files.iter().map(|(p, c)| (p, c.as_bytes()));
+        let binary = self.binary_files.iter().map(|(p, c)| (p, c.as_slice()));
+        for (rel, contents) in text.chain(binary) {
             let path = dir.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            if std::fs::read(&path).ok().as_deref() == Some(contents.as_bytes()) {
+            if std::fs::read(&path).ok().as_deref() == Some(contents) {
                 continue;
             }
             std::fs::write(&path, contents)?;
@@ -227,12 +234,14 @@ pub fn generate(
         return Err(Error::WitMaps);
     }
     let mut files = BTreeMap::new();
+    let mut binary_files = BTreeMap::new();
     let pb = protobuf_files(fds)?;
     let main = main_rs(map, &pb, opts)?;
     for (name, text) in pb {
         files.insert(PathBuf::from("src/pb").join(name), text);
     }
     files.insert(PathBuf::from("src/main.rs"), main);
+    binary_files.insert(PathBuf::from("src/descriptors.bin"), fds.encode_to_vec());
     for (name, text) in wit_files(&opts.wit_dir)? {
         files.insert(PathBuf::from("wit").join(name), text);
     }
@@ -244,7 +253,10 @@ pub fn generate(
         })?;
         files.insert(PathBuf::from("Cargo.lock"), text);
     }
-    Ok(HostCrate { files })
+    Ok(HostCrate {
+        files,
+        binary_files,
+    })
 }
 
 /// tonic-prost-build's output: `<package>.rs` by file name, sorted.
@@ -443,11 +455,15 @@ fn main_rs(map: &Map, pb: &BTreeMap<String, String>, opts: &HostOptions) -> Resu
 
         #(#handlers)*
 
-        /// The public gRPC services, as the health service reports them.
-        const SERVICES: &[&str] = &[#(#service_names),*];
+        /// The public gRPC services, as health and reflection report them,
+        /// and the app's descriptors (for reflection).
+        const PUBLIC: cofaas_host::Public = cofaas_host::Public {
+            services: &[#(#service_names),*],
+            file_descriptor_set: include_bytes!("descriptors.bin"),
+        };
 
         fn main() -> std::process::ExitCode {
-            cofaas_host::run::<Exports>(SERVICES, |host: Host<Exports>| {
+            cofaas_host::run::<Exports>(PUBLIC, |host: Host<Exports>| {
                 let routes = cofaas_host::tonic::service::Routes::default();
                 #(let routes = routes.add_service(#routes);)*
                 let _ = &host;

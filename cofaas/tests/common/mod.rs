@@ -156,3 +156,34 @@ pub fn descriptors(proto_dir: &str, files: &[&str]) -> DescriptorPool {
     let fds = protox::compile(files, [repo().join(proto_dir)]).unwrap();
     DescriptorPool::from_file_descriptor_set(fds).unwrap()
 }
+
+/// A Go command-line tool, `go install`ed (pinned `package@version`) into
+/// `<target>/tools/<version>/` unless it is there already; its path.
+pub fn go_tool(name: &str, package_at_version: &str) -> PathBuf {
+    let version = package_at_version.rsplit('@').next().unwrap_or("latest");
+    let dir = target_dir().join("tools").join(version);
+    let bin = dir.join(name);
+    if bin.is_file() {
+        return bin;
+    }
+    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
+    let out = std::process::Command::new(go)
+        .args(["install", package_at_version])
+        .env("GOBIN", &dir)
+        .output()
+        .expect("running go install (Go is needed for the tests)");
+    assert!(
+        out.status.success() && bin.is_file(),
+        "go install {package_at_version} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+/// grpcurl, pinned.
+pub fn grpcurl() -> PathBuf {
+    go_tool(
+        "grpcurl",
+        "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4",
+    )
+}
