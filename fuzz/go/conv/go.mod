@@ -9,16 +9,13 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require (
-	golang.org/x/net v0.48.0 // indirect
-	golang.org/x/sys v0.39.0 // indirect
-	golang.org/x/text v0.32.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20251202230838-ff82c1b0f217 // indirect
-)
+require google.golang.org/genproto/googleapis/rpc v0.0.0-20251202230838-ff82c1b0f217 // indirect
 
-// The typeshow example's protobuf-go types (pb/shop), and cofaas's stand-in
-// for wit-bindgen-go's runtime package (which conv.go imports).
+// The typeshow example's protobuf-go types (pb/shop), and what a Go function
+// compiles against in cofaas: its stand-ins for grpc-go and for
+// wit-bindgen-go's runtime package (conv.go imports both).
 replace (
 	example.com/typeshow/pricing-go => ../../../examples/typeshow/pricing-go
 	go.bytecodealliance.org/pkg => ../../../stubs/templates/go/witpkg
+	google.golang.org/grpc => ../../../stubs/templates/go/grpc
 )
