@@ -117,7 +117,8 @@ pub enum BuildError {
         command: String,
         /// Its exit status.
         status: String,
-        /// The end of its output.
+        /// Its output: all of it (less cargo's progress lines) for a build
+        /// step, the end of it for other commands.
         output: String,
     },
     /// The app's layout is not supported.
@@ -166,6 +167,129 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), BuildError> {
         status: out.status.to_string(),
         output: tail,
     })
+}
+
+/// Runs a long build step (a cargo or go build) and shows it: on a
+/// terminal, a spinner with the step, the crate being compiled and the
+/// elapsed time; otherwise plain lines, one as each function starts
+/// compiling. `functions` maps the package names of the functions the
+/// step compiles to their function names. The command's own output stays
+/// hidden unless it fails; then all of it is in the error.
+pub(crate) fn run_step(
+    opts: &BuildOptions,
+    label: &str,
+    functions: &BTreeMap<String, String>,
+    cmd: &mut Command,
+) -> Result<(), BuildError> {
+    use std::io::{BufRead, IsTerminal, Read};
+    let started = std::time::Instant::now();
+    let bar = (opts.verbose && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {spinner} [{elapsed}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message(label.to_string());
+        bar
+    });
+    if bar.is_none() {
+        say(opts, format!("  {label}..."));
+    }
+    let command = format!("{cmd:?}");
+    let failed = |status: String, output: String| BuildError::Command {
+        command: command.clone(),
+        status,
+        output,
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed("could not start".into(), e.to_string()))?;
+    // stdout on a thread of its own, so that neither pipe fills up.
+    let stdout = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        })
+    });
+    let mut err_text = String::new();
+    let mut seen = 0;
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            // cargo: `   Compiling <package> v<version> (<path>)`.
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                let package = rest.split_whitespace().next().unwrap_or(rest);
+                match functions.get(package) {
+                    Some(function) => {
+                        seen += 1;
+                        let msg = format!(
+                            "{label}: function `{function}` ({seen}/{})",
+                            functions.len()
+                        );
+                        match &bar {
+                            Some(bar) => bar.set_message(msg),
+                            None => say(
+                                opts,
+                                format!(
+                                    "  compiling function `{function}` ({seen}/{})",
+                                    functions.len()
+                                ),
+                            ),
+                        }
+                    }
+                    None => {
+                        if let Some(bar) = &bar {
+                            bar.set_message(format!("{label}: {package}"));
+                        }
+                    }
+                }
+            }
+            if !is_cargo_status(&line) {
+                err_text.push_str(&line);
+                err_text.push('\n');
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| failed("could not be waited for".into(), e.to_string()))?;
+    let out_text = stdout.and_then(|t| t.join().ok()).unwrap_or_default();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if !status.success() {
+        return Err(failed(status.to_string(), format!("{out_text}{err_text}")));
+    }
+    say(
+        opts,
+        format!("  {label}: done in {:.1?}", started.elapsed()),
+    );
+    Ok(())
+}
+
+/// Whether `line` is one of cargo's progress lines (`   Compiling x v1`),
+/// which a failed build's error leaves out: its diagnostics are what count.
+fn is_cargo_status(line: &str) -> bool {
+    const STATUS: &[&str] = &[
+        "Compiling ",
+        "Checking ",
+        "Downloading ",
+        "Downloaded ",
+        "Updating ",
+        "Locking ",
+        "Adding ",
+        "Blocking ",
+        "Fresh ",
+        "Finished ",
+        "Building ",
+        "Running ",
+    ];
+    line.starts_with(' ') && STATUS.iter().any(|s| line.trim_start().starts_with(s))
 }
 
 /// A `cargo` command with the environment of an outer cargo removed.
@@ -516,8 +640,7 @@ fn build_host(
     if opts.release_host {
         cmd.arg("--release");
     }
-    say(opts, "  building the host...");
-    run(&mut cmd)?;
+    run_step(opts, "building the host", &BTreeMap::new(), &mut cmd)?;
     let profile = if opts.release_host {
         "release"
     } else {

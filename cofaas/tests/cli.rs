@@ -1,6 +1,8 @@
 //! The `cofaas` binary: output on success, a diagnostic and a nonzero exit
 //! on bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -232,4 +234,70 @@ fn link_prints_the_wiring_and_follows_a_plan() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Copies `from` to `to` (files and directories; no build output).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Without a terminal, `cofaas build` prints plain progress lines, naming
+/// each function as cargo starts compiling it, and hides cargo's own
+/// output; when a function does not compile, rustc's diagnostics are
+/// printed in full.
+#[test]
+fn a_function_that_does_not_compile_shows_rustc_in_full() {
+    let app = scratch("broken").join("app");
+    copy_dir(&common::repo().join("examples/prodcon"), &app);
+    let manifest = app.join("cofaas.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("name = \"prodcon\"", "name = \"prodcon-broken\""),
+    )
+    .unwrap();
+    let main = app.join("consumer/src/main.rs");
+    let mut code = std::fs::read_to_string(&main).unwrap();
+    code.push_str("\nfn cofaas_test_broken() -> u32 {\n    \"not a number\"\n}\n");
+    std::fs::write(&main, code).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
+        .args(["build", "--debug-host"])
+        .arg(&app)
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .output()
+        .expect("running cofaas");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("  building Rust functions for wasm32-wasip2..."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  compiling function `consumer` ("),
+        "{stderr}"
+    );
+    // cargo's progress lines stay hidden.
+    assert!(!stderr.contains("   Compiling "), "{stderr}");
+    // rustc's whole diagnostic, with its source line and the error code.
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"not a number\""), "{stderr}");
+    assert!(stderr.contains("consumer/src/main.rs"), "{stderr}");
+    let _ = std::fs::remove_dir_all(app.parent().unwrap());
 }

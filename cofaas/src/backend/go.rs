@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Backend, Built, Context, Native};
-use crate::pipeline::{BuildError, io, run, say, write_if_changed};
+use crate::pipeline::{BuildError, io, run, run_step, write_if_changed};
 
 /// The Go (grpc-go) backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -110,10 +110,6 @@ impl Backend for Go {
         for fname in functions {
             let fdir = cx.function_dir(fname);
             let core = core_dir.join(format!("{fname}.core.wasm"));
-            say(
-                cx.opts,
-                format!("  building Go function `{fname}` (wasip1 reactor)..."),
-            );
             let mut cmd = Command::new(go_command());
             cmd.current_dir(&fdir)
                 .env("GOOS", "wasip1")
@@ -128,7 +124,12 @@ impl Backend for Go {
                 ])
                 .arg(&core)
                 .arg(".");
-            run(&mut cmd)?;
+            run_step(
+                cx.opts,
+                &format!("compiling Go function `{fname}` (wasip1 reactor)"),
+                &BTreeMap::new(),
+                &mut cmd,
+            )?;
             let module = std::fs::read(&core).map_err(io(&core))?;
             let symbol_name = module_symbol_name(&fdir.join("go.mod"))?;
             // Go's symbols say `main.`, whichever function they are in: the

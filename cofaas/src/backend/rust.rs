@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Backend, Built, Context, Native};
-use crate::pipeline::{BuildError, cargo, io, run, say, write_if_changed};
+use crate::pipeline::{BuildError, cargo, io, run, run_step, write_if_changed};
 
 /// The Rust (tonic) backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,14 +115,34 @@ impl Backend for Rust {
         for p in packages.values() {
             cmd.args(["-p", p]);
         }
-        say(
+        let by_package = packages
+            .iter()
+            .map(|(f, p)| (p.clone(), f.to_string()))
+            .collect();
+        run_step(
             cx.opts,
-            format!(
-                "  building Rust functions ({}) for wasm32-wasip2...",
-                functions.join(", ")
-            ),
-        );
-        run(&mut cmd)?;
+            "building Rust functions for wasm32-wasip2",
+            &by_package,
+            &mut cmd,
+        )
+        .map_err(|e| match e {
+            // rustc names the copy's files, whose layout is the app's;
+            // `__cofaas_main.rs` is the user's main.rs, line for line.
+            BuildError::Command {
+                command,
+                status,
+                output,
+            } => BuildError::Command {
+                command,
+                status,
+                output: format!(
+                    "{}(paths are relative to {})\n",
+                    output.replace("__cofaas_main.rs", "main.rs"),
+                    cx.opts.app_dir.display()
+                ),
+            },
+            other => other,
+        })?;
         packages
             .into_iter()
             .map(|(function, package)| {
