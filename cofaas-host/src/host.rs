@@ -564,6 +564,7 @@ impl<E: Exports> Host<E> {
             };
             let mut linker = Linker::<State>::new(&engine);
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(inst)?;
+            link_deadline_clocks(&mut linker).map_err(inst)?;
             for (import, item) in component.component_type().imports(&engine) {
                 if import.rsplit('/').next() == Some(crate::RPC_CONTEXT) {
                     link_rpc_context(&mut linker, import).map_err(inst)?;
@@ -845,6 +846,51 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
         (Some(f), None) => f.name.clone(),
         _ => unit.name.clone(),
     }
+}
+
+/// The WASI monotonic clock the host defines (wasmtime-wasi's version).
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces WASI's `subscribe-duration` and `subscribe-instant` with
+/// versions that never wait past the deadline of the request the store
+/// serves. Epoch interruption cannot stop a guest while it waits inside the
+/// host (a Rust `thread::sleep`, a Go `time.Sleep`, a poll with a timeout);
+/// with the wait cut short at the deadline, the guest runs again and the
+/// next epoch check fails the call with `DEADLINE_EXCEEDED`, as for a
+/// guest that computes too long. Waits that end before the deadline are
+/// unchanged.
+fn link_deadline_clocks(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::clocks::WasiClocksView;
+    use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host;
+    // The store's deadline, as the longest wait allowed now.
+    fn cap(data: &State, wait: Duration) -> Duration {
+        match data.deadline {
+            Some(d) => wait.min(d.saturating_duration_since(Instant::now())),
+            None => wait,
+        }
+    }
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        move |mut store: StoreContextMut<'_, State>, (wait,): (u64,)| {
+            let wait = cap(store.data(), Duration::from_nanos(wait));
+            let mut clocks = store.data_mut().clocks();
+            Ok((clocks.subscribe_duration(nanos(wait))?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        move |mut store: StoreContextMut<'_, State>, (when,): (u64,)| {
+            let now = store.data_mut().clocks().now()?;
+            let wait = cap(store.data(), Duration::from_nanos(when.saturating_sub(now)));
+            let mut clocks = store.data_mut().clocks();
+            Ok((clocks.subscribe_duration(nanos(wait))?,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// Provides the rpc-context interface `import` ([`crate::RPC_CONTEXT`]) of a

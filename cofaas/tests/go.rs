@@ -306,6 +306,30 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
         &Value::I32(Code::DeadlineExceeded as i32)
     );
 
+    // A Rust caller's 50 ms timeout on an inner call (`set_timeout`) to a
+    // Go callee that sleeps for a second: the callee's sleep is cut short
+    // at the deadline, and the caller gets what tonic's client gives
+    // natively (CANCELLED, within half a second) and carries on.
+    let body = job(&job_desc, r#"id: "j-7" name: "inner-timeout""#);
+    let started = std::time::Instant::now();
+    let c = report_like_native(native, host.addr, body, &report_desc, "inner-timeout").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "native and consolidated took {:?} together",
+        started.elapsed()
+    );
+    assert_eq!(
+        c.get_field_by_name("labels").unwrap().as_map().unwrap()
+            [&prost_reflect::MapKey::String("within_500ms".into())],
+        Value::String("true".into())
+    );
+    let upstream = c.get_field_by_name("upstream").unwrap();
+    let upstream = upstream.as_message().unwrap();
+    assert_eq!(
+        upstream.get_field_by_name("code").unwrap().as_ref(),
+        &Value::I32(Code::Cancelled as i32)
+    );
+
     // A Go panic on one input: that request gets INTERNAL naming the
     // function; 200 concurrent good requests all succeed; the host serves
     // afterwards.

@@ -138,6 +138,32 @@ impl<'a> RustGuest<'a> {
             })
     }
 
+    /// Path of the bindings module of the rpc-context import (deadlines).
+    fn context_path(&self) -> Result<TokenStream, Error> {
+        let world = self.world()?;
+        let context = world
+            .context
+            .as_ref()
+            .ok_or_else(|| Error::UnknownFunction {
+                function: format!(
+                    "{} (its world imports no rpc context: a map from an older proto2wit?)",
+                    self.function
+                ),
+            })?;
+        let (ns, pkg) = self
+            .map
+            .wit_package
+            .split_once(':')
+            .unwrap_or(("cofaas", &self.map.wit_package));
+        Ok(path(vec![
+            "crate".to_string(),
+            "__cofaas_bindings".to_string(),
+            wit_snake(ns),
+            wit_snake(pkg),
+            wit_snake(context),
+        ]))
+    }
+
     /// Path of the bindings module holding a service interface's items.
     fn bindings_path(&self, service: &ServiceMap, exported: bool) -> TokenStream {
         let (ns, pkg) = self
@@ -211,8 +237,9 @@ impl<'a> RustGuest<'a> {
                     }
                 });
             }
-            items.push(self.client(service, package, imported));
-            items.push(self.server(service, package, exported));
+            let ctx = self.context_path()?;
+            items.push(self.client(service, package, imported, &ctx));
+            items.push(self.server(service, package, exported, &ctx));
         }
         if items.is_empty() {
             return Ok(String::new());
@@ -227,7 +254,13 @@ impl<'a> RustGuest<'a> {
         )
     }
 
-    fn client(&self, service: &ServiceMap, package: &str, imported: bool) -> TokenStream {
+    fn client(
+        &self,
+        service: &ServiceMap,
+        package: &str,
+        imported: bool,
+        ctx: &TokenStream,
+    ) -> TokenStream {
         let module = format_ident!("{}_client", tonic_snake(&service.name));
         let client = format_ident!("{}Client", service.name);
         let conv = conv_module(service);
@@ -265,8 +298,26 @@ impl<'a> RustGuest<'a> {
                     quote!(Ok(reply))
                 };
                 quote! {
-                    let request = request.into_request().into_inner();
+                    // A timeout set on the request (`set_timeout`, or a
+                    // `grpc-timeout` put in its metadata) goes with the
+                    // call: the callee sees it, and the host enforces it on
+                    // a host-mediated call.
+                    let request = request.into_request();
+                    let timeout = tonic::cofaas::grpc_timeout(request.metadata());
+                    let request = request.into_inner();
+                    let started = std::time::Instant::now();
+                    if let Some(t) = timeout {
+                        #ctx::set_call_deadline(Some(tonic::cofaas::nanos(t)));
+                    }
                     #call
+                    if let Some(t) = timeout {
+                        #ctx::set_call_deadline(None);
+                        // tonic's client gives up when the timeout passes,
+                        // whatever the callee does.
+                        if started.elapsed() >= t {
+                            return Err(tonic::Status::cancelled("Timeout expired"));
+                        }
+                    }
                     match result {
                         #ok => #reply,
                         Err(status) => Err(super::#conv::status_from_wit(status)),
@@ -347,7 +398,13 @@ impl<'a> RustGuest<'a> {
         }
     }
 
-    fn server(&self, service: &ServiceMap, package: &str, exported: bool) -> TokenStream {
+    fn server(
+        &self,
+        service: &ServiceMap,
+        package: &str,
+        exported: bool,
+        ctx: &TokenStream,
+    ) -> TokenStream {
         let module = format_ident!("{}_server", tonic_snake(&service.name));
         let server = format_ident!("{}Server", service.name);
         let trait_name = ident(&service.name);
@@ -411,7 +468,15 @@ impl<'a> RustGuest<'a> {
                         let service = SERVICE
                             .get()
                             .ok_or_else(|| tonic::Status::unimplemented(#not_registered))?;
-                        let request = tonic::Request::new(#request);
+                        let mut request = tonic::Request::new(#request);
+                        // The rpc's deadline, as the `grpc-timeout` the
+                        // handler would see natively.
+                        if let Some(ns) = #ctx::deadline() {
+                            request.metadata_mut().insert(
+                                "grpc-timeout",
+                                tonic::cofaas::format_grpc_timeout(std::time::Duration::from_nanos(ns)),
+                            );
+                        }
                         let response = tonic::cofaas::block_on(service.#name(request))?;
                         #reply
                     };

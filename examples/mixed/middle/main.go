@@ -12,7 +12,9 @@
 //   - "deadline": asks the Go clock, with a 3 s timeout, what deadline it
 //     sees, and reports its reading;
 //   - "deadline-exceeded": asks the clock to wait past a 300 ms timeout and
-//     reports the status code the call failed with.
+//     reports the status code the call failed with;
+//   - "sleep": sleeps for a second, ignoring its context, then reports
+//     (the front calls it with a 50 ms timeout).
 package main
 
 //go:generate sh gen.sh
@@ -76,6 +78,9 @@ func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error)
 			return nil, err
 		}
 		return &pb.Report{JobId: job.GetId(), Clock: reading, Trail: []string{"clock", "middle"}}, nil
+	case "sleep":
+		time.Sleep(time.Second)
+		return &pb.Report{JobId: job.GetId(), Trail: []string{"middle"}}, nil
 	case "deadline-exceeded":
 		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()

@@ -4,8 +4,14 @@
 //! the Go middle's `mixed.Middle/Transform` and returns its report with
 //! "front" added to the trail. Errors from the middle (its statuses with
 //! details, or UNAVAILABLE if it is gone) are returned unchanged.
+//!
+//! A job named "inner-timeout" is passed on as "sleep" with a 50 ms timeout
+//! (`Request::set_timeout`); the middle sleeps for a second, so the call
+//! fails, and the front carries on: it reports the status code the call
+//! failed with and whether it came back within half a second.
 
 use std::env;
+use std::time::{Duration, Instant};
 
 use tonic::transport::{Channel, Server};
 use tonic::{Request, Response, Status};
@@ -16,7 +22,7 @@ pub mod mixed {
 
 use mixed::front_server::{Front, FrontServer};
 use mixed::middle_client::MiddleClient;
-use mixed::{Job, Report};
+use mixed::{Job, Report, UpstreamError};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:50081";
 const DEFAULT_MIDDLE: &str = "http://127.0.0.1:50082";
@@ -28,7 +34,33 @@ pub struct Gateway {
 #[tonic::async_trait]
 impl Front for Gateway {
     async fn handle(&self, request: Request<Job>) -> Result<Response<Report>, Status> {
-        let job = request.into_inner();
+        let mut job = request.into_inner();
+        if job.name == "inner-timeout" {
+            job.name = "sleep".to_string();
+            let mut inner = Request::new(job.clone());
+            inner.set_timeout(Duration::from_millis(50));
+            let started = Instant::now();
+            let result = self.middle.clone().transform(inner).await;
+            let prompt = started.elapsed() < Duration::from_millis(500);
+            let mut report = Report {
+                job_id: job.id,
+                trail: vec!["front".to_string()],
+                ..Default::default()
+            };
+            report
+                .labels
+                .insert("within_500ms".to_string(), prompt.to_string());
+            if let Err(status) = result {
+                // Only the code: natively, tonic's own timer ("Timeout
+                // expired") and the server's stream reset race, both
+                // CANCELLED.
+                report.upstream = Some(UpstreamError {
+                    code: status.code() as i32,
+                    ..Default::default()
+                });
+            }
+            return Ok(Response::new(report));
+        }
         let mut report = self
             .middle
             .clone()

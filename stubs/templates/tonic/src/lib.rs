@@ -112,7 +112,12 @@ impl<T> Request<T> {
     pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
         None
     }
-    pub fn set_timeout(&mut self, _deadline: std::time::Duration) {}
+    /// Sets the `grpc-timeout` metadata, as tonic does: the call's deadline,
+    /// which the callee sees and the host enforces on a host-mediated call.
+    pub fn set_timeout(&mut self, deadline: std::time::Duration) {
+        self.metadata
+            .insert("grpc-timeout", cofaas::format_grpc_timeout(deadline));
+    }
     pub fn map<F, U>(self, f: F) -> Request<U>
     where
         F: FnOnce(T) -> U,
@@ -575,6 +580,52 @@ pub mod cofaas {
     //! Glue between generated shims and the component.
     use std::cell::RefCell;
     use std::future::Future;
+    use std::time::Duration;
+
+    /// `grpc-timeout` as tonic writes it: the most precise unit (n, u, m,
+    /// S, M, H) whose value has at most 8 digits.
+    pub fn format_grpc_timeout(d: Duration) -> String {
+        const MAX: u128 = 99_999_999;
+        let secs = u128::from(d.as_secs());
+        let candidates = [
+            (d.as_nanos(), 'n'),
+            (d.as_micros(), 'u'),
+            (d.as_millis(), 'm'),
+            (secs, 'S'),
+            (secs / 60, 'M'),
+            (secs / 3600, 'H'),
+        ];
+        for (value, unit) in candidates {
+            if value <= MAX {
+                return format!("{value}{unit}");
+            }
+        }
+        format!("{MAX}H")
+    }
+
+    /// The `grpc-timeout` of `metadata`, if it holds a valid one.
+    pub fn grpc_timeout(metadata: &super::metadata::MetadataMap) -> Option<Duration> {
+        let value = metadata.get("grpc-timeout")?;
+        let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+        if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u64 = digits.parse().ok()?;
+        Some(match unit {
+            "H" => Duration::from_secs(n * 3600),
+            "M" => Duration::from_secs(n * 60),
+            "S" => Duration::from_secs(n),
+            "m" => Duration::from_millis(n),
+            "u" => Duration::from_micros(n),
+            "n" => Duration::from_nanos(n),
+            _ => return None,
+        })
+    }
+
+    /// A duration as the nanoseconds the rpc-context interface carries.
+    pub fn nanos(d: Duration) -> u64 {
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    }
 
     /// A service the generated server code can register.
     pub trait Service: 'static {
