@@ -149,7 +149,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }
@@ -162,6 +162,21 @@ enum Experiment {
     Paper,
     /// A long load run: errors, throughput, memory before and after.
     Load,
+}
+
+/// The error and its causes, each said once: a cause that its error's own
+/// message already contains (a wrapper such as `proto2wit: <cause>`) is not
+/// repeated after it.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// The exit code of a command stopped by `sig` (its children stopped and
@@ -311,7 +326,10 @@ fn real_main() -> Result<ExitCode> {
             reject_recursion,
             wit_maps,
         } => {
-            let fds = proto2wit::compile_protos(&files, &includes)?;
+            let fds = proto2wit::compile_protos(&files, &includes).map_err(|e| {
+                let snippet = cofaas::pipeline::source_snippet(&e, &includes).unwrap_or_default();
+                anyhow::anyhow!("{e}{snippet}")
+            })?;
             let mut opts = proto2wit::Options::default();
             opts.skip_streaming = skip_streaming;
             opts.open_enums = open_enums;

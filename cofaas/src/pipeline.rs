@@ -83,6 +83,16 @@ pub enum BuildError {
     /// The protos did not map.
     #[error("proto2wit: {0}")]
     Proto2Wit(#[from] proto2wit::Error),
+    /// A .proto file did not parse or check: the diagnostic, with the line
+    /// it points at.
+    #[error("proto2wit: {error}{snippet}")]
+    ProtoSource {
+        /// The diagnostic (an [`proto2wit::Error::Proto`]).
+        error: proto2wit::Error,
+        /// The source line and a caret under the column (empty if the file
+        /// could not be read).
+        snippet: String,
+    },
     /// Shim generation failed.
     #[error("grpc-shim-gen: {0}")]
     Shim(#[from] grpc_shim_gen::Error),
@@ -439,7 +449,10 @@ fn map_protos(
         .iter()
         .map(|p| app_dir.join(p))
         .collect();
-    let fds = proto2wit::compile_protos(&protos, &includes)?;
+    let fds = proto2wit::compile_protos(&protos, &includes).map_err(|error| {
+        let snippet = source_snippet(&error, &includes).unwrap_or_default();
+        BuildError::ProtoSource { error, snippet }
+    })?;
     let mut mapping = proto2wit::Options::default();
     mapping.open_enums = manifest.app.open_enums;
     let out = proto2wit::generate(&fds, Some(&manifest.app()), &mapping)?;
@@ -447,6 +460,48 @@ fn map_protos(
         say(opts, format!("warning: {w}"));
     }
     Ok((fds, out))
+}
+
+/// The line a located .proto diagnostic points at, as rustc shows one:
+///
+/// ```text
+///   --> proto/demo.proto:25:42
+///    |
+/// 25 |   Cartt cart = 3;
+///    |   ^
+/// ```
+///
+/// The file is looked up under `includes` (then as given). `None` if the
+/// error has no location or the line cannot be read.
+pub fn source_snippet(error: &proto2wit::Error, includes: &[PathBuf]) -> Option<String> {
+    let proto2wit::Error::Proto {
+        file, line, column, ..
+    } = error
+    else {
+        return None;
+    };
+    if *line == 0 {
+        return None;
+    }
+    let path = includes
+        .iter()
+        .map(|dir| dir.join(file))
+        .chain(std::iter::once(PathBuf::from(file)))
+        .find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    let source = text.lines().nth(line - 1)?;
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    // Columns count characters; tabs stay tabs so the caret lines up.
+    let lead: String = source
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    Some(format!(
+        "\n{pad}--> {}:{line}:{column}\n{pad} |\n{number} | {source}\n{pad} | {lead}^",
+        path.display()
+    ))
 }
 
 /// Writes each function's component to `components/<function>.wasm`.

@@ -78,7 +78,46 @@ fn a_malformed_proto_is_a_located_diagnostic() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: bad.proto:4:1: "), "{err}");
+    // Said once, with the line it points at.
+    assert!(err.contains("\n4 | }\n  | ^"), "{err}");
+    assert_eq!(err.matches("bad.proto:4:1").count(), 2, "{err}"); // message and -->
     assert!(out.stdout.is_empty());
+}
+
+/// `cofaas build` on an app whose .proto names an undefined type: the
+/// diagnostic once (not once more as its own cause), with the source line.
+#[test]
+fn build_shows_a_proto_diagnostic_once_with_its_line() {
+    let app = scratch("undefined-type").join("app");
+    copy_dir(&common::repo().join("examples/prodcon"), &app);
+    let proto = app.join("proto/helloworld.proto");
+    let text = std::fs::read_to_string(&proto).unwrap();
+    std::fs::write(
+        &proto,
+        text.replacen("string name = 1;", "Cartt name = 1;", 1),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
+        .args(["build", "--debug-host"])
+        .arg(&app)
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .output()
+        .expect("running cofaas");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("string name = 1;"))
+        .unwrap()
+        + 1;
+    let what = format!("helloworld.proto:{line}:3: name 'Cartt' is not defined");
+    assert_eq!(err.matches(&what).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("{line} |   Cartt name = 1;\n")),
+        "{err}"
+    );
+    assert!(err.contains("   |   ^"), "{err}");
+    let _ = std::fs::remove_dir_all(app.parent().unwrap());
 }
 
 #[test]
