@@ -88,7 +88,7 @@ pub enum BuildError {
     #[error("proto2wit: {error}{snippet}")]
     ProtoSource {
         /// The diagnostic (an [`proto2wit::Error::Proto`]).
-        error: proto2wit::Error,
+        error: Box<proto2wit::Error>,
         /// The source line and a caret under the column (empty if the file
         /// could not be read).
         snippet: String,
@@ -451,7 +451,10 @@ fn map_protos(
         .collect();
     let fds = proto2wit::compile_protos(&protos, &includes).map_err(|error| {
         let snippet = source_snippet(&error, &includes).unwrap_or_default();
-        BuildError::ProtoSource { error, snippet }
+        BuildError::ProtoSource {
+            error: Box::new(error),
+            snippet,
+        }
     })?;
     let mut mapping = proto2wit::Options::default();
     mapping.open_enums = manifest.app.open_enums;
