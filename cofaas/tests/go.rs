@@ -248,6 +248,18 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(trail, ["back", "middle", "front"]);
+        // The Rust back sees the grpc-timeout of the Go middle's 10 s
+        // context, as natively.
+        let stored = c.get_field_by_name("stored").unwrap();
+        let summary = stored
+            .as_message()
+            .unwrap()
+            .get_field_by_name("summary")
+            .unwrap();
+        assert!(
+            summary.as_str().unwrap().ends_with(", deadline 10s"),
+            "{summary:?}"
+        );
     }
 
     // A Go status with code, message and details reaches the tonic client

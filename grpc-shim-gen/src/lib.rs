@@ -472,10 +472,10 @@ impl<'a> RustGuest<'a> {
                         // The rpc's deadline, as the `grpc-timeout` the
                         // handler would see natively.
                         if let Some(ns) = #ctx::deadline() {
-                            request.metadata_mut().insert(
-                                "grpc-timeout",
-                                tonic::cofaas::format_grpc_timeout(std::time::Duration::from_nanos(ns)),
-                            );
+                            let timeout = std::time::Duration::from_nanos(ns);
+                            if let Ok(value) = tonic::cofaas::format_grpc_timeout(timeout).parse() {
+                                request.metadata_mut().insert("grpc-timeout", value);
+                            }
                         }
                         let response = tonic::cofaas::block_on(service.#name(request))?;
                         #reply

@@ -46,6 +46,22 @@ pub struct ErrorInfo {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// A `grpc-timeout` value (`<digits><unit>`) in seconds, rounded.
+fn grpc_timeout_secs(value: &str) -> Option<u64> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let nanos_per_unit: u64 = match unit {
+        "H" => 3_600_000_000_000,
+        "M" => 60_000_000_000,
+        "S" => 1_000_000_000,
+        "m" => 1_000_000,
+        "u" => 1_000,
+        "n" => 1,
+        _ => return None,
+    };
+    Some((n.saturating_mul(nanos_per_unit) + 500_000_000) / 1_000_000_000)
+}
+
 /// The status a "rust-error" record gets. The code and message inside the
 /// details must be the status' own: grpc-go turns a mismatch into INTERNAL.
 fn refusal(record: &Record) -> Status {
@@ -85,6 +101,14 @@ pub struct Store;
 #[tonic::async_trait]
 impl Back for Store {
     async fn store(&self, request: Request<Record>) -> Result<Response<Stored>, Status> {
+        // The deadline the caller gave this call, as its `grpc-timeout`
+        // (grpc-go sends the context's), in whole seconds.
+        let deadline = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(grpc_timeout_secs)
+            .map_or("none".to_string(), |s| format!("{s}s"));
         let record = request.into_inner();
         if record.name == "rust-error" {
             return Err(refusal(&record));
@@ -102,7 +126,7 @@ impl Back for Store {
             .as_ref()
             .map_or("nobody".to_string(), |o| format!("{} (team {})", o.name, o.team));
         let summary = format!(
-            "{}: {} item(s), {} byte(s), checksum {checksum:016x}, sum {}, priority {}, owner {owner}, tags [{}]",
+            "{}: {} item(s), {} byte(s), checksum {checksum:016x}, sum {}, priority {}, owner {owner}, tags [{}], deadline {deadline}",
             record.name,
             record.items.len(),
             record.data.len(),

@@ -43,37 +43,233 @@ pub mod codegen {
 }
 
 pub mod metadata {
-    //! Request and response metadata. Calls inside a consolidated app carry
-    //! no HTTP headers, so the map starts empty.
+    //! Request and response metadata, with tonic's API: ASCII values, and
+    //! `-bin` keys holding binary values. Inside a consolidated app it is
+    //! not carried between functions yet; `grpc-timeout` is (see
+    //! `Request::set_timeout`).
     use std::collections::BTreeMap;
+    use std::marker::PhantomData;
 
-    /// A metadata value.
-    pub type MetadataValue = String;
+    /// The encoding of ASCII metadata values.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+    pub struct Ascii;
+    /// The encoding of binary (`-bin`) metadata values.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+    pub struct Binary;
 
-    /// Key–value metadata.
+    /// A metadata value (bytes; visible ASCII for [`Ascii`]).
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct MetadataValue<VE = Ascii> {
+        bytes: Vec<u8>,
+        _encoding: PhantomData<VE>,
+    }
+
+    /// An ASCII metadata value.
+    pub type AsciiMetadataValue = MetadataValue<Ascii>;
+    /// A binary metadata value.
+    pub type BinaryMetadataValue = MetadataValue<Binary>;
+
+    /// A value that is not valid for its encoding.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct InvalidMetadataValue;
+    impl std::fmt::Display for InvalidMetadataValue {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("failed to parse metadata value")
+        }
+    }
+    impl std::error::Error for InvalidMetadataValue {}
+
+    /// A value that is not visible ASCII.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ToStrError;
+    impl std::fmt::Display for ToStrError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("failed to convert metadata to a str")
+        }
+    }
+    impl std::error::Error for ToStrError {}
+
+    fn visible_ascii(b: &[u8]) -> bool {
+        b.iter().all(|&c| c == b'\t' || (0x20..0x7f).contains(&c))
+    }
+
+    impl<VE> MetadataValue<VE> {
+        fn new(bytes: Vec<u8>) -> Self {
+            MetadataValue {
+                bytes,
+                _encoding: PhantomData,
+            }
+        }
+        /// The value's bytes.
+        pub fn as_encoded_bytes(&self) -> &[u8] {
+            &self.bytes
+        }
+        /// The length in bytes.
+        pub fn len(&self) -> usize {
+            self.bytes.len()
+        }
+        /// Whether the value is empty.
+        pub fn is_empty(&self) -> bool {
+            self.bytes.is_empty()
+        }
+    }
+
+    impl MetadataValue<Ascii> {
+        /// A value from a static string; panics unless it is visible ASCII,
+        /// as tonic's does.
+        pub fn from_static(src: &'static str) -> Self {
+            assert!(visible_ascii(src.as_bytes()), "invalid metadata value");
+            Self::new(src.as_bytes().to_vec())
+        }
+        /// The value as a `&str`.
+        pub fn to_str(&self) -> Result<&str, ToStrError> {
+            std::str::from_utf8(&self.bytes).map_err(|_| ToStrError)
+        }
+        /// The value's bytes.
+        pub fn as_bytes(&self) -> &[u8] {
+            &self.bytes
+        }
+    }
+
+    impl MetadataValue<Binary> {
+        /// A binary value from bytes.
+        pub fn from_bytes(src: &[u8]) -> Self {
+            Self::new(src.to_vec())
+        }
+        /// The value's bytes.
+        pub fn to_bytes(&self) -> Result<bytes::Bytes, InvalidMetadataValue> {
+            Ok(bytes::Bytes::copy_from_slice(&self.bytes))
+        }
+    }
+
+    impl std::str::FromStr for MetadataValue<Ascii> {
+        type Err = InvalidMetadataValue;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            if visible_ascii(s.as_bytes()) {
+                Ok(Self::new(s.as_bytes().to_vec()))
+            } else {
+                Err(InvalidMetadataValue)
+            }
+        }
+    }
+
+    impl TryFrom<&str> for MetadataValue<Ascii> {
+        type Error = InvalidMetadataValue;
+        fn try_from(s: &str) -> Result<Self, Self::Error> {
+            s.parse()
+        }
+    }
+
+    impl TryFrom<String> for MetadataValue<Ascii> {
+        type Error = InvalidMetadataValue;
+        fn try_from(s: String) -> Result<Self, Self::Error> {
+            s.parse()
+        }
+    }
+
+    impl TryFrom<&String> for MetadataValue<Ascii> {
+        type Error = InvalidMetadataValue;
+        fn try_from(s: &String) -> Result<Self, Self::Error> {
+            s.parse()
+        }
+    }
+
+    macro_rules! from_integers {
+        ($($t:ty),*) => {$(
+            impl From<$t> for MetadataValue<Ascii> {
+                fn from(n: $t) -> Self {
+                    Self::new(n.to_string().into_bytes())
+                }
+            }
+        )*};
+    }
+    from_integers!(i16, i32, i64, isize, u16, u32, u64, usize);
+
+    impl PartialEq<str> for MetadataValue<Ascii> {
+        fn eq(&self, other: &str) -> bool {
+            self.bytes == other.as_bytes()
+        }
+    }
+
+    impl PartialEq<&str> for MetadataValue<Ascii> {
+        fn eq(&self, other: &&str) -> bool {
+            self.bytes == other.as_bytes()
+        }
+    }
+
+    /// Request or response metadata: ASCII entries, and binary entries
+    /// under `-bin` keys (lowercase).
     #[derive(Debug, Clone, Default)]
     pub struct MetadataMap {
-        entries: BTreeMap<String, String>,
+        ascii: BTreeMap<String, Vec<MetadataValue<Ascii>>>,
+        binary: BTreeMap<String, Vec<MetadataValue<Binary>>>,
     }
 
     impl MetadataMap {
+        /// An empty map.
         pub fn new() -> Self {
             Self::default()
         }
-        pub fn get(&self, key: &str) -> Option<&String> {
-            self.entries.get(key)
+        /// The first ASCII value of `key`.
+        pub fn get(&self, key: &str) -> Option<&MetadataValue<Ascii>> {
+            self.ascii.get(&key.to_ascii_lowercase())?.first()
         }
-        pub fn insert(&mut self, key: &str, value: impl Into<String>) -> Option<String> {
-            self.entries.insert(key.to_string(), value.into())
+        /// The first binary value of `key` (a `-bin` key).
+        pub fn get_bin(&self, key: &str) -> Option<&MetadataValue<Binary>> {
+            self.binary.get(&key.to_ascii_lowercase())?.first()
         }
-        pub fn remove(&mut self, key: &str) -> Option<String> {
-            self.entries.remove(key)
+        /// Every ASCII value of `key`.
+        pub fn get_all(&self, key: &str) -> impl Iterator<Item = &MetadataValue<Ascii>> {
+            self.ascii.get(&key.to_ascii_lowercase()).into_iter().flatten()
         }
+        /// Sets `key` to `value` (replacing its values), returning the first
+        /// value it had.
+        pub fn insert(&mut self, key: &str, value: MetadataValue<Ascii>) -> Option<MetadataValue<Ascii>> {
+            let old = self.ascii.insert(key.to_ascii_lowercase(), vec![value])?;
+            old.into_iter().next()
+        }
+        /// Sets the `-bin` key `key` to `value`.
+        pub fn insert_bin(&mut self, key: &str, value: MetadataValue<Binary>) -> Option<MetadataValue<Binary>> {
+            let old = self.binary.insert(key.to_ascii_lowercase(), vec![value])?;
+            old.into_iter().next()
+        }
+        /// Adds a value to `key`; whether the key was new.
+        pub fn append(&mut self, key: &str, value: MetadataValue<Ascii>) -> bool {
+            let values = self.ascii.entry(key.to_ascii_lowercase()).or_default();
+            values.push(value);
+            values.len() == 1
+        }
+        /// Adds a value to the `-bin` key `key`; whether the key was new.
+        pub fn append_bin(&mut self, key: &str, value: MetadataValue<Binary>) -> bool {
+            let values = self.binary.entry(key.to_ascii_lowercase()).or_default();
+            values.push(value);
+            values.len() == 1
+        }
+        /// Removes `key`, returning its first value.
+        pub fn remove(&mut self, key: &str) -> Option<MetadataValue<Ascii>> {
+            self.ascii.remove(&key.to_ascii_lowercase())?.into_iter().next()
+        }
+        /// Removes the `-bin` key `key`, returning its first value.
+        pub fn remove_bin(&mut self, key: &str) -> Option<MetadataValue<Binary>> {
+            self.binary.remove(&key.to_ascii_lowercase())?.into_iter().next()
+        }
+        /// Whether `key` (ASCII or `-bin`) has a value.
+        pub fn contains_key(&self, key: &str) -> bool {
+            let key = key.to_ascii_lowercase();
+            self.ascii.contains_key(&key) || self.binary.contains_key(&key)
+        }
+        /// The number of values.
         pub fn len(&self) -> usize {
-            self.entries.len()
+            self.ascii.values().map(Vec::len).sum::<usize>()
+                + self.binary.values().map(Vec::len).sum::<usize>()
         }
+        /// Whether the map has no values.
         pub fn is_empty(&self) -> bool {
-            self.entries.is_empty()
+            self.len() == 0
+        }
+        /// The keys, ASCII then binary, each once.
+        pub fn keys(&self) -> impl Iterator<Item = &str> {
+            self.ascii.keys().chain(self.binary.keys()).map(String::as_str)
         }
     }
 }
@@ -115,8 +311,9 @@ impl<T> Request<T> {
     /// Sets the `grpc-timeout` metadata, as tonic does: the call's deadline,
     /// which the callee sees and the host enforces on a host-mediated call.
     pub fn set_timeout(&mut self, deadline: std::time::Duration) {
-        self.metadata
-            .insert("grpc-timeout", cofaas::format_grpc_timeout(deadline));
+        if let Ok(value) = cofaas::format_grpc_timeout(deadline).parse() {
+            self.metadata.insert("grpc-timeout", value);
+        }
     }
     pub fn map<F, U>(self, f: F) -> Request<U>
     where
@@ -605,7 +802,7 @@ pub mod cofaas {
 
     /// The `grpc-timeout` of `metadata`, if it holds a valid one.
     pub fn grpc_timeout(metadata: &super::metadata::MetadataMap) -> Option<Duration> {
-        let value = metadata.get("grpc-timeout")?;
+        let value = metadata.get("grpc-timeout")?.to_str().ok()?;
         let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
         if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
