@@ -52,6 +52,10 @@ pub struct FunctionSection {
     pub path: PathBuf,
     /// Language.
     pub language: Language,
+    /// For a Rust crate with several binaries (`[[bin]]`), the one that is
+    /// the function (its `name`). A crate with one binary needs none.
+    #[serde(default)]
+    pub bin: Option<String>,
     /// Services served.
     #[serde(default)]
     pub exports: Vec<String>,

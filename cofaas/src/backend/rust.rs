@@ -60,7 +60,8 @@ impl Backend for Rust {
         let name = &cx.manifest.app.name;
         for fname in functions {
             let fdir = cx.function_dir(fname);
-            let main_rel = main_file(&cx.user_function_dir(fname))?;
+            let bin = cx.manifest.functions[*fname].bin.as_deref();
+            let main_rel = main_file(&cx.user_function_dir(fname), bin)?;
             let main_name = main_rel
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -104,8 +105,11 @@ impl Backend for Rust {
         }
         let mut cmd = cargo(&cx.opts.cargo_target_dir);
         cmd.current_dir(cx.src)
+            // Only the library the component is: a crate's other binaries
+            // (a client, tools) are not rebuilt for wasm.
             .args([
                 "build",
+                "--lib",
                 "--release",
                 "--target",
                 "wasm32-wasip2",
@@ -175,8 +179,9 @@ impl Backend for Rust {
         for f in functions {
             let dir = native.app_dir.join(&native.manifest.functions[*f].path);
             let package = package_name(&dir.join("Cargo.toml"))?;
-            cmd.args(["-p", &package]);
-            bins.insert(f.to_string(), binary_name(&dir, &package)?);
+            let bin = binary_name(&dir, &package, native.manifest.functions[*f].bin.as_deref())?;
+            cmd.args(["-p", &package, "--bin", &bin]);
+            bins.insert(f.to_string(), bin);
         }
         if native.release {
             cmd.arg("--release");
@@ -192,21 +197,63 @@ impl Backend for Rust {
     }
 }
 
-/// The name of a function crate's binary: its one `[[bin]]`'s, else the
-/// package's.
-fn binary_name(crate_dir: &Path, package: &str) -> Result<String, BuildError> {
+/// The name of a function crate's binary: `bin` (checked to be one of
+/// its `[[bin]]`s), else its one `[[bin]]`'s, else the package's.
+fn binary_name(crate_dir: &Path, package: &str, bin: Option<&str>) -> Result<String, BuildError> {
+    let target = bin_target(crate_dir, bin)?;
+    Ok(target
+        .and_then(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .or_else(|| bin.map(str::to_string))
+        .unwrap_or_else(|| package.to_string()))
+}
+
+/// The `[[bin]]` table of the function's binary: the one named `bin`, or the
+/// crate's only one; `None` for a crate with no `[[bin]]` (its binary is
+/// `src/main.rs`).
+fn bin_target(crate_dir: &Path, bin: Option<&str>) -> Result<Option<toml::Table>, BuildError> {
     let manifest = crate_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
     let doc: toml::Table = toml::from_str(&text)
         .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
-    Ok(doc
+    let bins: Vec<toml::Table> = doc
         .get("bin")
         .and_then(|b| b.as_array())
-        .and_then(|b| b.first())
-        .and_then(|b| b.get("name"))
-        .and_then(|n| n.as_str())
-        .unwrap_or(package)
-        .to_string())
+        .map(|b| b.iter().filter_map(|t| t.as_table().cloned()).collect())
+        .unwrap_or_default();
+    let name_of = |t: &toml::Table| t.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    match (bin, bins.as_slice()) {
+        (Some(want), _) => match bins.iter().find(|t| name_of(t).as_deref() == Some(want)) {
+            Some(t) => Ok(Some(t.clone())),
+            // `src/main.rs` is the binary named after the package.
+            None if bins.is_empty()
+                && package_name(crate_dir.join("Cargo.toml").as_path())? == want =>
+            {
+                Ok(None)
+            }
+            None => {
+                let names: Vec<String> = bins.iter().filter_map(name_of).collect();
+                Err(BuildError::Layout(format!(
+                    "{}: no binary `{want}` (its [[bin]] targets: {})",
+                    manifest.display(),
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )))
+            }
+        },
+        (None, []) => Ok(None),
+        (None, [one]) => Ok(Some(one.clone())),
+        (None, _) => {
+            let names: Vec<String> = bins.iter().filter_map(name_of).collect();
+            Err(BuildError::Layout(format!(
+                "{}: several [[bin]] targets ({}); say which is the function with `bin = \"<name>\"` in cofaas.toml",
+                manifest.display(),
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 impl Rust {
@@ -246,33 +293,30 @@ fn package_name(manifest: &Path) -> Result<String, BuildError> {
         .ok_or_else(|| BuildError::Layout(format!("{}: no [package] name", manifest.display())))
 }
 
-/// The binary's main file of a function crate (relative to the crate).
-fn main_file(crate_dir: &Path) -> Result<PathBuf, BuildError> {
-    let manifest = crate_dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
-    let doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
-    let bins = doc.get("bin").and_then(|b| b.as_array());
-    match bins.map(|b| b.as_slice()) {
-        None | Some([]) => {
-            let p = PathBuf::from("src/main.rs");
-            if crate_dir.join(&p).is_file() {
-                Ok(p)
-            } else {
-                Err(BuildError::Layout(format!(
-                    "{}: no binary target (src/main.rs)",
-                    crate_dir.display()
-                )))
-            }
-        }
-        Some([bin]) => Ok(bin
-            .get("path")
-            .and_then(|p| p.as_str())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("src/main.rs"))),
-        Some(_) => Err(BuildError::Layout(format!(
-            "{}: several [[bin]] targets; a function crate must have one",
-            manifest.display()
-        ))),
+/// The binary's main file of a function crate (relative to the crate):
+/// that of `bin`, or of its one binary.
+fn main_file(crate_dir: &Path, bin: Option<&str>) -> Result<PathBuf, BuildError> {
+    let target = bin_target(crate_dir, bin)?;
+    let path = match &target {
+        Some(t) => match t.get("path").and_then(|p| p.as_str()) {
+            Some(p) => PathBuf::from(p),
+            // Cargo's default for a named binary.
+            None => match t.get("name").and_then(|n| n.as_str()) {
+                Some(name) if crate_dir.join(format!("src/bin/{name}.rs")).is_file() => {
+                    PathBuf::from(format!("src/bin/{name}.rs"))
+                }
+                _ => PathBuf::from("src/main.rs"),
+            },
+        },
+        None => PathBuf::from("src/main.rs"),
+    };
+    if crate_dir.join(&path).is_file() {
+        Ok(path)
+    } else {
+        Err(BuildError::Layout(format!(
+            "{}: the binary's file {} does not exist",
+            crate_dir.display(),
+            path.display()
+        )))
     }
 }

@@ -2,7 +2,85 @@
 //!
 //! Real tokio, with the features that build for `wasm32-wasip2`, except
 //! that `#[tokio::main]` runs `main` on a current-thread runtime (a
-//! component has one thread) whatever flavor it asks for.
+//! component has one thread) whatever flavor it asks for, and so does a
+//! runtime built by hand (`runtime::Builder::new_multi_thread()`, whose
+//! thread settings are accepted and have nothing to set).
 pub use tokio_real::*;
 
 pub use cofaas_stub_tokio_macros::main;
+
+pub mod runtime {
+    //! tokio's `runtime`, with a [`Builder`] whose multi-thread runtime is
+    //! a current-thread one.
+    pub use tokio_real::runtime::*;
+
+    /// tokio's runtime builder; every flavor builds a current-thread
+    /// runtime.
+    #[derive(Debug)]
+    pub struct Builder(tokio_real::runtime::Builder);
+
+    impl Builder {
+        /// A current-thread runtime.
+        pub fn new_current_thread() -> Builder {
+            Builder(tokio_real::runtime::Builder::new_current_thread())
+        }
+        /// Also a current-thread runtime: a component has one thread.
+        pub fn new_multi_thread() -> Builder {
+            Builder::new_current_thread()
+        }
+        /// Accepted; there are no worker threads.
+        pub fn worker_threads(&mut self, _val: usize) -> &mut Self {
+            self
+        }
+        /// Accepted; there are no blocking threads.
+        pub fn max_blocking_threads(&mut self, _val: usize) -> &mut Self {
+            self
+        }
+        /// Accepted; there are no threads to name.
+        pub fn thread_name(&mut self, _val: impl Into<String>) -> &mut Self {
+            self
+        }
+        /// Accepted; there are no threads to name.
+        pub fn thread_name_fn<F>(&mut self, _f: F) -> &mut Self
+        where
+            F: Fn() -> String + Send + Sync + 'static,
+        {
+            self
+        }
+        /// Accepted; there are no threads to size.
+        pub fn thread_stack_size(&mut self, _val: usize) -> &mut Self {
+            self
+        }
+        /// Accepted; there are no idle threads.
+        pub fn thread_keep_alive(&mut self, _duration: std::time::Duration) -> &mut Self {
+            self
+        }
+        /// Accepted; the one thread runs every task.
+        pub fn global_queue_interval(&mut self, _val: u32) -> &mut Self {
+            self
+        }
+        /// As tokio's.
+        pub fn event_interval(&mut self, val: u32) -> &mut Self {
+            self.0.event_interval(val);
+            self
+        }
+        /// Enables the time driver (I/O is the host's).
+        pub fn enable_all(&mut self) -> &mut Self {
+            self.0.enable_all();
+            self
+        }
+        /// Enables the time driver.
+        pub fn enable_time(&mut self) -> &mut Self {
+            self.0.enable_time();
+            self
+        }
+        /// Accepted: sockets are the host's.
+        pub fn enable_io(&mut self) -> &mut Self {
+            self
+        }
+        /// Builds the runtime.
+        pub fn build(&mut self) -> std::io::Result<Runtime> {
+            self.0.build()
+        }
+    }
+}
