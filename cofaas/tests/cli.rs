@@ -90,6 +90,13 @@ fn a_malformed_proto_is_a_located_diagnostic() {
 fn build_shows_a_proto_diagnostic_once_with_its_line() {
     let app = scratch("undefined-type").join("app");
     copy_dir(&common::repo().join("examples/prodcon"), &app);
+    let manifest = app.join("cofaas.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("name = \"prodcon\"", "name = \"prodcon-bad-proto\""),
+    )
+    .unwrap();
     let proto = app.join("proto/helloworld.proto");
     let text = std::fs::read_to_string(&proto).unwrap();
     std::fs::write(
@@ -338,5 +345,38 @@ fn a_function_that_does_not_compile_shows_rustc_in_full() {
     );
     assert!(stderr.contains("\"not a number\""), "{stderr}");
     assert!(stderr.contains("consumer/src/main.rs"), "{stderr}");
+    let _ = std::fs::remove_dir_all(app.parent().unwrap());
+}
+
+/// A crate with a library beside its binary is refused before anything is
+/// compiled, saying why.
+#[test]
+fn a_library_beside_the_binary_is_refused_clearly() {
+    let app = scratch("with-lib").join("app");
+    copy_dir(&common::repo().join("examples/prodcon"), &app);
+    std::fs::write(app.join("consumer/src/lib.rs"), "pub fn helper() {}\n").unwrap();
+    let manifest = app.join("cofaas.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("name = \"prodcon\"", "name = \"prodcon-with-lib\""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
+        .args(["build", "--debug-host"])
+        .arg(&app)
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .output()
+        .expect("running cofaas");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("function `consumer`: ")
+            && err.contains(
+                "has a library (src/lib.rs) beside its binary; that layout is not supported yet"
+            ),
+        "{err}"
+    );
+    assert!(!err.contains("Compiling"), "{err}");
     let _ = std::fs::remove_dir_all(app.parent().unwrap());
 }

@@ -61,7 +61,17 @@ impl Backend for Rust {
         for fname in functions {
             let fdir = cx.function_dir(fname);
             let bin = cx.manifest.functions[*fname].bin.as_deref();
-            let main_rel = main_file(&cx.user_function_dir(fname), bin)?;
+            let user_dir = cx.user_function_dir(fname);
+            if user_dir.join("src/lib.rs").is_file() {
+                return Err(BuildError::Layout(format!(
+                    "function `{fname}`: {} has a library (src/lib.rs) beside its binary; \
+                     that layout is not supported yet (the binary becomes the component's \
+                     library): move the library into a crate of its own, or its code into \
+                     the binary's modules",
+                    user_dir.display()
+                )));
+            }
+            let main_rel = main_file(&user_dir, bin)?;
             let main_name = main_rel
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
