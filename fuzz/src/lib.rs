@@ -664,9 +664,24 @@ mod tests {
             // Not a panic (running out of data is fine).
             let _ = linker_target::run_bytes(&mut Unstructured::new(&data));
         }
-        for (_, data) in regressions("manifest") {
-            // Not a panic (running out of data is fine).
-            let _ = manifest_target::run(&mut Unstructured::new(&data));
+        let manifests = regressions("manifest");
+        assert!(
+            manifests
+                .iter()
+                .any(|(n, _)| n == "crash-9342b1326b372cd7531ff3fc457ea15e92c17bc9")
+        );
+        for (name, data) in manifests {
+            manifest_target::run(&mut Unstructured::new(&data)).unwrap();
+            // The second crash: invalid TOML on which toml_edit panicked is
+            // refused, with the `toml` parser's message.
+            let text: String = Unstructured::new(&data).arbitrary().unwrap();
+            let stubs = stubs::RustStubs::at(std::path::Path::new("/stubs"));
+            let err = stubs::rewrite_manifest(&text, &stubs::Role::WorkspaceRoot, &stubs)
+                .expect_err(&name);
+            assert!(
+                matches!(err, stubs::Error::TomlSyntax { .. }),
+                "{name}: {text:?}: {err}"
+            );
         }
         for (_, data) in regressions("request_codec") {
             // Not a panic (running out of data is fine).

@@ -72,6 +72,13 @@ pub enum Error {
         #[source]
         source: toml_edit::TomlError,
     },
+    /// A manifest is not valid TOML, as the `toml` parser found before
+    /// toml_edit read it (see [`rewrite_manifest`]).
+    #[error("Cargo manifest does not parse: {message}")]
+    TomlSyntax {
+        /// The `toml` parser's message (with line and column).
+        message: String,
+    },
     /// A `go.mod` has a shape the transformation cannot handle.
     #[error("go.mod: {message}")]
     GoMod {
@@ -354,7 +361,19 @@ pub enum Role {
 const DEP_TABLES: &[&str] = &["dependencies", "dev-dependencies", "build-dependencies"];
 
 /// Rewrites the text of a copied `Cargo.toml` to link against the stubs.
+///
+/// The text is checked with the `toml` parser first: toml_edit (0.23.10,
+/// and 0.25) panics (`all items have spans`) while recovering from some
+/// invalid TOML, such as a line `==` followed by a table header through the
+/// key it lost (found by the `manifest` fuzz target,
+/// `fuzz/regressions/manifest/`). The `toml` parser keeps a span on every
+/// item and rejects such text with a message.
 pub fn rewrite_manifest(text: &str, role: &Role, stubs: &RustStubs) -> Result<String, Error> {
+    if let Err(e) = toml::from_str::<toml::Table>(text) {
+        return Err(Error::TomlSyntax {
+            message: e.to_string().trim_end().to_string(),
+        });
+    }
     let mut doc: DocumentMut = text.parse().map_err(|source| Error::Toml { source })?;
     for name in DEP_TABLES {
         if let Some(t) = doc.get_mut(name).and_then(Item::as_table_like_mut) {
