@@ -3,7 +3,10 @@
 # then one line per target: executions, executions per second, coverage
 # and crashes.
 #
-#   fuzz/campaign.sh [SECONDS]
+#   fuzz/campaign.sh [SECONDS [TARGET...]]
+#
+# With TARGETs, only those run (cargo-fuzz target names, or
+# go_conv_roundtrip for the Go one), e.g. to rerun one after a fix.
 #
 # The cargo-fuzz targets run with `cargo +nightly fuzz run <target>` (one
 # job, libFuzzer's corpus in fuzz/corpus/<target>, crash inputs in
@@ -20,13 +23,24 @@
 set -euo pipefail
 
 seconds=${1:-600}
-[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS [TARGET...]]" >&2; exit 2; }
+shift $(($# > 0 ? 1 : 0))
 cd "$(dirname "$0")"
 fuzz_dir=$(pwd)
 logs=$fuzz_dir/campaign-logs
 mkdir -p "$logs"
 
 targets=(proto2wit component_linker component_linker_bytes manifest request_codec deployment)
+go_target=go_conv_roundtrip
+run_go=1
+if (($# > 0)); then
+  selected=("$@")
+  targets=()
+  run_go=0
+  for t in "${selected[@]}"; do
+    if [[ $t == "$go_target" ]]; then run_go=1; else targets+=("$t"); fi
+  done
+fi
 
 # libFuzzer options per target. The linker target's inputs touch tens of
 # thousands of edges (wasmparser, wit-component); libFuzzer's entropic
@@ -40,12 +54,14 @@ count_crashes() {
   { find "$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) 2>/dev/null || true; } | wc -l
 }
 
-echo "== building the cargo-fuzz targets"
-cargo +nightly fuzz build >"$logs/build.log" 2>&1 || { echo "build failed, see $logs/build.log" >&2; exit 1; }
+if ((${#targets[@]} > 0)); then
+  echo "== building the cargo-fuzz targets"
+  cargo +nightly fuzz build >"$logs/build.log" 2>&1 || { echo "build failed, see $logs/build.log" >&2; exit 1; }
+fi
 
 rows=()
 failed=0
-for t in "${targets[@]}"; do
+for t in "${targets[@]+"${targets[@]}"}"; do
   echo "== $t: ${seconds}s"
   artifacts=$fuzz_dir/artifacts/$t
   mkdir -p "$artifacts" "$fuzz_dir/corpus/$t"
@@ -71,29 +87,31 @@ for t in "${targets[@]}"; do
 done
 
 # The Go converters: bytes -> protobuf-go message -> WIT value -> back.
-t=go_conv_roundtrip
-echo "== $t: ${seconds}s"
-go_dir=$fuzz_dir/go/conv
-crash_dir=$go_dir/testdata/fuzz/FuzzRoundTrip
-before=$({ find "$crash_dir" -type f 2>/dev/null || true; } | wc -l)
-log=$logs/$t.log
-status=ok
-(cd "$go_dir" && go test -run '^$' -fuzz='^FuzzRoundTrip$' -fuzztime="${seconds}s" -parallel=1 .) >"$log" 2>&1 || status=failed
-after=$({ find "$crash_dir" -type f 2>/dev/null || true; } | wc -l)
-crashes=$((after - before))
-last=$(grep 'fuzz: elapsed:' "$log" | tail -1 || true)
-execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$last")
-elapsed=$(sed -n 's/.*elapsed: \([0-9]*\)s.*/\1/p' <<<"$last")
-corpus=$(sed -n 's/.*(total: \([0-9]*\)).*/\1/p' <<<"$last")
-rate=?
-if [[ -n $execs && -n $elapsed && $elapsed -gt 0 ]]; then rate=$((execs / elapsed)); fi
-if [[ $status == failed && $crashes -eq 0 ]]; then crashes="failed (see $log)"; fi
-[[ $status == ok ]] || failed=1
-if [[ $crashes != 0 ]]; then
-  echo "   $t crashed: new inputs in $crash_dir (log $log)"
-  failed=1
+if ((run_go)); then
+  t=$go_target
+  echo "== $t: ${seconds}s"
+  go_dir=$fuzz_dir/go/conv
+  crash_dir=$go_dir/testdata/fuzz/FuzzRoundTrip
+  before=$({ find "$crash_dir" -type f 2>/dev/null || true; } | wc -l)
+  log=$logs/$t.log
+  status=ok
+  (cd "$go_dir" && go test -run '^$' -fuzz='^FuzzRoundTrip$' -fuzztime="${seconds}s" -parallel=1 .) >"$log" 2>&1 || status=failed
+  after=$({ find "$crash_dir" -type f 2>/dev/null || true; } | wc -l)
+  crashes=$((after - before))
+  last=$(grep 'fuzz: elapsed:' "$log" | tail -1 || true)
+  execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$last")
+  elapsed=$(sed -n 's/.*elapsed: \([0-9]*\)s.*/\1/p' <<<"$last")
+  corpus=$(sed -n 's/.*(total: \([0-9]*\)).*/\1/p' <<<"$last")
+  rate=?
+  if [[ -n $execs && -n $elapsed && $elapsed -gt 0 ]]; then rate=$((execs / elapsed)); fi
+  if [[ $status == failed && $crashes -eq 0 ]]; then crashes="failed (see $log)"; fi
+  [[ $status == ok ]] || failed=1
+  if [[ $crashes != 0 ]]; then
+    echo "   $t crashed: new inputs in $crash_dir (log $log)"
+    failed=1
+  fi
+  rows+=("$(printf '%-24s %8s %12s %8s %8s  %s' "$t" "$seconds" "${execs:-?}" "$rate" "corpus ${corpus:-?}" "$crashes")")
 fi
-rows+=("$(printf '%-24s %8s %12s %8s %8s  %s' "$t" "$seconds" "${execs:-?}" "$rate" "corpus ${corpus:-?}" "$crashes")")
 
 echo
 printf '%-24s %8s %12s %8s %8s  %s\n' target seconds executions exec/s cov crashes
