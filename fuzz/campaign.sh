@@ -100,7 +100,10 @@ if ((run_go)); then
   crashes=$((after - before))
   last=$(grep 'fuzz: elapsed:' "$log" | tail -1 || true)
   execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$last")
-  elapsed=$(sed -n 's/.*elapsed: \([0-9]*\)s.*/\1/p' <<<"$last")
+  # Go prints the elapsed time as a duration: 59s, 10m1s, 1h0m0s.
+  elapsed=$(sed -n 's/.*elapsed: \([0-9hms]*\),.*/\1/p' <<<"$last" |
+    awk '{ t = 0; n = ""; for (i = 1; i <= length($0); i++) { c = substr($0, i, 1);
+      if (c ~ /[0-9]/) n = n c; else { t += n * (c == "h" ? 3600 : c == "m" ? 60 : 1); n = "" } } print t }')
   corpus=$(sed -n 's/.*(total: \([0-9]*\)).*/\1/p' <<<"$last")
   rate=?
   if [[ -n $execs && -n $elapsed && $elapsed -gt 0 ]]; then rate=$((execs / elapsed)); fi
