@@ -88,15 +88,7 @@ fn a_malformed_proto_is_a_located_diagnostic() {
 /// diagnostic once (not once more as its own cause), with the source line.
 #[test]
 fn build_shows_a_proto_diagnostic_once_with_its_line() {
-    let app = scratch("undefined-type").join("app");
-    copy_dir(&common::repo().join("examples/prodcon"), &app);
-    let manifest = app.join("cofaas.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("name = \"prodcon\"", "name = \"prodcon-bad-proto\""),
-    )
-    .unwrap();
+    let app = prodcon_copy("undefined-type", "prodcon-bad-proto");
     let proto = app.join("proto/helloworld.proto");
     let text = std::fs::read_to_string(&proto).unwrap();
     std::fs::write(
@@ -104,12 +96,7 @@ fn build_shows_a_proto_diagnostic_once_with_its_line() {
         text.replacen("string name = 1;", "Cartt name = 1;", 1),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
-        .args(["build", "--debug-host"])
-        .arg(&app)
-        .env("CARGO_TARGET_DIR", common::target_dir())
-        .output()
-        .expect("running cofaas");
+    let out = cofaas_build(&app);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let line = text
@@ -300,32 +287,41 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of examples/prodcon for one test, its app renamed `name` (so its
+/// build has an output directory of its own); the app directory.
+fn prodcon_copy(test: &str, name: &str) -> PathBuf {
+    let app = scratch(test).join("app");
+    copy_dir(&common::repo().join("examples/prodcon"), &app);
+    let manifest = app.join("cofaas.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let renamed = text.replace("name = \"prodcon\"", &format!("name = \"{name}\""));
+    std::fs::write(&manifest, renamed).unwrap();
+    app
+}
+
+/// `cofaas build --debug-host <app>` with the shared target directory.
+fn cofaas_build(app: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cofaas"))
+        .args(["build", "--debug-host"])
+        .arg(app)
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .output()
+        .expect("running cofaas")
+}
+
 /// Without a terminal, `cofaas build` prints plain progress lines, naming
 /// each function as cargo starts compiling it, and hides cargo's own
 /// output; when a function does not compile, rustc's diagnostics are
 /// printed in full.
 #[test]
 fn a_function_that_does_not_compile_shows_rustc_in_full() {
-    let app = scratch("broken").join("app");
-    copy_dir(&common::repo().join("examples/prodcon"), &app);
-    let manifest = app.join("cofaas.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("name = \"prodcon\"", "name = \"prodcon-broken\""),
-    )
-    .unwrap();
+    let app = prodcon_copy("broken", "prodcon-broken");
     let main = app.join("consumer/src/main.rs");
     let mut code = std::fs::read_to_string(&main).unwrap();
     code.push_str("\nfn cofaas_test_broken() -> u32 {\n    \"not a number\"\n}\n");
     std::fs::write(&main, code).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
-        .args(["build", "--debug-host"])
-        .arg(&app)
-        .env("CARGO_TARGET_DIR", common::target_dir())
-        .output()
-        .expect("running cofaas");
+    let out = cofaas_build(&app);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -352,22 +348,9 @@ fn a_function_that_does_not_compile_shows_rustc_in_full() {
 /// compiled, saying why.
 #[test]
 fn a_library_beside_the_binary_is_refused_clearly() {
-    let app = scratch("with-lib").join("app");
-    copy_dir(&common::repo().join("examples/prodcon"), &app);
+    let app = prodcon_copy("with-lib", "prodcon-with-lib");
     std::fs::write(app.join("consumer/src/lib.rs"), "pub fn helper() {}\n").unwrap();
-    let manifest = app.join("cofaas.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("name = \"prodcon\"", "name = \"prodcon-with-lib\""),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cofaas"))
-        .args(["build", "--debug-host"])
-        .arg(&app)
-        .env("CARGO_TARGET_DIR", common::target_dir())
-        .output()
-        .expect("running cofaas");
+    let out = cofaas_build(&app);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(

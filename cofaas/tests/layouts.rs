@@ -8,7 +8,7 @@
 mod common;
 
 use cofaas::demo::{build_native_app, start_host, start_listening};
-use cofaas::pipeline::{BuildOptions, build};
+use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
 use common::{descriptors, same, unary};
 use prost_reflect::DynamicMessage;
@@ -17,9 +17,8 @@ use prost_reflect::DynamicMessage;
 async fn multi_binary_crates_and_hand_built_runtimes_answer_like_native() {
     let app = common::repo().join("cofaas/tests/fixtures/layouts");
     let before = common::hash_tree(&app);
-    let target = common::target_dir();
     let native_app = app.clone();
-    let native_target = target.clone();
+    let native_target = common::target_dir();
     let bins = tokio::task::spawn_blocking(move || {
         build_native_app(&native_app, &native_target, false).unwrap()
     })
@@ -38,14 +37,8 @@ async fn multi_binary_crates_and_hand_built_runtimes_answer_like_native() {
     )
     .unwrap();
 
-    let build_app = app.clone();
+    let opts = common::build_options_at(&app, LinkMode::Auto, "cofaas");
     let host = tokio::task::spawn_blocking(move || {
-        let mut opts = BuildOptions::new(&build_app);
-        opts.out_root = target.join("cofaas");
-        opts.cargo_target_dir = target;
-        opts.release_host = false;
-        opts.verbose = false;
-        opts.link = LinkMode::Auto;
         let artifacts = build(&opts).unwrap();
         start_host(&artifacts, None, &[], false).unwrap()
     })

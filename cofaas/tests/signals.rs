@@ -91,13 +91,6 @@ fn exit_code(child: &mut Child, within: Duration, log: &PathBuf) -> Option<i32> 
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 /// The host cofaas run started, once it is serving.
 fn host_of(run: &Child) -> u32 {
     let children = children_of(run.id());
@@ -107,7 +100,7 @@ fn host_of(run: &Child) -> u32 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_requests_in_flight_and_leaves_nothing_behind() {
-    let addr = free_port();
+    let addr = cofaas::proc::free_port().unwrap();
     let log = std::env::temp_dir().join(format!("cofaas-signals-{}.log", std::process::id()));
     let mut run = cofaas_run(addr, &log);
     wait_for_port(&mut run, addr, &log);
@@ -162,7 +155,7 @@ async fn sigterm_drains_requests_in_flight_and_leaves_nothing_behind() {
     eprintln!("{pending} of 50 requests were in flight at SIGTERM; all completed");
 
     // SIGINT (Ctrl-C sent to cofaas alone) stops an idle host the same way.
-    let addr = free_port();
+    let addr = cofaas::proc::free_port().unwrap();
     let mut run = cofaas_run(addr, &log);
     wait_for_port(&mut run, addr, &log);
     let host = host_of(&run);

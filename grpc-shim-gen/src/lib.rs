@@ -150,22 +150,17 @@ impl<'a> RustGuest<'a> {
                     self.function
                 ),
             })?;
-        let (ns, pkg) = self
-            .map
-            .wit_package
-            .split_once(':')
-            .unwrap_or(("cofaas", &self.map.wit_package));
-        Ok(path(vec![
-            "crate".to_string(),
-            "__cofaas_bindings".to_string(),
-            wit_snake(ns),
-            wit_snake(pkg),
-            wit_snake(context),
-        ]))
+        Ok(self.interface_path(context, false))
     }
 
     /// Path of the bindings module holding a service interface's items.
     fn bindings_path(&self, service: &ServiceMap, exported: bool) -> TokenStream {
+        self.interface_path(&service.interface, exported)
+    }
+
+    /// Path of the bindings module of WIT interface `interface` of the
+    /// app's package (under `exports` if the component exports it).
+    fn interface_path(&self, interface: &str, exported: bool) -> TokenStream {
         let (ns, pkg) = self
             .map
             .wit_package
@@ -177,7 +172,7 @@ impl<'a> RustGuest<'a> {
         }
         segs.push(wit_snake(ns));
         segs.push(wit_snake(pkg));
-        segs.push(wit_snake(&service.interface));
+        segs.push(wit_snake(interface));
         path(segs)
     }
 
@@ -212,6 +207,7 @@ impl<'a> RustGuest<'a> {
 
     fn package_shims(&self, package: &str, world: &WorldMap) -> Result<String, Error> {
         let mut items = Vec::new();
+        let ctx = self.context_path()?;
         for service in self.map.services.values().filter(|s| s.package == package) {
             let exported = world.exports.contains(&service.proto_name);
             let imported = world.imports.contains(&service.proto_name);
@@ -237,7 +233,6 @@ impl<'a> RustGuest<'a> {
                     }
                 });
             }
-            let ctx = self.context_path()?;
             items.push(self.client(service, package, imported, &ctx));
             items.push(self.server(service, package, exported, &ctx));
         }
@@ -305,12 +300,13 @@ impl<'a> RustGuest<'a> {
                     let request = request.into_request();
                     let timeout = tonic::cofaas::grpc_timeout(request.metadata());
                     let request = request.into_inner();
-                    let started = std::time::Instant::now();
-                    if let Some(t) = timeout {
+                    // The clock is read only for a call with a timeout.
+                    let started = timeout.map(|t| {
                         #ctx::set_call_deadline(Some(tonic::cofaas::nanos(t)));
-                    }
+                        (t, std::time::Instant::now())
+                    });
                     #call
-                    if let Some(t) = timeout {
+                    if let Some((t, started)) = started {
                         #ctx::set_call_deadline(None);
                         // tonic's client gives up when the timeout passes,
                         // whatever the callee does.

@@ -57,11 +57,11 @@ pub fn compile_protos(
 /// message, by default).
 ///
 /// ```
+/// # fn main() -> Result<(), proto2wit::Error> {
 /// let fds = proto2wit::compile_sources(&[(
 ///     "hello.proto",
 ///     "syntax = \"proto3\"; package hi; message M { string s = 1; }",
-/// )])
-/// .unwrap();
+/// )])?;
 /// assert_eq!(fds.file[0].message_type[0].name(), "M");
 ///
 /// let err = proto2wit::compile_sources(&[("bad.proto", "syntax = \"proto3\";\nmessage M {\n  int32 a = 09;\n}\n")])
@@ -70,6 +70,8 @@ pub fn compile_protos(
 ///     err.to_string(),
 ///     "bad.proto:3:13: `09` is not a valid octal number (an integer literal with a leading 0 is octal, and 8 and 9 are not octal digits)"
 /// );
+/// # Ok(())
+/// # }
 /// ```
 pub fn compile_sources(
     sources: &[(impl AsRef<str>, impl AsRef<str>)],

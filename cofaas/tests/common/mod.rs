@@ -35,8 +35,13 @@ pub fn target_dir() -> PathBuf {
 /// Options for a quiet debug build of `examples/<app>` with `link`, its
 /// outputs under `<target>/<out>/<app>`.
 pub fn build_options(app: &str, link: LinkMode, out: &str) -> BuildOptions {
+    build_options_at(&repo().join("examples").join(app), link, out)
+}
+
+/// [`build_options`] for the app in `app_dir`.
+pub fn build_options_at(app_dir: &Path, link: LinkMode, out: &str) -> BuildOptions {
     let target = target_dir();
-    let mut opts = BuildOptions::new(repo().join("examples").join(app));
+    let mut opts = BuildOptions::new(app_dir);
     opts.out_root = target.join(out);
     opts.cargo_target_dir = target;
     opts.release_host = false;

@@ -59,7 +59,7 @@ fn grpc_timeout_secs(value: &str) -> Option<u64> {
         "n" => 1,
         _ => return None,
     };
-    Some((n.saturating_mul(nanos_per_unit) + 500_000_000) / 1_000_000_000)
+    Some(n.saturating_mul(nanos_per_unit).saturating_add(500_000_000) / 1_000_000_000)
 }
 
 /// The status a "rust-error" record gets. The code and message inside the

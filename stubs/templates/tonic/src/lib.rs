@@ -89,6 +89,16 @@ pub mod metadata {
     }
     impl std::error::Error for ToStrError {}
 
+    /// `key` in lowercase, as metadata keys are stored; allocates only for
+    /// a key with capitals.
+    fn lower(key: &str) -> std::borrow::Cow<'_, str> {
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(key)
+        }
+    }
+
     fn visible_ascii(b: &[u8]) -> bool {
         b.iter().all(|&c| c == b'\t' || (0x20..0x7f).contains(&c))
     }
@@ -212,15 +222,15 @@ pub mod metadata {
         }
         /// The first ASCII value of `key`.
         pub fn get(&self, key: &str) -> Option<&MetadataValue<Ascii>> {
-            self.ascii.get(&key.to_ascii_lowercase())?.first()
+            self.ascii.get(lower(key).as_ref())?.first()
         }
         /// The first binary value of `key` (a `-bin` key).
         pub fn get_bin(&self, key: &str) -> Option<&MetadataValue<Binary>> {
-            self.binary.get(&key.to_ascii_lowercase())?.first()
+            self.binary.get(lower(key).as_ref())?.first()
         }
         /// Every ASCII value of `key`.
         pub fn get_all(&self, key: &str) -> impl Iterator<Item = &MetadataValue<Ascii>> {
-            self.ascii.get(&key.to_ascii_lowercase()).into_iter().flatten()
+            self.ascii.get(lower(key).as_ref()).into_iter().flatten()
         }
         /// Sets `key` to `value` (replacing its values), returning the first
         /// value it had.
@@ -247,16 +257,16 @@ pub mod metadata {
         }
         /// Removes `key`, returning its first value.
         pub fn remove(&mut self, key: &str) -> Option<MetadataValue<Ascii>> {
-            self.ascii.remove(&key.to_ascii_lowercase())?.into_iter().next()
+            self.ascii.remove(lower(key).as_ref())?.into_iter().next()
         }
         /// Removes the `-bin` key `key`, returning its first value.
         pub fn remove_bin(&mut self, key: &str) -> Option<MetadataValue<Binary>> {
-            self.binary.remove(&key.to_ascii_lowercase())?.into_iter().next()
+            self.binary.remove(lower(key).as_ref())?.into_iter().next()
         }
         /// Whether `key` (ASCII or `-bin`) has a value.
         pub fn contains_key(&self, key: &str) -> bool {
-            let key = key.to_ascii_lowercase();
-            self.ascii.contains_key(&key) || self.binary.contains_key(&key)
+            let key = lower(key);
+            self.ascii.contains_key(key.as_ref()) || self.binary.contains_key(key.as_ref())
         }
         /// The number of values.
         pub fn len(&self) -> usize {

@@ -57,11 +57,9 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 		return c.done
 	}
 	c.done = make(chan struct{})
-	c.expireLocked()
-	switch {
-	case c.err != nil:
+	if c.expireLocked(); c.err != nil {
 		close(c.done)
-	default:
+	} else {
 		c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.end(context.DeadlineExceeded) })
 	}
 	return c.done
