@@ -21,7 +21,7 @@ use wasmtime::{
 };
 
 use crate::{
-    HostConfig, HostError, State,
+    HostConfig, HostError, Inbound, Metadata, ResponseMetadata, State,
     deployment::{Deployment, FunctionSpec, UnitSpec},
     load_component,
     metrics::{Histogram, Metrics},
@@ -400,7 +400,7 @@ impl<E: Exports> Unit<E> {
         &self,
         inner: &Inner<E>,
         deadline: Instant,
-        rpc_deadline: Option<Instant>,
+        rpc: Rpc,
         f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
     ) -> Result<R, (String, Status)> {
         let fail = |err: HostError| (self.name().to_string(), Status::from(err));
@@ -411,7 +411,7 @@ impl<E: Exports> Unit<E> {
                     Some(slot) => slot,
                     None => self.instantiate(inner).map_err(fail)?,
                 };
-                match self.run(inner, &mut slot, deadline, rpc_deadline, f) {
+                match self.run(inner, &mut slot, deadline, rpc, f) {
                     Ok(r) => {
                         let mut free = free.lock();
                         if free.len() < *capacity {
@@ -444,7 +444,7 @@ impl<E: Exports> Unit<E> {
                         empty.insert(self.instantiate(inner).map_err(fail)?)
                     }
                 };
-                let result = self.run(inner, slot, deadline, rpc_deadline, f);
+                let result = self.run(inner, slot, deadline, rpc, f);
                 if result.is_err() {
                     *guard = None;
                     self.live.fetch_sub(1, Ordering::Relaxed);
@@ -459,7 +459,7 @@ impl<E: Exports> Unit<E> {
         inner: &Inner<E>,
         slot: &mut Slot<E>,
         deadline: Instant,
-        rpc_deadline: Option<Instant>,
+        rpc: Rpc,
         f: impl FnOnce(&mut Slot<E>) -> wasmtime::Result<R>,
     ) -> Result<R, (String, Status)> {
         if Instant::now() >= deadline {
@@ -473,9 +473,11 @@ impl<E: Exports> Unit<E> {
         }
         let data = slot.store.data_mut();
         data.deadline = Some(deadline);
-        data.rpc_deadline = rpc_deadline;
+        data.rpc_deadline = rpc.deadline;
         data.call_deadline = None;
         data.expired_in = None;
+        data.request_metadata = rpc.metadata;
+        data.response_metadata = None;
         slot.store.set_epoch_deadline(ticks_until(deadline));
         if let Some(fuel) = inner.config.fuel
             && let Err(err) = slot.store.set_fuel(fuel)
@@ -706,27 +708,33 @@ impl<E: Exports> Host<E> {
     /// deadline) for a free request slot and an instance of the unit
     /// exporting `site.interface`, then runs `f` on that instance's store
     /// on tokio's blocking pool. `timeout` is the client's `grpc-timeout`,
-    /// if any; [`HostConfig::default_timeout`] otherwise.
+    /// if any; [`HostConfig::default_timeout`] otherwise. The request
+    /// metadata of `inbound` is what the function's rpc carries; the
+    /// response headers and trailers it set come back with `f`'s result.
     ///
     /// Traps and limit violations fail this call only: the instance is
     /// dropped and replaced, and the status says which function failed.
     pub async fn call<R, F>(
         &self,
         site: &'static CallSite,
-        timeout: Option<Duration>,
+        inbound: Inbound,
         f: F,
-    ) -> Result<R, Status>
+    ) -> Result<(R, ResponseMetadata), Status>
     where
         R: Send + 'static,
         F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
     {
         let started = Instant::now();
+        let Inbound { timeout, metadata } = inbound;
         let deadline = started + timeout.unwrap_or(self.inner.config.default_timeout);
         // The rpc's own deadline (what a Go handler's context carries) is the
         // client's, if it sent one; the host's default is only enforced.
-        let rpc_deadline = timeout.map(|t| started + t);
+        let rpc = Rpc {
+            deadline: timeout.map(|t| started + t),
+            metadata,
+        };
         let resolved = self.site(site)?;
-        let result = self.call_inner(&resolved, deadline, rpc_deadline, f).await;
+        let result = self.call_inner(&resolved, deadline, rpc, f).await;
         let code = match &result {
             Ok(_) => Code::Ok,
             Err(status) => status.code(),
@@ -768,9 +776,9 @@ impl<E: Exports> Host<E> {
         &self,
         site: &Site,
         deadline: Instant,
-        rpc_deadline: Option<Instant>,
+        rpc: Rpc,
         f: F,
-    ) -> Result<R, Status>
+    ) -> Result<(R, ResponseMetadata), Status>
     where
         R: Send + 'static,
         F: FnOnce(&mut Store<State>, &E) -> wasmtime::Result<R> + Send + 'static,
@@ -788,8 +796,10 @@ impl<E: Exports> Host<E> {
         let outcome = tokio::task::spawn_blocking(move || {
             let _permits = (inflight, pool_permit);
             let unit = &host.units[unit_index];
-            unit.with_slot(&host, deadline, rpc_deadline, |slot| {
-                f(&mut slot.store, &slot.exports)
+            unit.with_slot(&host, deadline, rpc, |slot| {
+                let r = f(&mut slot.store, &slot.exports)?;
+                let response = slot.store.data_mut().response_metadata.take();
+                Ok((r, response.unwrap_or_default()))
             })
         })
         .await
@@ -848,6 +858,13 @@ fn owner_of(unit: &UnitSpec, interface: &str) -> String {
     }
 }
 
+/// What the rpc a store serves brings in: the deadline its caller set (if
+/// any) and its request metadata.
+pub(crate) struct Rpc {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) metadata: Metadata,
+}
+
 /// The WASI monotonic clock the host defines (wasmtime-wasi's version).
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
@@ -898,6 +915,12 @@ fn link_deadline_clocks(linker: &mut Linker<State>) -> wasmtime::Result<()> {
 /// a composed unit, the one its caller just set for the call), and
 /// `set-call-deadline` records the deadline of the function's next calls,
 /// which host-mediated calls carry to and enforce on the callee.
+///
+/// Metadata is taken, never copied: `take-request-metadata` hands the
+/// function its rpc's metadata (or, inside a composed unit, what the caller
+/// just set with `set-call-metadata`) and leaves none, so none reaches a
+/// call the function makes unless it sets it; `take-response-metadata`
+/// likewise hands over what the callee set with `set-response-metadata`.
 pub fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::Result<()> {
     let mut instance = linker.instance(import)?;
     instance.func_wrap(
@@ -919,6 +942,36 @@ pub fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::R
             Ok(())
         },
     )?;
+    instance.func_wrap(
+        "take-request-metadata",
+        |mut store: StoreContextMut<'_, State>, (): ()| -> wasmtime::Result<(Metadata,)> {
+            Ok((std::mem::take(&mut store.data_mut().request_metadata),))
+        },
+    )?;
+    instance.func_wrap(
+        "set-call-metadata",
+        |mut store: StoreContextMut<'_, State>, (metadata,): (Metadata,)| {
+            store.data_mut().request_metadata = metadata;
+            Ok(())
+        },
+    )?;
+    instance.func_wrap(
+        "set-response-metadata",
+        |mut store: StoreContextMut<'_, State>, (response,): (ResponseMetadata,)| {
+            store.data_mut().response_metadata = Some(response);
+            Ok(())
+        },
+    )?;
+    instance.func_wrap(
+        "take-response-metadata",
+        |mut store: StoreContextMut<'_, State>, (): ()| -> wasmtime::Result<(ResponseMetadata,)> {
+            Ok((store
+                .data_mut()
+                .response_metadata
+                .take()
+                .unwrap_or_default(),))
+        },
+    )?;
     Ok(())
 }
 
@@ -926,13 +979,14 @@ pub fn link_rpc_context(linker: &mut Linker<State>, import: &str) -> wasmtime::R
 /// host's [`Exports`]).
 trait Units: Send + Sync {
     /// Runs `f` on an instance of unit `unit` (see `Unit::with_slot`).
+    /// Returns the response metadata the callee set.
     fn run_in(
         &self,
         unit: usize,
         deadline: Instant,
-        rpc_deadline: Option<Instant>,
+        rpc: Rpc,
         f: &mut InSlot<'_>,
-    ) -> Result<(), Status>;
+    ) -> Result<Option<ResponseMetadata>, Status>;
     /// [`HostConfig::default_timeout`].
     fn default_timeout(&self) -> Duration;
 }
@@ -942,12 +996,13 @@ impl<E: Exports> Units for Inner<E> {
         &self,
         unit: usize,
         deadline: Instant,
-        rpc_deadline: Option<Instant>,
+        rpc: Rpc,
         f: &mut InSlot<'_>,
-    ) -> Result<(), Status> {
+    ) -> Result<Option<ResponseMetadata>, Status> {
         self.units[unit]
-            .with_slot(self, deadline, rpc_deadline, |slot| {
-                f(&mut slot.store, &slot.instance, &mut slot.typed)
+            .with_slot(self, deadline, rpc, |slot| {
+                f(&mut slot.store, &slot.instance, &mut slot.typed)?;
+                Ok(slot.store.data_mut().response_metadata.take())
             })
             .map_err(|(_, status)| status)
     }
@@ -1067,10 +1122,17 @@ impl Edge {
         // the callee's rpc carries it, and it is enforced as natively.
         let call = caller.data().call_deadline;
         let deadline = call.map_or(request, |c| c.min(request));
+        // The metadata the caller set on this call goes to the callee; the
+        // callee's response metadata comes back for the caller to take.
+        let rpc = Rpc {
+            deadline: call,
+            metadata: std::mem::take(&mut caller.data_mut().request_metadata),
+        };
         let started = Instant::now();
-        let outcome = units.run_in(self.callee, deadline, call, f);
+        let outcome = units.run_in(self.callee, deadline, rpc, f);
         let elapsed = started.elapsed();
         self.latency.observe(elapsed);
+        let outcome = outcome.map(|response| caller.data_mut().response_metadata = response);
         match &outcome {
             Ok(()) => self.ok.observe(elapsed),
             Err(status) => {

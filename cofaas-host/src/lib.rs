@@ -35,6 +35,7 @@ mod codec;
 mod config;
 mod deployment;
 mod host;
+mod metadata;
 pub mod metrics;
 
 use std::{
@@ -58,6 +59,7 @@ pub use host::{
     CallSite, EPOCH_TICK, Edge, EdgeFactory, Exports, Host, MemoryLimitExceeded, failure_status,
     link_rpc_context,
 };
+pub use metadata::{Inbound, Metadata, ResponseMetadata, to_headers};
 pub use metrics::Metrics;
 
 pub use tokio;
@@ -203,6 +205,16 @@ pub struct State {
     /// status, so that the caller, interrupted next, reports where the time
     /// went.
     pub(crate) expired_in: Option<String>,
+    /// Request metadata waiting to be taken (`rpc-context`'s
+    /// `take-request-metadata`): the rpc's when the store's call starts,
+    /// then what the function set for its next call
+    /// (`set-call-metadata`), which a host-mediated call takes to the
+    /// callee and a composed callee takes itself.
+    pub(crate) request_metadata: Metadata,
+    /// Response headers and trailers waiting to be taken: what the rpc
+    /// served set (`set-response-metadata`), or what a host-mediated callee
+    /// answered, until the caller takes it (`take-response-metadata`).
+    pub(crate) response_metadata: Option<ResponseMetadata>,
 }
 
 impl std::fmt::Debug for State {
@@ -255,6 +267,8 @@ impl State {
             rpc_deadline: None,
             call_deadline: None,
             expired_in: None,
+            request_metadata: Vec::new(),
+            response_metadata: None,
         })
     }
 }
@@ -439,7 +453,8 @@ pub async fn serve_with_shutdown(
 
     let (listener, local) = bind_announced(addr, "listening on").await?;
     tracing::info!(%local, "serving");
-    let service = hyper_util::service::TowerToHyperService::new(routes.prepare());
+    let service =
+        hyper_util::service::TowerToHyperService::new(metadata::AppendTrailers(routes.prepare()));
     let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     http2.timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

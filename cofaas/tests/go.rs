@@ -256,9 +256,33 @@ async fn mixed_answers_like_native(native: SocketAddr, host: &Consolidated) {
             .unwrap()
             .get_field_by_name("summary")
             .unwrap();
+        // ... and the metadata Go put on the call, ASCII and binary.
         assert!(
-            summary.as_str().unwrap().ends_with(", deadline 10s"),
+            summary
+                .as_str()
+                .unwrap()
+                .ends_with(", deadline 10s, from go, trace 3 byte(s)"),
             "{summary:?}"
+        );
+        // Metadata both ways on both edges: Rust → Go request metadata
+        // (ASCII and -bin), Go → Rust response headers (grpc.Header), and
+        // Go → Rust response header and trailer (grpc.SetHeader,
+        // grpc.SetTrailer), as natively (compared above) and present.
+        let labels = c.get_field_by_name("labels").unwrap();
+        let labels = labels.as_map().unwrap();
+        let label = |k: &str| {
+            labels
+                .get(&prost_reflect::MapKey::String(k.to_string()))
+                .and_then(|v| v.as_str().map(str::to_string))
+        };
+        let id = c.get_field_by_name("job_id").unwrap();
+        assert_eq!(label("middle-saw-x-job-id").as_deref(), id.as_str());
+        assert_eq!(label("middle-saw-trace-bin").as_deref(), Some("00fe"));
+        assert_eq!(label("middle-got-x-back").as_deref(), Some("stored"));
+        assert_eq!(label("front-got-x-middle").as_deref(), Some("header"));
+        assert_eq!(
+            label("front-got-x-middle-trailer").as_deref(),
+            Some("trailer")
         );
     }
 

@@ -222,7 +222,7 @@ impl<'a> GoGuest<'a> {
             };
             let _ = writeln!(
                 src,
-                "\t\t// The context's deadline goes with the call (none replaces one an\n\t\t// outer caller in this unit set); a set one is cleared after it.\n\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
+                "\t\t// The context's deadline goes with the call (none replaces one an\n\t\t// outer caller in this unit set); a set one is cleared after it.\n\t\t// So does its outgoing metadata; the callee's response metadata\n\t\t// comes back for grpc.Header and grpc.Trailer.\n\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\tif md := conv.OutgoingMD(ctx); md != nil {{\n\t\t\trpc.SetCallMetadata(md)\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\tresponse := rpc.TakeResponseMetadata()\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tconv.CallResponse(ctx, response.Headers, response.Trailers)\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
             );
             if m.output_empty {
                 src.push_str("\t\treturn nil\n");
@@ -272,7 +272,7 @@ impl<'a> GoGuest<'a> {
             };
             let _ = writeln!(
                 src,
-                "// {name} serves rpc `{full}` with the handler `main` registered, its\n// context carrying the rpc's deadline.\nfunc {name}({param}) witTypes.Result[{ok}, wit.RpcStatus] {{\n\twitRuntime.SafePoint()\n\tctx, cancel := conv.ServerContext(rpc.Deadline())\n\tdefer cancel()\n\t{reply}, err := cofaas.UnaryCall(ctx, {full:?}, func(in any) error {{\n\t\t{dec}\n\t}})"
+                "// {name} serves rpc `{full}` with the handler `main` registered, its\n// context carrying the rpc's deadline and metadata; the response headers\n// and trailers the handler set go back with the reply.\nfunc {name}({param}) witTypes.Result[{ok}, wit.RpcStatus] {{\n\twitRuntime.SafePoint()\n\tmd := conv.MDFromWit(rpc.TakeRequestMetadata())\n\tctx, cancel := conv.ServerContext(rpc.Deadline())\n\tdefer cancel()\n\t{reply}, header, trailer, err := cofaas.UnaryCallMetadata(ctx, {full:?}, md, func(in any) error {{\n\t\t{dec}\n\t}})\n\tif len(header) > 0 || len(trailer) > 0 {{\n\t\trpc.SetResponseMetadata(rpc.ResponseMetadata{{Headers: conv.MDToWit(header), Trailers: conv.MDToWit(trailer)}})\n\t}}"
             );
             if m.output_empty {
                 let _ = writeln!(

@@ -282,10 +282,10 @@ impl<'a> RustGuest<'a> {
                     }
                 };
                 let reply = if m.output_empty {
-                    quote!(Ok(tonic::Response::new(<#output>::default())))
+                    quote!(tonic::Response::new(<#output>::default()))
                 } else {
                     let from = from_wit_fn(self.map, &m.output);
-                    quote!(Ok(tonic::Response::new(super::#conv::#from(reply)?)))
+                    quote!(tonic::Response::new(super::#conv::#from(reply)?))
                 };
                 let ok = if m.output_empty {
                     quote!(Ok(()))
@@ -299,6 +299,11 @@ impl<'a> RustGuest<'a> {
                     // a host-mediated call.
                     let request = request.into_request();
                     let timeout = tonic::cofaas::grpc_timeout(request.metadata());
+                    // So does the request's metadata (none is sent unless
+                    // the caller put some on it, as natively).
+                    if let Some(metadata) = tonic::cofaas::outbound_metadata(request.metadata()) {
+                        #ctx::set_call_metadata(&metadata);
+                    }
                     let request = request.into_inner();
                     // The clock is read only for a call with a timeout.
                     let started = timeout.map(|t| {
@@ -306,6 +311,10 @@ impl<'a> RustGuest<'a> {
                         (t, std::time::Instant::now())
                     });
                     #call
+                    // The callee's response headers and trailers, merged
+                    // into the response's (or the status's) metadata as
+                    // tonic's client merges them.
+                    let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
                     if let Some((t, started)) = started {
                         #ctx::set_call_deadline(None);
                         // tonic's client gives up when the timeout passes,
@@ -315,8 +324,18 @@ impl<'a> RustGuest<'a> {
                         }
                     }
                     match result {
-                        #ok => #reply,
-                        Err(status) => Err(super::#conv::status_from_wit(status)),
+                        #ok => {
+                            let mut response = #reply;
+                            tonic::cofaas::extend_metadata(response.metadata_mut(), headers);
+                            tonic::cofaas::extend_metadata(response.metadata_mut(), trailers);
+                            Ok(response)
+                        }
+                        Err(status) => {
+                            let mut status = super::#conv::status_from_wit(status);
+                            tonic::cofaas::extend_metadata(status.metadata_mut(), headers);
+                            tonic::cofaas::extend_metadata(status.metadata_mut(), trailers);
+                            Err(status)
+                        }
                     }
                 }
             } else {
@@ -458,6 +477,9 @@ impl<'a> RustGuest<'a> {
             let init_failed = format!("cofaas: function `{}` failed to start: {{}}", self.function);
             guest_methods.push(quote! {
                 fn #wit_fn(#param) -> Result<#ok_ty, #wit_types::RpcStatus> {
+                    // Taken first, so that none is left for a call this rpc
+                    // makes, whatever fails below.
+                    let metadata = #ctx::take_request_metadata();
                     let run = || -> Result<#ok_ty, tonic::Status> {
                         crate::__cofaas_init()
                             .map_err(|e| tonic::Status::unavailable(format!(#init_failed, e)))?;
@@ -465,6 +487,7 @@ impl<'a> RustGuest<'a> {
                             .get()
                             .ok_or_else(|| tonic::Status::unimplemented(#not_registered))?;
                         let mut request = tonic::Request::new(#request);
+                        tonic::cofaas::extend_metadata(request.metadata_mut(), metadata);
                         // The rpc's deadline, as the `grpc-timeout` the
                         // handler would see natively.
                         if let Some(ns) = #ctx::deadline() {
@@ -473,7 +496,29 @@ impl<'a> RustGuest<'a> {
                                 request.metadata_mut().insert("grpc-timeout", value);
                             }
                         }
-                        let response = tonic::cofaas::block_on(service.#name(request))?;
+                        // Response headers, and an error status's metadata
+                        // (tonic sends it as trailers), go to the caller.
+                        let response = match tonic::cofaas::block_on(service.#name(request)) {
+                            Ok(mut response) => {
+                                let headers = std::mem::take(response.metadata_mut());
+                                if !headers.is_empty() {
+                                    #ctx::set_response_metadata(&#ctx::ResponseMetadata {
+                                        headers: tonic::cofaas::metadata_to_wit(&headers),
+                                        trailers: Vec::new(),
+                                    });
+                                }
+                                response
+                            }
+                            Err(status) => {
+                                if !status.metadata().is_empty() {
+                                    #ctx::set_response_metadata(&#ctx::ResponseMetadata {
+                                        headers: Vec::new(),
+                                        trailers: tonic::cofaas::metadata_to_wit(status.metadata()),
+                                    });
+                                }
+                                return Err(status);
+                            }
+                        };
                         #reply
                     };
                     run().map_err(super::#conv::status_to_wit)

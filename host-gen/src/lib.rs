@@ -639,15 +639,15 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
                 function: #wit_name,
                 method: #method_path,
             };
-            let timeout = cofaas_host::request_timeout(&request);
+            let inbound = cofaas_host::Inbound::of(&request);
         };
         let call = if m.input_empty {
             quote! {
                 #site
                 let _ = request;
-                let result = self
+                let (result, response) = self
                     .host
-                    .call(&SITE, timeout, move |store, exports| exports.#getter()?.#call_fn(store))
+                    .call(&SITE, inbound, move |store, exports| exports.#getter()?.#call_fn(store))
                     .await?;
             }
         } else {
@@ -660,19 +660,19 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
             quote! {
                 #site
                 let request = #conv::#to(request.into_inner())?;
-                let result = self
+                let (result, response) = self
                     .host
-                    .call(&SITE, timeout, move |store, exports| {
+                    .call(&SITE, inbound, move |store, exports| {
                         exports.#getter()?.#call_fn(store, #arg)
                     })
                     .await?;
             }
         };
         let reply = if m.output_empty {
-            quote!(Ok(()) => Ok(tonic::Response::new(<#output>::default())),)
+            quote!(Ok(()) => Ok(response.into_response(<#output>::default())),)
         } else {
             let from = from_wit_fn(map, &m.output);
-            quote!(Ok(reply) => Ok(tonic::Response::new(#conv::#from(reply)?)),)
+            quote!(Ok(reply) => Ok(response.into_response(#conv::#from(reply)?)),)
         };
         let doc = format!(
             " rpc `{}`: calls the component's `{}`.",
@@ -687,7 +687,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
                 #call
                 match result {
                     #reply
-                    Err(status) => Err(#conv::status_from_wit(status)),
+                    Err(status) => Err(response.into_status(#conv::status_from_wit(status))),
                 }
             }
         });

@@ -1244,7 +1244,7 @@ fn encode(map: &Map) -> Result<Package, Error> {
     if map.worlds.values().any(|w| w.context.is_some()) {
         let mut iface = Interface::new(ident(RPC_CONTEXT));
         iface.set_docs(Some(
-            "The context of the rpc a function serves, provided by the host: its deadline, and the deadline of the calls the function makes.",
+            "The context of the rpc a function serves, provided by the host: its deadline and metadata, and the deadline and metadata of the calls the function makes.",
         ));
         let mut deadline = StandaloneFunc::new("deadline", false);
         deadline.set_docs(Some(
@@ -1260,6 +1260,7 @@ fn encode(map: &Map) -> Result<Package, Error> {
         params.push("remaining", Type::option(Type::U64));
         set.set_params(params);
         iface.function(set);
+        add_metadata_functions(&mut iface);
         package.interface(iface);
     }
     for w in map.worlds.values() {
@@ -1286,4 +1287,58 @@ fn encode(map: &Map) -> Result<Package, Error> {
         package.world(world);
     }
     Ok(package)
+}
+
+/// The metadata half of the rpc-context interface: the request metadata of
+/// the rpc being served and of the calls made, and the response headers and
+/// trailers both ways. Every call is paired: what one side sets, the next
+/// `take` on the other side of the same call gets (the host carries it
+/// across host-mediated edges; inside a composed unit it stays in the
+/// store), so nothing leaks from one rpc into another.
+fn add_metadata_functions(iface: &mut Interface) {
+    let mut metadata = TypeDef::type_(
+        "metadata",
+        Type::list(Type::tuple([Type::String, Type::list(Type::U8)])),
+    );
+    metadata.set_docs(Some(
+        "gRPC metadata as on the wire: lowercase keys in order, repeated keys repeated, values as bytes (a `-bin` key's value is its binary value, not base64).",
+    ));
+    iface.type_def(metadata);
+    let mut response = TypeDef::record(
+        "response-metadata",
+        [
+            ("headers", Type::named("metadata")),
+            ("trailers", Type::named("metadata")),
+        ],
+    );
+    response.set_docs(Some("Response headers and trailers of an rpc."));
+    iface.type_def(response);
+    let mut take = StandaloneFunc::new("take-request-metadata", false);
+    take.set_docs(Some(
+        "The request metadata of the rpc being served; a server calls it once, when the rpc starts.",
+    ));
+    take.set_result(Some(Type::named("metadata")));
+    iface.function(take);
+    let mut set = StandaloneFunc::new("set-call-metadata", false);
+    set.set_docs(Some(
+        "The request metadata of the call the function makes next (none is sent when this is not called).",
+    ));
+    let mut params = Params::empty();
+    params.push("metadata", Type::named("metadata"));
+    set.set_params(params);
+    iface.function(set);
+    let mut reply = StandaloneFunc::new("set-response-metadata", false);
+    reply.set_docs(Some(
+        "The response headers and trailers of the rpc being served, set as it returns (with its reply or its error status).",
+    ));
+    let mut params = Params::empty();
+    params.push("response", Type::named("response-metadata"));
+    reply.set_params(params);
+    iface.function(reply);
+    let mut got = StandaloneFunc::new("take-response-metadata", false);
+    got.set_docs(Some(
+        "The response headers and trailers of the call just made (empty if the callee set none); a client calls it after every call.",
+    ));
+    got.set_result(Some(Type::named("response-metadata")));
+    iface.function(got);
 }

@@ -207,6 +207,53 @@ impl Backend for Rust {
     }
 }
 
+/// Adds the binaries Cargo discovers by itself to the declared `bins`, as
+/// `{name, path}` tables: `src/bin/<name>.rs`, `src/bin/<name>/main.rs`
+/// and, once there is any other binary, `src/main.rs` (named after the
+/// package). A declared binary of the same name or path wins.
+fn add_discovered_bins(
+    crate_dir: &Path,
+    doc: &toml::Table,
+    bins: &mut Vec<toml::Table>,
+    name_of: &dyn Fn(&toml::Table) -> Option<String>,
+) {
+    let mut found: Vec<(String, String)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(crate_dir.join("src/bin")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file.strip_suffix(".rs").filter(|_| path.is_file()) {
+                found.push((name.to_string(), format!("src/bin/{file}")));
+            } else if path.join("main.rs").is_file() {
+                found.push((file.clone(), format!("src/bin/{file}/main.rs")));
+            }
+        }
+    }
+    found.sort();
+    let package = doc
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str());
+    if let Some(package) = package
+        && (!found.is_empty() || !bins.is_empty())
+        && crate_dir.join("src/main.rs").is_file()
+    {
+        found.insert(0, (package.to_string(), "src/main.rs".to_string()));
+    }
+    for (name, path) in found {
+        let declared = bins.iter().any(|t| {
+            name_of(t).as_deref() == Some(name.as_str())
+                || t.get("path").and_then(|p| p.as_str()) == Some(path.as_str())
+        });
+        if !declared {
+            let mut table = toml::Table::new();
+            table.insert("name".into(), toml::Value::String(name));
+            table.insert("path".into(), toml::Value::String(path));
+            bins.push(table);
+        }
+    }
+}
+
 /// The name of a function crate's binary: `bin` (checked to be one of
 /// its `[[bin]]`s), else its one `[[bin]]`'s, else the package's.
 fn binary_name(crate_dir: &Path, package: &str, bin: Option<&str>) -> Result<String, BuildError> {
@@ -225,12 +272,20 @@ fn bin_target(crate_dir: &Path, bin: Option<&str>) -> Result<Option<toml::Table>
     let text = std::fs::read_to_string(&manifest).map_err(io(&manifest))?;
     let doc: toml::Table = toml::from_str(&text)
         .map_err(|e| BuildError::Layout(format!("{}: {e}", manifest.display())))?;
-    let bins: Vec<toml::Table> = doc
+    let mut bins: Vec<toml::Table> = doc
         .get("bin")
         .and_then(|b| b.as_array())
         .map(|b| b.iter().filter_map(|t| t.as_table().cloned()).collect())
         .unwrap_or_default();
     let name_of = |t: &toml::Table| t.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    let autobins = doc
+        .get("package")
+        .and_then(|p| p.get("autobins"))
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(true);
+    if autobins {
+        add_discovered_bins(crate_dir, &doc, &mut bins, &name_of);
+    }
     match (bin, bins.as_slice()) {
         (Some(want), _) => match bins.iter().find(|t| name_of(t).as_deref() == Some(want)) {
             Some(t) => Ok(Some(t.clone())),

@@ -114,6 +114,18 @@ impl tonic::codec::Decoder for RawCodec {
 }
 
 pub async fn unary(addr: SocketAddr, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, Status> {
+    unary_request(addr, path, tonic::Request::new(body))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A unary call of encoded `request` (with its metadata); the reply with
+/// its metadata (headers and trailers, merged as tonic does).
+pub async fn unary_request(
+    addr: SocketAddr,
+    path: &'static str,
+    request: tonic::Request<Vec<u8>>,
+) -> Result<tonic::Response<Vec<u8>>, Status> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
@@ -121,13 +133,8 @@ pub async fn unary(addr: SocketAddr, path: &'static str, body: Vec<u8>) -> Resul
         .unwrap();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    grpc.unary(
-        tonic::Request::new(body),
-        PathAndQuery::from_static(path),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
+    grpc.unary(request, PathAndQuery::from_static(path), RawCodec)
+        .await
 }
 
 /// Asserts `a == b`, printing the path of the first difference and both

@@ -34,6 +34,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -105,6 +106,21 @@ func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error)
 		labels = map[string]string{}
 	}
 	labels["middle"] = "go"
+	// Request metadata, as the caller (Front) sent it.
+	incoming, _ := metadata.FromIncomingContext(ctx)
+	if v := incoming.Get("x-job-id"); len(v) > 0 {
+		labels["middle-saw-x-job-id"] = strings.Join(v, ",")
+	}
+	if v := incoming.Get("trace-bin"); len(v) > 0 {
+		labels["middle-saw-trace-bin"] = fmt.Sprintf("%x", v[0])
+	}
+	// Response metadata for Front: a header and a trailer.
+	if err := grpc.SetHeader(ctx, metadata.Pairs("x-middle", "header")); err != nil {
+		return nil, err
+	}
+	if err := grpc.SetTrailer(ctx, metadata.Pairs("x-middle-trailer", "trailer")); err != nil {
+		return nil, err
+	}
 	report := &pb.Report{
 		JobId:    job.GetId(),
 		Words:    words,
@@ -115,6 +131,9 @@ func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error)
 
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	// Metadata for Back (ASCII and binary); Back's response headers back.
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-from-middle", "go", "trace-bin", string([]byte{0, 1, 0xff}))
+	var header metadata.MD
 	stored, err := s.back.Store(ctx, &pb.Record{
 		Name:     job.GetName(),
 		Items:    words,
@@ -123,7 +142,10 @@ func (s *server) Transform(ctx context.Context, job *pb.Job) (*pb.Report, error)
 		Priority: job.GetPriority(),
 		Owner:    job.GetOwner(),
 		Sum:      sum,
-	})
+	}, grpc.Header(&header))
+	if v := header.Get("x-back"); len(v) > 0 {
+		labels["middle-got-x-back"] = strings.Join(v, ",")
+	}
 	if err != nil {
 		if job.GetName() != "rust-error" {
 			return nil, err

@@ -10,12 +10,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/cofaas"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -161,4 +163,73 @@ func CallDeadline(ctx context.Context) witTypes.Option[uint64] {
 // ContextError is grpc-go's status for a call whose context is done.
 func ContextError(err error) error {
 	return status.FromContextError(err).Err()
+}
+
+// reservedHeader reports whether grpc-go's transport keeps the metadata key
+// k to itself: it never reaches a handler's incoming metadata, and a
+// caller's outgoing metadata never sends it.
+func reservedHeader(k string) bool {
+	switch k {
+	case "te", "content-type", "grpc-message-type", "grpc-encoding", "grpc-message",
+		"grpc-status", "grpc-timeout", "grpc-status-details-bin", "grpc-accept-encoding":
+		return true
+	}
+	return len(k) > 0 && k[0] == ':'
+}
+
+// MDFromWit is metadata as the rpc-context interface carries it, as
+// grpc-go's MD (a -bin key's value is its binary value in both), without
+// the keys grpc-go's transport keeps to itself; nil for none.
+func MDFromWit(entries []witTypes.Tuple2[string, []uint8]) metadata.MD {
+	if len(entries) == 0 {
+		return nil
+	}
+	md := make(metadata.MD, len(entries))
+	for _, e := range entries {
+		if !reservedHeader(e.F0) {
+			md[e.F0] = append(md[e.F0], string(e.F1))
+		}
+	}
+	return md
+}
+
+// MDToWit is md as the rpc-context interface carries it, keys in order,
+// without the keys grpc-go's transport keeps to itself.
+func MDToWit(md metadata.MD) []witTypes.Tuple2[string, []uint8] {
+	if len(md) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(md))
+	n := 0
+	for k, vs := range md {
+		keys = append(keys, k)
+		n += len(vs)
+	}
+	sort.Strings(keys)
+	out := make([]witTypes.Tuple2[string, []uint8], 0, n)
+	for _, k := range keys {
+		if reservedHeader(k) {
+			continue
+		}
+		for _, v := range md[k] {
+			out = append(out, witTypes.Tuple2[string, []uint8]{F0: k, F1: []uint8(v)})
+		}
+	}
+	return out
+}
+
+// OutgoingMD is the outgoing metadata of a call's context, as the
+// rpc-context interface carries it; nil for none.
+func OutgoingMD(ctx context.Context) []witTypes.Tuple2[string, []uint8] {
+	md, ok := metadata.FromOutgoingContext(ctx)
+	if !ok {
+		return nil
+	}
+	return MDToWit(md)
+}
+
+// CallResponse hands the response headers and trailers of the call made
+// with ctx to its grpc.Header and grpc.Trailer options.
+func CallResponse(ctx context.Context, headers, trailers []witTypes.Tuple2[string, []uint8]) {
+	cofaas.SetCallResponse(ctx, MDFromWit(headers), MDFromWit(trailers))
 }

@@ -109,6 +109,18 @@ impl Back for Store {
             .and_then(|v| v.to_str().ok())
             .and_then(grpc_timeout_secs)
             .map_or("none".to_string(), |s| format!("{s}s"));
+        // Metadata Middle put on the call.
+        let from_middle = request
+            .metadata()
+            .get("x-from-middle")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("nobody")
+            .to_string();
+        let trace = request
+            .metadata()
+            .get_bin("trace-bin")
+            .and_then(|v| v.to_bytes().ok())
+            .map_or(0, |b| b.len());
         let record = request.into_inner();
         if record.name == "rust-error" {
             return Err(refusal(&record));
@@ -126,7 +138,7 @@ impl Back for Store {
             .as_ref()
             .map_or("nobody".to_string(), |o| format!("{} (team {})", o.name, o.team));
         let summary = format!(
-            "{}: {} item(s), {} byte(s), checksum {checksum:016x}, sum {}, priority {}, owner {owner}, tags [{}], deadline {deadline}",
+            "{}: {} item(s), {} byte(s), checksum {checksum:016x}, sum {}, priority {}, owner {owner}, tags [{}], deadline {deadline}, from {from_middle}, trace {trace} byte(s)",
             record.name,
             record.items.len(),
             record.data.len(),
@@ -134,7 +146,7 @@ impl Back for Store {
             record.priority().as_str_name(),
             tag_keys.join(",")
         );
-        Ok(Response::new(Stored {
+        let mut response = Response::new(Stored {
             name: record.name,
             length: record.data.len() as u64,
             checksum,
@@ -143,7 +155,11 @@ impl Back for Store {
             tag_keys,
             priority: record.priority,
             summary,
-        }))
+        });
+        response
+            .metadata_mut()
+            .insert("x-back", tonic::metadata::MetadataValue::from_static("stored"));
+        Ok(response)
     }
 }
 

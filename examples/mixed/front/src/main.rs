@@ -61,12 +61,26 @@ impl Front for Gateway {
             }
             return Ok(Response::new(report));
         }
-        let mut report = self
-            .middle
-            .clone()
-            .transform(Request::new(job))
-            .await?
-            .into_inner();
+        // The job id goes to Middle as metadata; Middle's response header
+        // and trailer come back.
+        let mut request = Request::new(job);
+        if let Ok(id) = request.get_ref().id.parse() {
+            request.metadata_mut().insert("x-job-id", id);
+        }
+        request.metadata_mut().insert_bin(
+            "trace-bin",
+            tonic::metadata::MetadataValue::from_bytes(&[0x00, 0xfe]),
+        );
+        let response = self.middle.clone().transform(request).await?;
+        let seen: Vec<(String, String)> = ["x-middle", "x-middle-trailer"]
+            .iter()
+            .filter_map(|k| {
+                let v = response.metadata().get(*k)?.to_str().ok()?;
+                Some((format!("front-got-{k}"), v.to_string()))
+            })
+            .collect();
+        let mut report = response.into_inner();
+        report.labels.extend(seen);
         report.trail.push("front".to_string());
         Ok(Response::new(report))
     }

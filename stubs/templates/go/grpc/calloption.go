@@ -2,13 +2,15 @@
 // It implements CallOption and its constructors, with grpc-go's exported
 // option struct types (which interceptors may type-switch on). Effects in
 // cofaas: OnFinish callbacks run with the rpc's error; Header and Trailer
-// receive an empty MD and Peer an empty Peer after the call (nothing comes
-// over a wire); the rest are recorded and ignored. Left out: ForceCodec and
+// receive the callee's response headers and trailers after the call; Peer
+// gets an empty Peer (nothing comes over a wire); the rest are recorded and
+// ignored. Left out: ForceCodec and
 // ForceCodecV2 (they need package encoding).
 package grpc
 
 import (
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/internal/cofaasrt"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 )
@@ -24,6 +26,16 @@ type callInfo struct {
 	compressor     string
 	codec          Codec
 	onFinish       []func(err error)
+	// response, when some option asks for the response metadata: where
+	// the invoker puts it.
+	response *cofaasrt.ResponseMD
+}
+
+// wantResponse makes the call collect its response metadata.
+func (c *callInfo) wantResponse() {
+	if c.response == nil {
+		c.response = &cofaasrt.ResponseMD{}
+	}
 }
 
 // CallOption configures a Call before it starts or extracts information
@@ -55,7 +67,7 @@ type StaticMethodCallOption struct {
 }
 
 // Header returns a CallOptions that retrieves the header metadata for a
-// unary RPC (always empty in cofaas).
+// unary RPC.
 func Header(md *metadata.MD) CallOption { return HeaderCallOption{HeaderAddr: md} }
 
 // HeaderCallOption is a CallOption for collecting response header metadata.
@@ -63,15 +75,26 @@ type HeaderCallOption struct {
 	HeaderAddr *metadata.MD
 }
 
-func (o HeaderCallOption) before(*callInfo) error { return nil }
-func (o HeaderCallOption) after(*callInfo, error) {
+func (o HeaderCallOption) before(c *callInfo) error {
+	c.wantResponse()
+	return nil
+}
+func (o HeaderCallOption) after(c *callInfo, _ error) {
 	if o.HeaderAddr != nil {
-		*o.HeaderAddr = metadata.MD{}
+		*o.HeaderAddr = orEmpty(c.response.Header)
 	}
 }
 
+// orEmpty is md, or an empty MD for nil (grpc-go never hands out nil).
+func orEmpty(md metadata.MD) metadata.MD {
+	if md == nil {
+		return metadata.MD{}
+	}
+	return md
+}
+
 // Trailer returns a CallOptions that retrieves the trailer metadata for a
-// unary RPC (always empty in cofaas).
+// unary RPC.
 func Trailer(md *metadata.MD) CallOption { return TrailerCallOption{TrailerAddr: md} }
 
 // TrailerCallOption is a CallOption for collecting response trailer
@@ -80,10 +103,13 @@ type TrailerCallOption struct {
 	TrailerAddr *metadata.MD
 }
 
-func (o TrailerCallOption) before(*callInfo) error { return nil }
-func (o TrailerCallOption) after(*callInfo, error) {
+func (o TrailerCallOption) before(c *callInfo) error {
+	c.wantResponse()
+	return nil
+}
+func (o TrailerCallOption) after(c *callInfo, _ error) {
 	if o.TrailerAddr != nil {
-		*o.TrailerAddr = metadata.MD{}
+		*o.TrailerAddr = orEmpty(c.response.Trailer)
 	}
 }
 

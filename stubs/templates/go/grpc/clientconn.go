@@ -155,6 +155,9 @@ func invoke(ctx context.Context, method string, req, reply any, cc *ClientConn, 
 			return status.Convert(err).Err()
 		}
 	}
+	if ci.response != nil && ctx != nil {
+		ctx = cofaasrt.WithCallResponse(ctx, ci.response)
+	}
 	err := call(ctx, method, req, reply)
 	for _, o := range opts {
 		o.after(&ci, err)

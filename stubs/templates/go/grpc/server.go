@@ -274,7 +274,7 @@ func serveState() (ready, registered bool) {
 
 // serveUnary serves one unary rpc on the first Server (in order of
 // creation) that registered the rpc's service and is not stopped.
-func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (any, error) {
+func serveUnary(ctx context.Context, fullMethod string, incoming metadata.MD, dec func(any) error, out *cofaasrt.ResponseMD) (any, error) {
 	sm := strings.TrimPrefix(fullMethod, "/")
 	pos := strings.LastIndex(sm, "/")
 	if pos == -1 {
@@ -313,28 +313,58 @@ func serveUnary(ctx context.Context, fullMethod string, dec func(any) error) (an
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if _, ok := metadata.FromIncomingContext(ctx); !ok {
+	if incoming != nil {
+		ctx = metadata.NewIncomingContext(ctx, incoming)
+	} else if _, ok := metadata.FromIncomingContext(ctx); !ok {
 		ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
 	}
 	method := fullMethod
 	if len(sm) == len(fullMethod) { // no leading "/"
 		method = "/" + sm
 	}
-	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: method})
+	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: method, out: out})
 	return md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
 }
 
 // serverTransportStream is the ServerTransportStream of a served rpc.
-// Headers and trailers set on it are dropped: there is no wire to send
-// them on.
+// Headers and trailers set on it go to out, which the component's export
+// hands to the caller with the reply (or error).
 type serverTransportStream struct {
 	method string
+	out    *cofaasrt.ResponseMD
+	sent   bool
 }
 
-func (s *serverTransportStream) Method() string                  { return s.method }
-func (s *serverTransportStream) SetHeader(metadata.MD) error     { return nil }
-func (s *serverTransportStream) SendHeader(metadata.MD) error    { return nil }
-func (s *serverTransportStream) SetTrailer(md metadata.MD) error { return nil }
+func (s *serverTransportStream) Method() string { return s.method }
+
+// SetHeader adds md to the response headers; after SendHeader it fails, as
+// in grpc-go.
+func (s *serverTransportStream) SetHeader(md metadata.MD) error {
+	if s.sent {
+		return status.Error(codes.Internal, "transport: the stream is done or WriteHeader was already called")
+	}
+	if s.out != nil {
+		s.out.Header = metadata.Join(s.out.Header, md)
+	}
+	return nil
+}
+
+// SendHeader adds md to the response headers and closes them.
+func (s *serverTransportStream) SendHeader(md metadata.MD) error {
+	if err := s.SetHeader(md); err != nil {
+		return err
+	}
+	s.sent = true
+	return nil
+}
+
+// SetTrailer adds md to the response trailers.
+func (s *serverTransportStream) SetTrailer(md metadata.MD) error {
+	if s.out != nil {
+		s.out.Trailer = metadata.Join(s.out.Trailer, md)
+	}
+	return nil
+}
 
 // A ServerOption sets options such as credentials, codec and keepalive
 // parameters, etc.

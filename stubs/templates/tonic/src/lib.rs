@@ -44,9 +44,10 @@ pub mod codegen {
 
 pub mod metadata {
     //! Request and response metadata, with tonic's API: ASCII values, and
-    //! `-bin` keys holding binary values. Inside a consolidated app it is
-    //! not carried between functions yet; `grpc-timeout` is (see
-    //! `Request::set_timeout`).
+    //! `-bin` keys holding binary values. Inside a consolidated app it
+    //! crosses every call as natively: what a request carries reaches the
+    //! callee, response metadata (and a status's) reaches the caller, and
+    //! `grpc-timeout` is the call's deadline (see `Request::set_timeout`).
     use std::collections::BTreeMap;
     use std::marker::PhantomData;
 
@@ -207,12 +208,86 @@ pub mod metadata {
         }
     }
 
+    /// A metadata key (lowercase).
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct MetadataKey<VE = Ascii> {
+        name: String,
+        _encoding: PhantomData<VE>,
+    }
+
+    /// An ASCII metadata key.
+    pub type AsciiMetadataKey = MetadataKey<Ascii>;
+    /// A binary (`-bin`) metadata key.
+    pub type BinaryMetadataKey = MetadataKey<Binary>;
+
+    /// A key that is not a valid metadata key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct InvalidMetadataKey;
+    impl std::fmt::Display for InvalidMetadataKey {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("invalid gRPC metadata key name")
+        }
+    }
+    impl std::error::Error for InvalidMetadataKey {}
+
+    impl<VE> MetadataKey<VE> {
+        fn new(name: String) -> Self {
+            MetadataKey {
+                name,
+                _encoding: PhantomData,
+            }
+        }
+        /// A key from bytes: lowercased; valid header-name characters only.
+        pub fn from_bytes(src: &[u8]) -> Result<Self, InvalidMetadataKey> {
+            let ok = !src.is_empty()
+                && src
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b));
+            if !ok {
+                return Err(InvalidMetadataKey);
+            }
+            Ok(Self::new(String::from_utf8_lossy(src).to_ascii_lowercase()))
+        }
+        /// A key from a static string; panics if it is not valid.
+        pub fn from_static(src: &'static str) -> Self {
+            Self::from_bytes(src.as_bytes()).expect("invalid metadata key")
+        }
+        /// The key.
+        pub fn as_str(&self) -> &str {
+            &self.name
+        }
+    }
+
+    impl<VE> std::borrow::Borrow<str> for MetadataKey<VE> {
+        fn borrow(&self) -> &str {
+            &self.name
+        }
+    }
+
+    /// One entry of a [`MetadataMap`], as [`MetadataMap::iter`] yields it.
+    #[derive(Debug)]
+    pub enum KeyAndValueRef<'a> {
+        /// An ASCII entry.
+        Ascii(&'a MetadataKey<Ascii>, &'a MetadataValue<Ascii>),
+        /// A binary entry.
+        Binary(&'a MetadataKey<Binary>, &'a MetadataValue<Binary>),
+    }
+
+    /// One key of a [`MetadataMap`], as [`MetadataMap::keys`] yields it.
+    #[derive(Debug)]
+    pub enum KeyRef<'a> {
+        /// An ASCII key.
+        Ascii(&'a MetadataKey<Ascii>),
+        /// A binary key.
+        Binary(&'a MetadataKey<Binary>),
+    }
+
     /// Request or response metadata: ASCII entries, and binary entries
     /// under `-bin` keys (lowercase).
-    #[derive(Debug, Clone, Default)]
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
     pub struct MetadataMap {
-        ascii: BTreeMap<String, Vec<MetadataValue<Ascii>>>,
-        binary: BTreeMap<String, Vec<MetadataValue<Binary>>>,
+        ascii: BTreeMap<MetadataKey<Ascii>, Vec<MetadataValue<Ascii>>>,
+        binary: BTreeMap<MetadataKey<Binary>, Vec<MetadataValue<Binary>>>,
     }
 
     impl MetadataMap {
@@ -235,23 +310,23 @@ pub mod metadata {
         /// Sets `key` to `value` (replacing its values), returning the first
         /// value it had.
         pub fn insert(&mut self, key: &str, value: MetadataValue<Ascii>) -> Option<MetadataValue<Ascii>> {
-            let old = self.ascii.insert(key.to_ascii_lowercase(), vec![value])?;
+            let old = self.ascii.insert(MetadataKey::new(key.to_ascii_lowercase()), vec![value])?;
             old.into_iter().next()
         }
         /// Sets the `-bin` key `key` to `value`.
         pub fn insert_bin(&mut self, key: &str, value: MetadataValue<Binary>) -> Option<MetadataValue<Binary>> {
-            let old = self.binary.insert(key.to_ascii_lowercase(), vec![value])?;
+            let old = self.binary.insert(MetadataKey::new(key.to_ascii_lowercase()), vec![value])?;
             old.into_iter().next()
         }
         /// Adds a value to `key`; whether the key was new.
         pub fn append(&mut self, key: &str, value: MetadataValue<Ascii>) -> bool {
-            let values = self.ascii.entry(key.to_ascii_lowercase()).or_default();
+            let values = self.ascii.entry(MetadataKey::new(key.to_ascii_lowercase())).or_default();
             values.push(value);
             values.len() == 1
         }
         /// Adds a value to the `-bin` key `key`; whether the key was new.
         pub fn append_bin(&mut self, key: &str, value: MetadataValue<Binary>) -> bool {
-            let values = self.binary.entry(key.to_ascii_lowercase()).or_default();
+            let values = self.binary.entry(MetadataKey::new(key.to_ascii_lowercase())).or_default();
             values.push(value);
             values.len() == 1
         }
@@ -278,8 +353,42 @@ pub mod metadata {
             self.len() == 0
         }
         /// The keys, ASCII then binary, each once.
-        pub fn keys(&self) -> impl Iterator<Item = &str> {
-            self.ascii.keys().chain(self.binary.keys()).map(String::as_str)
+        pub fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
+            self.ascii
+                .keys()
+                .map(KeyRef::Ascii)
+                .chain(self.binary.keys().map(KeyRef::Binary))
+        }
+        /// Every entry, ASCII then binary, in key order, a key's values in
+        /// the order added.
+        pub fn iter(&self) -> impl Iterator<Item = KeyAndValueRef<'_>> {
+            let ascii = self
+                .ascii
+                .iter()
+                .flat_map(|(k, vs)| vs.iter().map(move |v| KeyAndValueRef::Ascii(k, v)));
+            let binary = self
+                .binary
+                .iter()
+                .flat_map(|(k, vs)| vs.iter().map(move |v| KeyAndValueRef::Binary(k, v)));
+            ascii.chain(binary)
+        }
+        /// Every `(key, value)`, ASCII then binary (a binary value as its
+        /// bytes), in key order, a key's values in the order added.
+        pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+            self.iter().map(|entry| match entry {
+                KeyAndValueRef::Ascii(k, v) => (k.as_str(), v.bytes.as_slice()),
+                KeyAndValueRef::Binary(k, v) => (k.as_str(), v.bytes.as_slice()),
+            })
+        }
+        /// Adds `value` to `key` (lowercase already), binary for a `-bin`
+        /// key; an ASCII value that is not visible ASCII is left out, as
+        /// tonic would refuse it.
+        pub(crate) fn append_raw(&mut self, key: String, value: Vec<u8>) {
+            if key.ends_with("-bin") {
+                self.binary.entry(MetadataKey::new(key)).or_default().push(MetadataValue::new(value));
+            } else if visible_ascii(&value) {
+                self.ascii.entry(MetadataKey::new(key)).or_default().push(MetadataValue::new(value));
+            }
         }
     }
 }
@@ -483,6 +592,7 @@ pub struct Status {
     code: Code,
     message: String,
     details: Vec<u8>,
+    metadata: MetadataMap,
 }
 
 macro_rules! ctors {
@@ -497,18 +607,32 @@ macro_rules! ctors {
 
 impl Status {
     pub fn new(code: Code, message: impl Into<String>) -> Status {
+        Status::with_details_and_metadata(code, message, bytes::Bytes::new(), MetadataMap::new())
+    }
+    pub fn with_details(code: Code, message: impl Into<String>, details: bytes::Bytes) -> Status {
+        Status::with_details_and_metadata(code, message, details, MetadataMap::new())
+    }
+    pub fn with_metadata(code: Code, message: impl Into<String>, metadata: MetadataMap) -> Status {
+        Status::with_details_and_metadata(code, message, bytes::Bytes::new(), metadata)
+    }
+    pub fn with_details_and_metadata(
+        code: Code,
+        message: impl Into<String>,
+        details: bytes::Bytes,
+        metadata: MetadataMap,
+    ) -> Status {
         Status {
             code,
             message: message.into(),
-            details: Vec::new(),
+            details: details.to_vec(),
+            metadata,
         }
     }
-    pub fn with_details(code: Code, message: impl Into<String>, details: Vec<u8>) -> Status {
-        Status {
-            code,
-            message: message.into(),
-            details,
-        }
+    pub fn metadata(&self) -> &MetadataMap {
+        &self.metadata
+    }
+    pub fn metadata_mut(&mut self) -> &mut MetadataMap {
+        &mut self.metadata
     }
     ctors! {
         ok => Ok,
@@ -777,6 +901,9 @@ pub mod transport {
         pub fn from_static(s: &'static str) -> Endpoint {
             Endpoint::from_static(s)
         }
+        pub fn from_shared(s: impl Into<String>) -> Result<Endpoint, Error> {
+            Endpoint::from_shared(s)
+        }
         pub fn uri(&self) -> &str {
             &self.uri
         }
@@ -827,6 +954,48 @@ pub mod cofaas {
             "n" => Duration::from_nanos(n),
             _ => return None,
         })
+    }
+
+    /// Metadata as the rpc-context interface carries it: `(key, value)`, a
+    /// `-bin` key's value as its bytes.
+    pub type Entries = Vec<(String, Vec<u8>)>;
+
+    /// The metadata a call sends: all of the request's but `grpc-timeout`
+    /// (the call's deadline) and what tonic's client owns (`te`,
+    /// `content-type`, `user-agent`, `grpc-status`, `grpc-message`,
+    /// `grpc-message-type`); `None` when nothing is left, so that a call
+    /// without metadata costs no host call.
+    pub fn outbound_metadata(metadata: &super::metadata::MetadataMap) -> Option<Entries> {
+        const OWNED: [&str; 7] = [
+            "grpc-timeout",
+            "te",
+            "content-type",
+            "user-agent",
+            "grpc-status",
+            "grpc-message",
+            "grpc-message-type",
+        ];
+        if metadata.is_empty() {
+            return None;
+        }
+        let entries: Entries = metadata
+            .entries()
+            .filter(|(k, _)| !OWNED.contains(k))
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        (!entries.is_empty()).then_some(entries)
+    }
+
+    /// The entries of `metadata`, for the response metadata of an rpc.
+    pub fn metadata_to_wit(metadata: &super::metadata::MetadataMap) -> Entries {
+        metadata.entries().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+    }
+
+    /// Adds `entries` to `metadata`.
+    pub fn extend_metadata(metadata: &mut super::metadata::MetadataMap, entries: Entries) {
+        for (k, v) in entries {
+            metadata.append_raw(k, v);
+        }
     }
 
     /// A duration as the nanoseconds the rpc-context interface carries.

@@ -56,6 +56,7 @@ import (
 	_ "google.golang.org/grpc" // sets cofaasrt.ServeUnary and ServeState
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/internal/cofaasrt"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -73,7 +74,28 @@ import (
 // codes.Unavailable.
 func UnaryCall(ctx context.Context, fullMethod string, dec func(any) error) (any, error) {
 	Init()
-	return cofaasrt.ServeUnary(ctx, fullMethod, dec)
+	return cofaasrt.ServeUnary(ctx, fullMethod, nil, dec, nil)
+}
+
+// UnaryCallMetadata is UnaryCall for an rpc whose request metadata is md
+// (what metadata.FromIncomingContext gives the handler); it also returns
+// the response headers and trailers the handler set (grpc.SetHeader,
+// grpc.SendHeader, grpc.SetTrailer), with its reply or its error.
+func UnaryCallMetadata(ctx context.Context, fullMethod string, md metadata.MD, dec func(any) error) (reply any, header, trailer metadata.MD, err error) {
+	Init()
+	var out cofaasrt.ResponseMD
+	reply, err = cofaasrt.ServeUnary(ctx, fullMethod, md, dec, &out)
+	return reply, out.Header, out.Trailer, err
+}
+
+// SetCallResponse gives the call made with ctx its response headers and
+// trailers, for the grpc.Header and grpc.Trailer options of that call; an
+// invoker calls it with what the callee answered. Without such options it
+// does nothing.
+func SetCallResponse(ctx context.Context, header, trailer metadata.MD) {
+	if r := cofaasrt.CallResponse(ctx); r != nil {
+		r.Header, r.Trailer = header, trailer
+	}
 }
 
 // RegisterInvoker routes ClientConn.Invoke for fullMethod

@@ -10,6 +10,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // Invoker performs one unary rpc of an imported service.
@@ -44,7 +46,29 @@ func LookupInvoker(fullMethod string) (Invoker, bool) {
 
 // ServeUnary is set by package grpc's init to the function that serves one
 // unary rpc on the registered services.
-var ServeUnary func(ctx context.Context, fullMethod string, dec func(any) error) (any, error)
+// The rpc's request metadata is md (the handler's incoming metadata); the
+// response headers and trailers the handler sets go to out, if not nil.
+var ServeUnary func(ctx context.Context, fullMethod string, md metadata.MD, dec func(any) error, out *ResponseMD) (any, error)
+
+// ResponseMD is the response header and trailer metadata of one rpc.
+type ResponseMD struct {
+	Header, Trailer metadata.MD
+}
+
+type callResponseKey struct{}
+
+// WithCallResponse returns ctx carrying r, where the invoker of a call made
+// with it puts the call's response metadata (grpc.Header and grpc.Trailer
+// ask for it).
+func WithCallResponse(ctx context.Context, r *ResponseMD) context.Context {
+	return context.WithValue(ctx, callResponseKey{}, r)
+}
+
+// CallResponse is the ResponseMD of ctx (WithCallResponse), or nil.
+func CallResponse(ctx context.Context) *ResponseMD {
+	r, _ := ctx.Value(callResponseKey{}).(*ResponseMD)
+	return r
+}
 
 // ServeState is set by package grpc's init to the function that tells
 // cofaas.Init whether main is serving (ready: some Server has entered

@@ -1,0 +1,170 @@
+//! Metadata across calls (the `metadata` fixture): the entry reports the
+//! metadata the client sent, forwards chosen keys (ASCII, repeated and
+//! `-bin`) to a callee over a fused edge and to another over a host-mediated
+//! edge, and reports the response headers and the error status's metadata
+//! it got back; its own response headers, and its error status's metadata,
+//! reach the client. The consolidated app must give exactly what the native
+//! one gives.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use cofaas::demo::{build_native_app, start_host, start_listening};
+use cofaas::pipeline::build;
+use cofaas::units::LinkMode;
+use common::{descriptors, same, unary_request};
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+use tonic::metadata::{KeyAndValueRef, MetadataMap, MetadataValue};
+
+const CALL: &str = "/md.Front/Call";
+
+/// The `x-` and `-bin` entries of `map` (not the transport's), sorted, a
+/// binary value decoded.
+fn app_entries(map: &MetadataMap) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = map
+        .iter()
+        .map(|kv| match kv {
+            KeyAndValueRef::Ascii(k, v) => (k.to_string(), v.as_bytes().to_vec()),
+            KeyAndValueRef::Binary(k, v) => (k.to_string(), v.to_bytes().unwrap().to_vec()),
+        })
+        .filter(|(k, _)| k.starts_with("x-") || (k.ends_with("-bin") && !k.starts_with("grpc-")))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The request: every kind of metadata a client sends.
+fn request(ask: &MessageDescriptor, text: &str, fail: bool) -> tonic::Request<Vec<u8>> {
+    let message =
+        DynamicMessage::parse_text_format(ask.clone(), &format!("text: {text:?} fail: {fail}"))
+            .unwrap();
+    let mut request = tonic::Request::new(prost::Message::encode_to_vec(&message));
+    let m = request.metadata_mut();
+    m.insert("x-request-id", MetadataValue::from_static("req-42"));
+    m.insert("authorization", MetadataValue::from_static("Bearer t0ken"));
+    m.insert_bin("trace-bin", MetadataValue::from_bytes(&[0, 1, 2, 0xff]));
+    m.append("x-multi", MetadataValue::from_static("a"));
+    m.append("x-multi", MetadataValue::from_static("b"));
+    // Not forwarded by Front: its callees must not see it.
+    m.insert("x-private", MetadataValue::from_static("front only"));
+    request
+}
+
+/// What the client observes of one call: the reply (or the status), and the
+/// app's entries of the response metadata.
+#[derive(Debug, PartialEq)]
+enum Observed {
+    Reply(DynamicMessage, Vec<(String, Vec<u8>)>),
+    Failed(tonic::Code, String, Vec<(String, Vec<u8>)>),
+}
+
+async fn observe(
+    addr: SocketAddr,
+    seen: &MessageDescriptor,
+    request: tonic::Request<Vec<u8>>,
+) -> Observed {
+    match unary_request(addr, CALL, request).await {
+        Ok(response) => {
+            let md = app_entries(response.metadata());
+            let reply = DynamicMessage::decode(seen.clone(), &**response.get_ref()).unwrap();
+            Observed::Reply(reply, md)
+        }
+        Err(status) => Observed::Failed(
+            status.code(),
+            status.message().to_string(),
+            app_entries(status.metadata()),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_crosses_fused_and_mediated_edges_as_natively() {
+    let app = common::repo().join("cofaas/tests/fixtures/metadata");
+    let before = common::hash_tree(&app);
+    let native_app = app.clone();
+    let native_target = common::target_dir();
+    let bins = tokio::task::spawn_blocking(move || {
+        build_native_app(&native_app, &native_target, false).unwrap()
+    })
+    .await
+    .unwrap();
+    let (back_addr, _back) =
+        start_listening("back", &bins["back"].program, "BACK_LISTEN", &[], false).unwrap();
+    let (ledger_addr, _ledger) = start_listening(
+        "ledger",
+        &bins["ledger"].program,
+        "LEDGER_LISTEN",
+        &[],
+        false,
+    )
+    .unwrap();
+    let (native, _front) = start_listening(
+        "front",
+        &bins["front"].program,
+        "FRONT_LISTEN",
+        &[
+            ("BACK_ADDR", format!("http://{back_addr}")),
+            ("LEDGER_ADDR", format!("http://{ledger_addr}")),
+        ],
+        false,
+    )
+    .unwrap();
+
+    // Fused where it can be: Front → Back is composed, Front → Ledger (one
+    // instance) host-mediated.
+    let opts = common::build_options_at(&app, LinkMode::Fused, "cofaas");
+    let host = tokio::task::spawn_blocking(move || {
+        let artifacts = build(&opts).unwrap();
+        start_host(&artifacts, None, &[], false).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        before,
+        common::hash_tree(&app),
+        "the build modified the fixture"
+    );
+
+    let pool = descriptors("cofaas/tests/fixtures/metadata/proto", &["md.proto"]);
+    let ask = pool.get_message_by_name("md.Ask").unwrap();
+    let seen = pool.get_message_by_name("md.Seen").unwrap();
+
+    let n = observe(native, &seen, request(&ask, "hi", false)).await;
+    let c = observe(host.addr, &seen, request(&ask, "hi", false)).await;
+    let (Observed::Reply(n_reply, n_md), Observed::Reply(c_reply, c_md)) = (&n, &c) else {
+        panic!("both should answer: native {n:?}, consolidated {c:?}")
+    };
+    same(c_reply, n_reply, "text: hi");
+    assert_eq!(c_md, n_md, "response metadata");
+    // What the native app gives is what the fixture means to test.
+    assert!(
+        n_md.iter()
+            .any(|(k, v)| k == "x-front-bin" && v == &[0xfe, 0, 0x7f]),
+        "{n_md:?}"
+    );
+    let text = n_reply.to_text_format();
+    for expected in [
+        "req-42",
+        "Bearer t0ken",
+        "x-from-front",
+        "back saw hi",
+        "x-ledger-header",
+        "x-retry-after",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from {text}");
+    }
+    assert!(
+        !text.contains("x-private\" value: \"front only\" } back"),
+        "{text}"
+    );
+
+    let n = observe(native, &seen, request(&ask, "no", true)).await;
+    let c = observe(host.addr, &seen, request(&ask, "no", true)).await;
+    assert_eq!(c, n, "an error status with metadata");
+    let Observed::Failed(code, _, md) = &n else {
+        panic!("native should fail: {n:?}")
+    };
+    assert_eq!(*code, tonic::Code::FailedPrecondition);
+    assert_eq!(md, &[("x-front-fail".to_string(), b"refused".to_vec())]);
+}
