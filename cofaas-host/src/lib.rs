@@ -177,8 +177,8 @@ impl From<HostError> for tonic::Status {
 }
 
 /// The name of the interface, in the app's WIT package, through which a
-/// function learns its rpc's deadline and sets the deadline of its calls
-/// (proto2wit's `RPC_CONTEXT`).
+/// function learns its rpc's deadline and metadata and sets those of its
+/// calls (proto2wit's `RPC_CONTEXT`).
 pub const RPC_CONTEXT: &str = "rpc-context";
 
 /// The data of every store: WASI context, resource table, memory limiter

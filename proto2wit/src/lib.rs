@@ -11,9 +11,9 @@
 //! * with an [`App`], a world per function (exports its services, imports the
 //!   ones it calls, exports its lifecycle interface `<function>-lifecycle`
 //!   whose `init` runs the function's original `main`, imports
-//!   [`RPC_CONTEXT`], the deadline of the rpc it serves and of the calls it
-//!   makes), and the top-level world `app` that exports the entries'
-//!   services;
+//!   [`RPC_CONTEXT`]: the deadline and metadata of the rpc it serves and of
+//!   the calls it makes), and the top-level world `app` that exports the
+//!   entries' services;
 //! * beside the WIT, a serialisable [`Map`] from every proto element to its
 //!   WIT name with field and enum numbers, so later stages never re-derive
 //!   names.
@@ -41,6 +41,9 @@
 //! | `FieldMask` field | `list<string>` (its paths; `option<list<string>>` for presence) | [`ValueType::FieldMask`] in the map |
 //! | wrappers (`Int32Value`, `StringValue`, …) | `option<T>` | as prost's `Option<T>` |
 //! | `Struct`, `Value`, `ListValue` | records and a variant, by the recursion rule | |
+//! | gRPC deadline (`grpc-timeout`) | `rpc-context.deadline() -> option<u64>` (rpc served), `set-call-deadline(option<u64>)` (calls made) | nanoseconds left; not part of any rpc's signature |
+//! | request metadata (ASCII and `-bin`) | `type metadata = list<tuple<string, list<u8>>>`; `take-request-metadata() -> metadata` (rpc served), `set-call-metadata(metadata)` (next call) | lowercase keys in order, repeated keys repeated, a `-bin` value decoded; taken, never copied: none reaches a call unless the function sets it (as tonic and grpc-go) |
+//! | response headers and trailers | `record response-metadata { headers: metadata, trailers: metadata }`; `set-response-metadata` (rpc served), `take-response-metadata` (after each call) | an error status's metadata travels as trailers |
 //! | streaming rpcs | refused, naming the rpc and file | [`Options::skip_streaming`] skips them with a warning; never made unary |
 //! | groups, extensions | refused (groups) / ignored (extensions are not part of a service contract) | |
 //!
@@ -168,8 +171,10 @@ pub enum Error {
     },
 }
 
-/// The interface every function's world imports: the deadline of the rpc
-/// it serves (`deadline`) and of the calls it makes (`set-call-deadline`).
+/// The interface every function's world imports: the deadline and metadata
+/// of the rpc it serves (`deadline`, `take-request-metadata`,
+/// `set-response-metadata`) and of the calls it makes (`set-call-deadline`,
+/// `set-call-metadata`, `take-response-metadata`).
 pub const RPC_CONTEXT: &str = "rpc-context";
 
 /// Options of [`generate`].

@@ -385,3 +385,70 @@ fn main_file(crate_dir: &Path, bin: Option<&str>) -> Result<PathBuf, BuildError>
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crate_at(name: &str, manifest: &str, files: &[&str]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cofaas-bins-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in files {
+            let path = dir.join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "fn main() {}\n").unwrap();
+        }
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        dir
+    }
+
+    #[test]
+    fn binaries_cargo_discovers_are_found() {
+        let dir = crate_at(
+            "auto",
+            "[package]\nname = \"app\"\n",
+            &["src/main.rs", "src/bin/front.rs", "src/bin/back/main.rs"],
+        );
+        let path_of = |bin| {
+            bin_target(&dir, Some(bin))
+                .unwrap()
+                .and_then(|t| t.get("path").and_then(|p| p.as_str()).map(str::to_string))
+        };
+        assert_eq!(path_of("front").as_deref(), Some("src/bin/front.rs"));
+        assert_eq!(path_of("back").as_deref(), Some("src/bin/back/main.rs"));
+        assert_eq!(path_of("app").as_deref(), Some("src/main.rs"));
+        let err = bin_target(&dir, None).unwrap_err().to_string();
+        assert!(
+            err.contains("several [[bin]] targets (app, back, front)"),
+            "{err}"
+        );
+        assert_eq!(
+            main_file(&dir, Some("front")).unwrap(),
+            PathBuf::from("src/bin/front.rs")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn autobins_off_and_declared_binaries_win() {
+        let dir = crate_at(
+            "off",
+            "[package]\nname = \"app\"\nautobins = false\n",
+            &["src/main.rs", "src/bin/front.rs"],
+        );
+        assert!(
+            bin_target(&dir, None).unwrap().is_none(),
+            "src/main.rs only"
+        );
+        assert!(bin_target(&dir, Some("front")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let dir = crate_at(
+            "declared",
+            "[package]\nname = \"app\"\n[[bin]]\nname = \"front\"\npath = \"src/front.rs\"\n",
+            &["src/front.rs", "src/bin/front.rs"],
+        );
+        let t = bin_target(&dir, Some("front")).unwrap().unwrap();
+        assert_eq!(t.get("path").and_then(|p| p.as_str()), Some("src/front.rs"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -65,6 +65,17 @@ func (greeter) SayHello(ctx context.Context, in *wrapperspb.StringValue) (*wrapp
 	if err := grpc.SetHeader(ctx, metadata.Pairs("k", "v")); err != nil {
 		return nil, err
 	}
+	if v := metadata.ValueFromIncomingContext(ctx, "x-in"); len(v) > 0 {
+		if err := grpc.SendHeader(ctx, metadata.Pairs("x-echo", v[0])); err != nil {
+			return nil, err
+		}
+		if err := grpc.SetHeader(ctx, metadata.Pairs("late", "x")); err == nil {
+			return nil, status.Error(codes.Internal, "SetHeader after SendHeader succeeded")
+		}
+	}
+	if err := grpc.SetTrailer(ctx, metadata.Pairs("t", "1", "t", "2")); err != nil {
+		return nil, err
+	}
 	if in.GetValue() == "fail" {
 		return nil, status.Error(codes.FailedPrecondition, "asked to fail")
 	}
@@ -297,6 +308,24 @@ func TestSetHeaderOutsideRPC(t *testing.T) {
 	}
 }
 
+func TestUnaryCallMetadata(t *testing.T) {
+	in := metadata.Pairs("x-in", "hi", "k-bin", string([]byte{0, 255}))
+	resp, header, trailer, err := cofaas.UnaryCallMetadata(context.Background(), Greeter_SayHello_FullMethodName, in, decoder(t, wrapperspb.String("md")))
+	if err != nil || resp.(*wrapperspb.StringValue).GetValue() != "hello md" {
+		t.Fatalf("reply %v, err %v", resp, err)
+	}
+	wantHeader := metadata.Pairs("k", "v", "x-echo", "hi")
+	if !reflect.DeepEqual(header, wantHeader) || !reflect.DeepEqual(trailer, metadata.Pairs("t", "1", "t", "2")) {
+		t.Fatalf("header %v trailer %v", header, trailer)
+	}
+	// An error keeps the headers and trailers set before it.
+	_, header, trailer, err = cofaas.UnaryCallMetadata(context.Background(), Greeter_SayHello_FullMethodName, nil, decoder(t, wrapperspb.String("fail")))
+	if status.Code(err) != codes.FailedPrecondition || header.Get("k")[0] != "v" || len(trailer.Get("t")) != 2 {
+		t.Fatalf("err %v header %v trailer %v", err, header, trailer)
+	}
+	serverTrace.take()
+}
+
 var clientTrace trace
 
 func clientInterceptor(name string) grpc.UnaryClientInterceptor {
@@ -309,6 +338,7 @@ func clientInterceptor(name string) grpc.UnaryClientInterceptor {
 const (
 	echoMethod  = "/test.Echo/Echo"
 	errorMethod = "/test.Echo/Fail"
+	mdMethod    = "/test.Echo/Metadata"
 )
 
 func init() {
@@ -321,6 +351,33 @@ func init() {
 	cofaas.RegisterInvoker(errorMethod, func(ctx context.Context, req, reply any) error {
 		return cofaas.StatusFromWit(int32(codes.ResourceExhausted), "too much", nil)
 	})
+	// Answers with its outgoing metadata's "x-out" as a header, and a
+	// trailer, as a callee would.
+	cofaas.RegisterInvoker(mdMethod, func(ctx context.Context, req, reply any) error {
+		out, _ := metadata.FromOutgoingContext(ctx)
+		cofaas.SetCallResponse(ctx, metadata.Pairs("x-got", strings.Join(out.Get("x-out"), ",")), metadata.Pairs("x-t", "2"))
+		return cofaas.StatusFromWit(int32(codes.Aborted), "with trailers", nil)
+	})
+}
+
+func TestInvokeResponseMetadata(t *testing.T) {
+	cc, err := grpc.NewClient("md:1", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-out", "a", "x-out", "b")
+	var header, trailer metadata.MD
+	err = cc.Invoke(ctx, mdMethod, wrapperspb.String("x"), new(wrapperspb.StringValue), grpc.Header(&header), grpc.Trailer(&trailer))
+	if status.Code(err) != codes.Aborted {
+		t.Fatalf("err = %v", err)
+	}
+	if !reflect.DeepEqual(header, metadata.Pairs("x-got", "a,b")) || !reflect.DeepEqual(trailer, metadata.Pairs("x-t", "2")) {
+		t.Fatalf("header %v trailer %v", header, trailer)
+	}
+	// Without the options the response metadata goes nowhere.
+	if err := cc.Invoke(ctx, mdMethod, wrapperspb.String("x"), new(wrapperspb.StringValue)); status.Code(err) != codes.Aborted {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 func TestInvoke(t *testing.T) {

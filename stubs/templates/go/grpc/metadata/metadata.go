@@ -2,9 +2,10 @@
 // It implements package metadata: MD (keys lowercased as in grpc-go), its
 // methods, and the incoming/outgoing context helpers. Left out: the
 // transport-level key validation and FromOutgoingContextRaw (internal use).
-// In cofaas no metadata crosses a component boundary yet: outgoing metadata
-// is kept in the context for the user's own interceptors, and a served rpc
-// sees an empty incoming MD.
+// In cofaas metadata crosses every call as natively: a call sends its
+// context's outgoing MD, a served rpc's incoming MD is what its caller
+// sent, and grpc.SetHeader/SetTrailer reach the caller's grpc.Header and
+// grpc.Trailer.
 
 // Package metadata defines the structure of the metadata supported by gRPC.
 package metadata
