@@ -54,6 +54,7 @@ usage: <host> --deployment <dir/deployment.json> [options]
   --fuel <units>           enable fuel metering with this much fuel per request
   --metrics <addr>         serve Prometheus metrics at http://<addr>/metrics
   --no-reflection          do not serve gRPC server reflection (v1 and v1alpha)
+  --otlp <endpoint>        export trace spans by OTLP/gRPC (e.g. http://127.0.0.1:4317)
 environment: RUST_LOG sets the log level (default info); logs go to stderr
 once bound, the host prints `cofaas host listening on <addr>` (and
 `cofaas host metrics on <addr>`) to stderr, with the actual ports";
@@ -70,6 +71,8 @@ pub struct Args {
     pub metrics: Option<SocketAddr>,
     /// Serve gRPC server reflection (on unless `--no-reflection`).
     pub reflection: bool,
+    /// Where to export trace spans by OTLP/gRPC (`--otlp`), if anywhere.
+    pub otlp: Option<String>,
     /// Pools, queues and limits.
     pub config: HostConfig,
 }
@@ -88,6 +91,7 @@ impl Args {
         let mut listen = None;
         let mut metrics = None;
         let mut reflection = true;
+        let mut otlp = None;
         let mut config = HostConfig::default();
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
@@ -136,6 +140,7 @@ impl Args {
                 }
                 "--fuel" => config.fuel = Some(positive(&flag, &value()?)? as u64),
                 "--no-reflection" if inline.is_none() => reflection = false,
+                "--otlp" => otlp = Some(value()?),
                 "-h" | "--help" => return Err(usage("help requested".into())),
                 other => return Err(usage(format!("unexpected argument `{other}`"))),
             }
@@ -145,6 +150,7 @@ impl Args {
             listen: listen.unwrap_or(Self::DEFAULT_LISTEN),
             metrics,
             reflection,
+            otlp,
             config,
         })
     }

@@ -12,6 +12,7 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status};
+use tracing::Instrument as _;
 use wasmtime::{
     Engine, Store, StoreContextMut, Trap, WasmBacktrace,
     component::{
@@ -726,6 +727,7 @@ impl<E: Exports> Host<E> {
     {
         let started = Instant::now();
         let Inbound { timeout, metadata } = inbound;
+        let span = crate::trace::rpc_span(site.method, &metadata);
         let deadline = started + timeout.unwrap_or(self.inner.config.default_timeout);
         // The rpc's own deadline (what a Go handler's context carries) is the
         // client's, if it sent one; the host's default is only enforced.
@@ -734,7 +736,10 @@ impl<E: Exports> Host<E> {
             metadata,
         };
         let resolved = self.site(site)?;
-        let result = self.call_inner(&resolved, deadline, rpc, f).await;
+        let result = self
+            .call_inner(&resolved, deadline, rpc, f)
+            .instrument(span)
+            .await;
         let code = match &result {
             Ok(_) => Code::Ok,
             Err(status) => status.code(),
@@ -793,8 +798,10 @@ impl<E: Exports> Host<E> {
         };
         let host = Arc::clone(inner);
         let started = Instant::now();
+        let span = tracing::Span::current();
         let outcome = tokio::task::spawn_blocking(move || {
             let _permits = (inflight, pool_permit);
+            let _span = span.enter();
             let unit = &host.units[unit_index];
             unit.with_slot(&host, deadline, rpc, |slot| {
                 let r = f(&mut slot.store, &slot.exports)?;
@@ -1128,6 +1135,13 @@ impl Edge {
             deadline: call,
             metadata: std::mem::take(&mut caller.data_mut().request_metadata),
         };
+        let span = tracing::debug_span!(
+            "edge",
+            caller = %self.caller,
+            interface = %self.interface,
+            function = %self.function
+        );
+        let _span = span.enter();
         let started = Instant::now();
         let outcome = units.run_in(self.callee, deadline, rpc, f);
         let elapsed = started.elapsed();

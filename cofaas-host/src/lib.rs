@@ -37,6 +37,7 @@ mod deployment;
 mod host;
 mod metadata;
 pub mod metrics;
+mod trace;
 
 use std::{
     net::SocketAddr,
@@ -61,6 +62,7 @@ pub use host::{
 };
 pub use metadata::{Inbound, Metadata, ResponseMetadata, to_headers};
 pub use metrics::Metrics;
+pub use trace::{TraceParent, init_tracing, parse_traceparent};
 
 pub use tokio;
 pub use tonic;
@@ -391,17 +393,6 @@ pub fn load_component(engine: &Engine, path: &Path) -> Result<Component, HostErr
     }
 }
 
-/// Logs to stderr at the `RUST_LOG` level (default `info`). Idempotent.
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 /// Prints `cofaas host <what> <addr>` to stderr in one `write`, so that the
 /// line stays whole even while guests write to the same stderr (their
 /// output may still precede it on the same line).
@@ -553,12 +544,33 @@ pub fn try_run<E: Exports>(
 ) -> Result<(), HostError> {
     let args = Args::parse(args)?;
     let services = public.services;
-    init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|source| HostError::Runtime { source })?;
     rt.block_on(async move {
+        let spans = init_tracing(args.otlp.as_deref())?;
+        let served = serve_app(args, public, services, routes).await;
+        if let Some(provider) = spans {
+            // Flushes the spans not exported yet (off the async workers:
+            // the exporter's calls run on them).
+            let shutdown = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(err)) = shutdown {
+                tracing::warn!("cannot flush the trace spans: {err}");
+            }
+        }
+        served
+    })
+}
+
+/// The part of [`try_run`] inside the runtime, once tracing is set up.
+async fn serve_app<E: Exports>(
+    args: Args,
+    public: Public,
+    services: &'static [&'static str],
+    routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
+) -> Result<(), HostError> {
+    {
         let started = Instant::now();
         let deployment = Deployment::load(&args.deployment)?;
         let base = args
@@ -609,7 +621,7 @@ pub fn try_run<E: Exports>(
             }
         };
         serve_with_shutdown(routes, args.listen, shutdown).await
-    })
+    }
 }
 
 /// The full names of the reflection services.

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod bench;
 pub mod demo;
+pub mod ghz;
 pub mod link_plan;
 pub mod manifest;
 pub mod pipeline;

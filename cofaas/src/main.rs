@@ -105,6 +105,12 @@ enum Cmd {
         /// Load: KiB per call.
         #[arg(long, default_value_t = 1)]
         kib: u32,
+        /// ghz: the method to call, `package.Service.Method`.
+        #[arg(long, default_value = "helloworld.Greeter.SayHello")]
+        call: String,
+        /// ghz: the request, as protobuf JSON.
+        #[arg(long, default_value = r#"{"name":"load","calls":1,"payloadKib":1}"#)]
+        data: String,
     },
     /// Map .proto files to a WIT package.
     Wit {
@@ -162,6 +168,60 @@ enum Experiment {
     Paper,
     /// A long load run: errors, throughput, memory before and after.
     Load,
+    /// A load run with ghz (the standard gRPC load tool, installed with `go
+    /// install`) on any app: `--call` and `--data` say what to send; the
+    /// native functions are started by the convention of `cofaas::ghz`.
+    Ghz,
+}
+
+/// `cofaas bench --experiment ghz`: ghz against the native app, then
+/// against the consolidated host (release builds of both).
+fn bench_ghz(
+    app: &std::path::Path,
+    opts: &BuildOptions,
+    artifacts: &cofaas::pipeline::Artifacts,
+    call: String,
+    data: String,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<ExitCode> {
+    use cofaas::ghz;
+    let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
+    let tools = opts.cargo_target_dir.join("tools");
+    eprintln!("cofaas bench: installing {}", ghz::GHZ);
+    let ghz_bin = ghz::install_go_tool(&tools, "ghz", ghz::GHZ)?;
+    let (manifest_path, manifest) = cofaas::manifest::Manifest::load(app)?;
+    let dir = manifest_path.parent().unwrap_or(std::path::Path::new("."));
+    let mut g = ghz::GhzOptions::new(ghz_bin, call, data);
+    g.requests = requests;
+    g.concurrency = concurrency;
+    g.includes = manifest.app.includes.iter().map(|p| dir.join(p)).collect();
+    // ghz wants the protos relative to an import path.
+    g.protos = manifest
+        .app
+        .protos
+        .iter()
+        .map(|p| {
+            let p = dir.join(p);
+            g.includes
+                .iter()
+                .find_map(|i| p.strip_prefix(i).ok())
+                .map_or_else(|| p.clone(), std::path::Path::to_path_buf)
+        })
+        .collect();
+    let native = {
+        let n = ghz::start_native_app(app, &bins, false)?;
+        eprintln!("cofaas bench: ghz against the native app ({requests} requests)");
+        ghz::load(&g, n.addr, &n.pids())?
+    };
+    let consolidated = {
+        let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;
+        let pid = h.process().id();
+        eprintln!("cofaas bench: ghz against the consolidated host ({requests} requests)");
+        ghz::load(&g, h.addr, &[pid])?
+    };
+    print!("{}", ghz::table(&g, &native, &consolidated));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The error and its causes, each said once: a cause that its error's own
@@ -258,12 +318,17 @@ fn real_main() -> Result<ExitCode> {
             concurrency,
             calls,
             kib,
+            call,
+            data,
         } => {
             let mut opts = BuildOptions::new(&app);
             opts.verbose = false;
             opts.link = link;
             eprintln!("cofaas bench: building {} (release)...", app.display());
             let artifacts = build(&opts)?;
+            if experiment == Experiment::Ghz {
+                return bench_ghz(&app, &opts, &artifacts, call, data, requests, concurrency);
+            }
             let bins = cofaas::demo::build_native(&app, &opts.cargo_target_dir, true)?;
             let rt = tokio::runtime::Runtime::new()?;
             let stopped = rt.block_on(async {
@@ -296,6 +361,8 @@ fn real_main() -> Result<ExitCode> {
                                 eprintln!("cofaas bench: wrote {}", path.display());
                             }
                         }
+                        // Run by `bench_ghz` above.
+                        Experiment::Ghz => {}
                         Experiment::Load => {
                             let mut lo = cofaas::bench::LoadOptions::default();
                             lo.requests = requests;
