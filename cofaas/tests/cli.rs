@@ -344,20 +344,23 @@ fn a_function_that_does_not_compile_shows_rustc_in_full() {
     let _ = std::fs::remove_dir_all(app.parent().unwrap());
 }
 
-/// A crate with a library beside its binary is refused before anything is
-/// compiled, saying why.
+/// A function crate with a `[lib]` table is refused before anything is
+/// compiled, saying why and which file (a library at `src/lib.rs` without
+/// one is consolidated: see tests/layouts.rs).
 #[test]
-fn a_library_beside_the_binary_is_refused_clearly() {
+fn a_lib_table_is_refused_clearly() {
     let app = prodcon_copy("with-lib", "prodcon-with-lib");
     std::fs::write(app.join("consumer/src/lib.rs"), "pub fn helper() {}\n").unwrap();
+    let manifest = app.join("consumer/Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[lib]\npath = \"src/lib.rs\"\n");
+    std::fs::write(&manifest, text).unwrap();
     let out = cofaas_build(&app);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("function `consumer`: ")
-            && err.contains(
-                "has a library (src/lib.rs) beside its binary; that layout is not supported yet"
-            ),
+        err.contains("consumer/Cargo.toml")
+            && err.contains("a function crate's [lib] table is not supported yet"),
         "{err}"
     );
     assert!(!err.contains("Compiling"), "{err}");

@@ -3,7 +3,10 @@
 //! helloworld shape), a runtime built by hand with
 //! `Builder::new_multi_thread().worker_threads(4)`, a reply made in a
 //! `tokio::spawn`ed task, and `#[tokio::main(flavor = "multi_thread",
-//! worker_threads = 4)]`. Built, served, and answering like native.
+//! worker_threads = 4)]` in a crate whose `src/lib.rs` (the service, with
+//! `crate::` paths of its own) is used by its `src/main.rs` by the crate's
+//! name, the binary having a module of its own. Built, served, and
+//! answering like native.
 
 mod common;
 

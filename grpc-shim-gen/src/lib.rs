@@ -612,8 +612,40 @@ impl<'a> RustGuest<'a> {
     /// cannot take, are returned separately in [`Root::main`] with the rest
     /// of the file unchanged.
     pub fn root(&self, main_file: &str, main_source: &str, wit_dir: &str) -> Result<Root, Error> {
+        self.root_inner(main_file, main_source, None, wit_dir)
+    }
+
+    /// The component root of a function whose crate has a library beside
+    /// its binary: the library is the crate root, as natively (its
+    /// `crate::` paths hold), the binary a module `__cofaas_main` loaded
+    /// from `main_path` (relative to the root's directory; its own modules
+    /// are found beside it), and `extern crate self as <crate_name>` lets
+    /// the binary's `<crate_name>::...` paths reach the library. Write
+    /// [`Root::main`] as `__cofaas_main.rs` beside the binary's file, and
+    /// [`Root::library`] (if any) as `__cofaas_user_lib.rs` beside the
+    /// library. The binary's own `crate::` paths then mean the library's.
+    pub fn root_with_library(
+        &self,
+        main_path: &str,
+        main_source: &str,
+        library: Library<'_>,
+        wit_dir: &str,
+    ) -> Result<Root, Error> {
+        self.root_inner(main_path, main_source, Some(library), wit_dir)
+    }
+
+    fn root_inner(
+        &self,
+        main_file: &str,
+        main_source: &str,
+        library: Option<Library<'_>>,
+        wit_dir: &str,
+    ) -> Result<Root, Error> {
         let world = self.world()?;
-        let (hoisted, rest) = split_inner_attributes(main_source);
+        let (hoisted, rest) = match library {
+            Some(lib) => split_inner_attributes(lib.source),
+            None => split_inner_attributes(main_source),
+        };
         let (ns, pkg) = self
             .map
             .wit_package
@@ -636,13 +668,45 @@ impl<'a> RustGuest<'a> {
                 }
             }
         });
-        let (include, main) = if hoisted.is_empty() {
-            (main_file.to_string(), None)
-        } else {
-            ("__cofaas_main.rs".to_string(), Some(rest))
+        let (included, main, library, call_main) = match library {
+            None => {
+                let (include, main) = if hoisted.is_empty() {
+                    (main_file.to_string(), None)
+                } else {
+                    ("__cofaas_main.rs".to_string(), Some(rest))
+                };
+                (quote!(include!(#include);), main, None, quote!(main()))
+            }
+            Some(lib) => {
+                let main = crate_visible_main(main_source).ok_or_else(|| Error::Main {
+                    file: main_file.to_string(),
+                    message: "no `fn main` found".into(),
+                })?;
+                let main_copy = match main_file.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/__cofaas_main.rs"),
+                    None => "__cofaas_main.rs".to_string(),
+                };
+                let (include, library) = if hoisted.is_empty() {
+                    (lib.file.to_string(), None)
+                } else {
+                    ("__cofaas_user_lib.rs".to_string(), Some(rest))
+                };
+                let name = format_ident!("{}", lib.crate_name);
+                (
+                    quote! {
+                        include!(#include);
+                        extern crate self as #name;
+                        #[path = #main_copy]
+                        mod __cofaas_main;
+                    },
+                    Some(main),
+                    library,
+                    quote!(__cofaas_main::main()),
+                )
+            }
         };
         let tokens = quote! {
-            include!(#include);
+            #included
 
             #[doc(hidden)]
             #[allow(warnings, clippy::all)]
@@ -659,7 +723,7 @@ impl<'a> RustGuest<'a> {
             /// Runs the function's `main` once: it registers the services.
             pub(crate) fn __cofaas_init() -> Result<(), String> {
                 static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-                INIT.get_or_init(|| tonic::cofaas::MainResult::into_init_result(main()))
+                INIT.get_or_init(|| tonic::cofaas::MainResult::into_init_result(#call_main))
                     .clone()
             }
 
@@ -681,6 +745,7 @@ impl<'a> RustGuest<'a> {
         Ok(Root {
             root: format!("{header}{body}"),
             main,
+            library,
         })
     }
 }
@@ -693,8 +758,55 @@ pub struct Root {
     /// The root file.
     pub root: String,
     /// `__cofaas_main.rs`: main.rs without its leading inner attributes
-    /// (moved to the root), if it had any.
+    /// (moved to the root), if it had any; with a library
+    /// ([`RustGuest::root_with_library`]), main.rs with its `fn main` made
+    /// `pub(crate)`.
     pub main: Option<String>,
+    /// `__cofaas_user_lib.rs`: the library without its leading inner
+    /// attributes (moved to the root), if it had any.
+    pub library: Option<String>,
+}
+
+/// The library of a function crate whose binary uses it by name
+/// (`src/lib.rs` beside `src/main.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Library<'a> {
+    /// Its file name, in the directory of the component root (`lib.rs`).
+    pub file: &'a str,
+    /// Its source.
+    pub source: &'a str,
+    /// The crate name the binary calls it by (`my_service`).
+    pub crate_name: &'a str,
+}
+
+/// `source` with its top-level `fn main` (the first line declaring it)
+/// made `pub(crate)`, so that the component root can call it from the
+/// module the binary becomes.
+fn crate_visible_main(source: &str) -> Option<String> {
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut done = false;
+    for line in source.split_inclusive('\n') {
+        if !done {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            let unvis = ["pub(crate) ", "pub "]
+                .iter()
+                .find_map(|v| body.strip_prefix(v))
+                .unwrap_or(body);
+            let rest = unvis.strip_prefix("async ").unwrap_or(unvis);
+            if let Some(after) = rest.strip_prefix("fn main")
+                && after.trim_start().starts_with('(')
+            {
+                out.push_str(indent);
+                out.push_str("pub(crate) ");
+                out.push_str(unvis);
+                done = true;
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    done.then_some(out)
 }
 
 /// Splits leading `#![..]` / `//!` lines (which `include!` rejects) from the rest.
@@ -721,7 +833,21 @@ fn split_inner_attributes(source: &str) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_inner_attributes;
+    use super::{crate_visible_main, split_inner_attributes};
+
+    #[test]
+    fn main_is_made_crate_visible() {
+        let src = "//! Doc\nmod x;\n\n#[tokio::main(flavor = \"multi_thread\")]\nasync fn main() -> Result<(), E> {\n    fn main_helper() {}\n}\n";
+        let out = crate_visible_main(src).unwrap();
+        assert!(out.contains("\npub(crate) async fn main() -> Result<(), E> {\n"), "{out}");
+        assert!(out.contains("    fn main_helper() {}"), "{out}");
+        assert_eq!(out.lines().count(), src.lines().count(), "line numbers kept");
+        assert_eq!(
+            crate_visible_main("pub fn main () {}\n").unwrap(),
+            "pub(crate) fn main () {}\n"
+        );
+        assert!(crate_visible_main("fn mainly() {}\n").is_none());
+    }
 
     #[test]
     fn inner_attributes_are_hoisted() {

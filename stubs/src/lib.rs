@@ -397,8 +397,9 @@ pub fn rewrite_manifest(text: &str, role: &Role, stubs: &RustStubs) -> Result<St
     if let Role::Function { lib_path } = role {
         if doc.get("lib").is_some() {
             return Err(Error::Unsupported {
-                message: "function crates with a library target are not supported yet: \
-                          the function's binary becomes the component's library"
+                message: "a function crate's [lib] table is not supported yet (the component \
+                          is the crate's library); a library at src/lib.rs without a [lib] \
+                          table is"
                     .into(),
             });
         }
@@ -622,7 +623,10 @@ grpc = { package = "tonic", version = "0.14", optional = true }
             lib_path: "x.rs".into(),
         };
         let err = rewrite_manifest(text, &role, &stubs()).unwrap_err();
-        assert!(err.to_string().contains("library target"), "{err}");
+        assert!(
+            err.to_string().contains("[lib] table is not supported"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -62,22 +62,20 @@ impl Backend for Rust {
             let fdir = cx.function_dir(fname);
             let bin = cx.manifest.functions[*fname].bin.as_deref();
             let user_dir = cx.user_function_dir(fname);
-            if user_dir.join("src/lib.rs").is_file() {
-                return Err(BuildError::Layout(format!(
-                    "function `{fname}`: {} has a library (src/lib.rs) beside its binary; \
-                     that layout is not supported yet (the binary becomes the component's \
-                     library): move the library into a crate of its own, or its code into \
-                     the binary's modules",
-                    user_dir.display()
-                )));
-            }
             let main_rel = main_file(&user_dir, bin)?;
+            // A library beside the binary (`src/lib.rs`, used by the binary
+            // by the crate's name) is the component's crate root.
+            let library = user_dir.join("src/lib.rs").is_file();
             let main_name = main_rel
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let main_dir = main_rel.parent().unwrap_or(Path::new("")).to_path_buf();
-            let lib_rel = main_dir.join("__cofaas_lib.rs");
+            let lib_rel = if library {
+                PathBuf::from("src/__cofaas_lib.rs")
+            } else {
+                main_dir.join("__cofaas_lib.rs")
+            };
             rewrite(
                 &fdir.join("Cargo.toml"),
                 &stubs::Role::Function {
@@ -96,7 +94,32 @@ impl Backend for Rust {
             )?;
             let main_path = fdir.join(&main_rel);
             let main_source = std::fs::read_to_string(&main_path).map_err(io(&main_path))?;
-            let root = guest.root(&main_name, &main_source, ".cofaas/wit")?;
+            let root = if library {
+                let lib_path = fdir.join("src/lib.rs");
+                let lib_source = std::fs::read_to_string(&lib_path).map_err(io(&lib_path))?;
+                let crate_name = package_name(&fdir.join("Cargo.toml"))?.replace('-', "_");
+                // The binary's path from `src/`, where the root is.
+                let main_path = match main_rel.strip_prefix("src") {
+                    Ok(p) => p.display().to_string(),
+                    Err(_) => format!("../{}", main_rel.display()),
+                };
+                let root = guest.root_with_library(
+                    &main_path,
+                    &main_source,
+                    grpc_shim_gen::Library {
+                        file: "lib.rs",
+                        source: &lib_source,
+                        crate_name: &crate_name,
+                    },
+                    ".cofaas/wit",
+                )?;
+                if let Some(lib) = &root.library {
+                    write_if_changed(&fdir.join("src/__cofaas_user_lib.rs"), lib.as_bytes())?;
+                }
+                root
+            } else {
+                guest.root(&main_name, &main_source, ".cofaas/wit")?
+            };
             write_if_changed(&fdir.join(&lib_rel), root.root.as_bytes())?;
             if let Some(main) = root.main {
                 write_if_changed(
@@ -151,7 +174,9 @@ impl Backend for Rust {
                 status,
                 output: format!(
                     "{}(paths are relative to {})\n",
-                    output.replace("__cofaas_main.rs", "main.rs"),
+                    output
+                        .replace("__cofaas_main.rs", "main.rs")
+                        .replace("__cofaas_user_lib.rs", "lib.rs"),
                     cx.opts.app_dir.display()
                 ),
             },
