@@ -886,9 +886,17 @@ const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 fn link_deadline_clocks(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     use wasmtime_wasi::clocks::WasiClocksView;
     use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host;
-    // The store's deadline, as the longest wait allowed now.
+    // The store's deadline, as the longest wait allowed now; inside a
+    // composed unit, also the deadline of the call being made into a fused
+    // callee (which runs in the caller's store), so that the callee's waits
+    // end when the caller's timeout does, as the caller stops waiting then
+    // natively.
     fn cap(data: &State, wait: Duration) -> Duration {
-        match data.deadline {
+        let limit = match (data.deadline, data.call_deadline) {
+            (Some(d), Some(c)) => Some(d.min(c)),
+            (d, c) => d.or(c),
+        };
+        match limit {
             Some(d) => wait.min(d.saturating_duration_since(Instant::now())),
             None => wait,
         }

@@ -72,7 +72,8 @@ impl LoadResult {
     }
 }
 
-fn total_memory(pids: &[u32]) -> Result<Memory> {
+/// The memory of the processes `pids`, summed.
+pub(crate) fn total_memory(pids: &[u32]) -> Result<Memory> {
     let mut sum = Memory {
         rss_kib: 0,
         peak_kib: 0,

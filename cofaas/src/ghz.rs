@@ -17,9 +17,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::backend::NativeFunction;
+use crate::bench::total_memory;
 use crate::demo::start_listening;
 use crate::manifest::Manifest;
-use crate::proc::{Guard, Memory, memory_of};
+use crate::proc::{Guard, Memory};
 
 /// The ghz release the load runs use.
 pub const GHZ: &str = "github.com/bojand/ghz/cmd/ghz@v0.120.0";
@@ -124,16 +125,27 @@ pub fn start_native_app(
     })
 }
 
+/// Compiles the app's protos (`cofaas.toml`'s `protos` and `includes`, in
+/// `app_dir`) into an encoded `FileDescriptorSet` at `out`, for ghz.
+pub fn write_protoset(app_dir: &Path, out: &Path) -> Result<()> {
+    let (manifest_path, manifest) = Manifest::load(app_dir)?;
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let protos: Vec<PathBuf> = manifest.app.protos.iter().map(|p| dir.join(p)).collect();
+    let includes: Vec<PathBuf> = manifest.app.includes.iter().map(|p| dir.join(p)).collect();
+    let fds = proto2wit::compile_protos(&protos, &includes)?;
+    std::fs::write(out, prost::Message::encode_to_vec(&fds))
+        .with_context(|| format!("writing {}", out.display()))
+}
+
 /// One ghz load run.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct GhzOptions {
     /// The ghz binary.
     pub ghz: PathBuf,
-    /// `.proto` files describing the call, and their import paths.
-    pub protos: Vec<PathBuf>,
-    /// Import paths of `protos`.
-    pub includes: Vec<PathBuf>,
+    /// An encoded `FileDescriptorSet` describing the call (ghz's
+    /// `--protoset`; see [`write_protoset`]).
+    pub protoset: PathBuf,
     /// The method, `package.Service.Method` (or `/`-separated).
     pub call: String,
     /// The request, as protobuf JSON.
@@ -146,12 +158,16 @@ pub struct GhzOptions {
 
 impl GhzOptions {
     /// A run of 1 000 000 requests on 16 connections of `call` with `data`,
-    /// by the ghz at `ghz`; the protos are to be set.
-    pub fn new(ghz: PathBuf, call: impl Into<String>, data: impl Into<String>) -> Self {
+    /// by the ghz at `ghz`, described by `protoset`.
+    pub fn new(
+        ghz: PathBuf,
+        protoset: PathBuf,
+        call: impl Into<String>,
+        data: impl Into<String>,
+    ) -> Self {
         GhzOptions {
             ghz,
-            protos: Vec::new(),
-            includes: Vec::new(),
+            protoset,
             call: call.into(),
             data: data.into(),
             requests: 1_000_000,
@@ -180,20 +196,6 @@ pub struct GhzResult {
     pub memory_start: Memory,
     /// The same after it.
     pub memory_end: Memory,
-}
-
-/// The memory of `pids`, summed.
-fn memory(pids: &[u32]) -> Result<Memory> {
-    let mut sum = Memory {
-        rss_kib: 0,
-        peak_kib: 0,
-    };
-    for &pid in pids {
-        let m = memory_of(pid).with_context(|| format!("reading /proc/{pid}/status"))?;
-        sum.rss_kib += m.rss_kib;
-        sum.peak_kib += m.peak_kib;
-    }
-    Ok(sum)
 }
 
 /// ghz's JSON report, the part read here (durations in nanoseconds).
@@ -225,12 +227,7 @@ fn run_ghz(opts: &GhzOptions, addr: SocketAddr, requests: usize) -> Result<Repor
         .args(["--concurrency", &opts.concurrency.to_string()])
         .args(["--connections", &opts.concurrency.to_string()])
         .args(["--timeout", "20s"]);
-    for p in &opts.includes {
-        cmd.arg("--import-paths").arg(p);
-    }
-    for p in &opts.protos {
-        cmd.arg("--proto").arg(p);
-    }
+    cmd.arg("--protoset").arg(&opts.protoset);
     cmd.arg(addr.to_string());
     let out = cmd
         .output()
@@ -254,9 +251,9 @@ fn run_ghz(opts: &GhzOptions, addr: SocketAddr, requests: usize) -> Result<Repor
 /// `pids` are the processes whose memory is reported.
 pub fn load(opts: &GhzOptions, addr: SocketAddr, pids: &[u32]) -> Result<GhzResult> {
     run_ghz(opts, addr, 1000.min(opts.requests))?;
-    let memory_start = memory(pids)?;
+    let memory_start = total_memory(pids)?;
     let report = run_ghz(opts, addr, opts.requests)?;
-    let memory_end = memory(pids)?;
+    let memory_end = total_memory(pids)?;
     let ok = report
         .status_code_distribution
         .get("OK")

@@ -190,25 +190,11 @@ fn bench_ghz(
     let tools = opts.cargo_target_dir.join("tools");
     eprintln!("cofaas bench: installing {}", ghz::GHZ);
     let ghz_bin = ghz::install_go_tool(&tools, "ghz", ghz::GHZ)?;
-    let (manifest_path, manifest) = cofaas::manifest::Manifest::load(app)?;
-    let dir = manifest_path.parent().unwrap_or(std::path::Path::new("."));
-    let mut g = ghz::GhzOptions::new(ghz_bin, call, data);
+    let protoset = artifacts.dir.join("ghz.protoset");
+    ghz::write_protoset(app, &protoset)?;
+    let mut g = ghz::GhzOptions::new(ghz_bin, protoset, call, data);
     g.requests = requests;
     g.concurrency = concurrency;
-    g.includes = manifest.app.includes.iter().map(|p| dir.join(p)).collect();
-    // ghz wants the protos relative to an import path.
-    g.protos = manifest
-        .app
-        .protos
-        .iter()
-        .map(|p| {
-            let p = dir.join(p);
-            g.includes
-                .iter()
-                .find_map(|i| p.strip_prefix(i).ok())
-                .map_or_else(|| p.clone(), std::path::Path::to_path_buf)
-        })
-        .collect();
     let native = {
         let n = ghz::start_native_app(app, &bins, false)?;
         eprintln!("cofaas bench: ghz against the native app ({requests} requests)");

@@ -6,17 +6,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use cofaas::backend::NativeFunction;
-use cofaas::demo::{
-    Consolidated, build_native, build_native_app, start_host, start_listening, start_native,
-};
+use cofaas::demo::{Consolidated, build_native, build_native_app, start_host, start_native};
 use cofaas::helloworld::greeter_client::GreeterClient;
 use cofaas::helloworld::{HelloReply, HelloRequest};
 use cofaas::pipeline::build;
-use cofaas::proc::Guard;
 use cofaas::units::LinkMode;
 use common::{descriptors, same, unary};
 use prost_reflect::{DynamicMessage, MessageDescriptor, Value};
@@ -136,35 +131,6 @@ async fn prodcon_go_answers_like_native_with_the_gc_on() {
     eprintln!("host RSS: {after_first} KiB after 1 000 calls, {at_end} KiB after 20 000");
 }
 
-/// The native mixed app: back and clock, then middle, then front, each
-/// told where the ones it calls listen.
-fn start_native_mixed(bins: &BTreeMap<String, NativeFunction>) -> (SocketAddr, Vec<Guard>) {
-    let (back_addr, back) =
-        start_listening("back", &bins["back"].program, "BACK_LISTEN", &[], false).unwrap();
-    let (clock_addr, clock) =
-        start_listening("clock", &bins["clock"].program, "CLOCK_LISTEN", &[], false).unwrap();
-    let (middle_addr, middle) = start_listening(
-        "middle",
-        &bins["middle"].program,
-        "MIDDLE_LISTEN",
-        &[
-            ("BACK_ADDR", bins["middle"].peer_address(back_addr)),
-            ("CLOCK_ADDR", bins["middle"].peer_address(clock_addr)),
-        ],
-        false,
-    )
-    .unwrap();
-    let (addr, front) = start_listening(
-        "front",
-        &bins["front"].program,
-        "FRONT_LISTEN",
-        &[("MIDDLE_ADDR", bins["front"].peer_address(middle_addr))],
-        false,
-    )
-    .unwrap();
-    (addr, vec![front, middle, clock, back])
-}
-
 /// Sends `body` to Front/Handle natively and consolidated; asserts both
 /// reports are equal; returns the consolidated one.
 async fn report_like_native(
@@ -208,24 +174,68 @@ async fn mixed_rust_go_rust_answers_like_native() {
         tokio::task::spawn_blocking(move || build_native_app(&native_app, &target, false).unwrap())
             .await
             .unwrap();
-    let (native, _natives) = tokio::task::spawn_blocking(move || start_native_mixed(&bins))
-        .await
-        .unwrap();
+    // Started by the convention `cofaas bench --experiment ghz` uses
+    // (`<FUNCTION>_LISTEN`, `<OWNER>_ADDR`), which the example follows.
+    let native_dir = app.clone();
+    let natives = tokio::task::spawn_blocking(move || {
+        cofaas::ghz::start_native_app(&native_dir, &bins, false).unwrap()
+    })
+    .await
+    .unwrap();
+    let native = natives.addr;
     // The cost model fuses middle → clock (fixed-size messages) and
     // mediates the rest; then every edge host-mediated.
     for (link, units) in [
         (LinkMode::Auto, vec!["back", "clock+middle", "front"]),
         (LinkMode::Mediated, vec!["back", "clock", "front", "middle"]),
     ] {
-        let (host, built): (Consolidated, Vec<String>) = tokio::task::spawn_blocking(move || {
-            let artifacts = build(&common::build_options("mixed", link, "cofaas")).unwrap();
-            let units = artifacts.units.keys().cloned().collect();
-            (start_host(&artifacts, None, &[], false).unwrap(), units)
-        })
-        .await
-        .unwrap();
+        let (mut host, built): (Consolidated, Vec<String>) =
+            tokio::task::spawn_blocking(move || {
+                let artifacts = build(&common::build_options("mixed", link, "cofaas")).unwrap();
+                let units = artifacts.units.keys().cloned().collect();
+                (start_host(&artifacts, None, &[], false).unwrap(), units)
+            })
+            .await
+            .unwrap();
         assert_eq!(built, units);
         mixed_answers_like_native(native, &host).await;
+        if link == LinkMode::Auto {
+            let host_pid = host.process().id();
+            ghz_loads_without_errors(
+                &app,
+                [(native, natives.pids()), (host.addr, vec![host_pid])],
+            )
+            .await;
+        }
+    }
+}
+
+/// A short ghz run (the load tool `cofaas bench --experiment ghz` drives)
+/// against each of `targets`: every request answered OK, latencies and
+/// memory read.
+async fn ghz_loads_without_errors(app: &std::path::Path, targets: [(SocketAddr, Vec<u32>); 2]) {
+    let ghz = common::go_tool("ghz", cofaas::ghz::GHZ);
+    let protoset = common::target_dir().join("mixed-test.protoset");
+    cofaas::ghz::write_protoset(app, &protoset).unwrap();
+    let data = r#"{"id":"load","name":"words","words":["alpha","beta"],"numbers":[1,2],"payload":"AAE=","labels":{"team":"blue"}}"#;
+    let mut opts = cofaas::ghz::GhzOptions::new(ghz, protoset, "mixed.Front.Handle", data);
+    opts.requests = 2000;
+    opts.concurrency = 4;
+    for (addr, pids) in targets {
+        let o = opts.clone();
+        let r = tokio::task::spawn_blocking(move || cofaas::ghz::load(&o, addr, &pids).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.count, 2000, "{r:?}");
+        assert_eq!(r.errors, 0, "{:?}", r.status_codes);
+        assert!(
+            r.rps > 0.0 && r.p50 > std::time::Duration::ZERO && r.p99 >= r.p50,
+            "{r:?}"
+        );
+        assert!(
+            r.memory_start.rss_kib > 0 && r.memory_end.rss_kib > 0,
+            "{r:?}"
+        );
     }
 }
 

@@ -10,8 +10,6 @@
 
 mod common;
 
-use cofaas::demo::{build_native_app, start_host, start_listening};
-use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
 use common::{descriptors, same, unary};
 use prost_reflect::DynamicMessage;
@@ -19,39 +17,10 @@ use prost_reflect::DynamicMessage;
 #[tokio::test(flavor = "multi_thread")]
 async fn multi_binary_crates_and_hand_built_runtimes_answer_like_native() {
     let app = common::repo().join("cofaas/tests/fixtures/layouts");
-    let before = common::hash_tree(&app);
-    let native_app = app.clone();
-    let native_target = common::target_dir();
-    let bins = tokio::task::spawn_blocking(move || {
-        build_native_app(&native_app, &native_target, false).unwrap()
-    })
-    .await
-    .unwrap();
+    let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
     // Only the function's binary of the crate is built natively.
-    assert!(bins["greeter"].program.ends_with("helloworld-server"));
-    let (echo_addr, _echo) =
-        start_listening("echo", &bins["echo"].program, "ECHO_LISTEN", &[], false).unwrap();
-    let (native, _greeter) = start_listening(
-        "greeter",
-        &bins["greeter"].program,
-        "GREETER_LISTEN",
-        &[("ECHO_ADDR", bins["greeter"].peer_address(echo_addr))],
-        false,
-    )
-    .unwrap();
-
-    let opts = common::build_options_at(&app, LinkMode::Auto, "cofaas");
-    let host = tokio::task::spawn_blocking(move || {
-        let artifacts = build(&opts).unwrap();
-        start_host(&artifacts, None, &[], false).unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        before,
-        common::hash_tree(&app),
-        "the build modified the fixture"
-    );
+    assert!(both.bins["greeter"].program.ends_with("helloworld-server"));
+    let (native, host) = (both.native.addr, &both.host);
 
     let pool = descriptors("cofaas/tests/fixtures/layouts/proto", &["layouts.proto"]);
     let request = pool.get_message_by_name("layouts.HelloRequest").unwrap();

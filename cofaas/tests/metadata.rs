@@ -10,8 +10,6 @@ mod common;
 
 use std::net::SocketAddr;
 
-use cofaas::demo::{build_native_app, start_host, start_listening};
-use cofaas::pipeline::build;
 use cofaas::units::LinkMode;
 use common::{descriptors, same, unary_request};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
@@ -81,50 +79,10 @@ async fn observe(
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_crosses_fused_and_mediated_edges_as_natively() {
     let app = common::repo().join("cofaas/tests/fixtures/metadata");
-    let before = common::hash_tree(&app);
-    let native_app = app.clone();
-    let native_target = common::target_dir();
-    let bins = tokio::task::spawn_blocking(move || {
-        build_native_app(&native_app, &native_target, false).unwrap()
-    })
-    .await
-    .unwrap();
-    let (back_addr, _back) =
-        start_listening("back", &bins["back"].program, "BACK_LISTEN", &[], false).unwrap();
-    let (ledger_addr, _ledger) = start_listening(
-        "ledger",
-        &bins["ledger"].program,
-        "LEDGER_LISTEN",
-        &[],
-        false,
-    )
-    .unwrap();
-    let (native, _front) = start_listening(
-        "front",
-        &bins["front"].program,
-        "FRONT_LISTEN",
-        &[
-            ("BACK_ADDR", format!("http://{back_addr}")),
-            ("LEDGER_ADDR", format!("http://{ledger_addr}")),
-        ],
-        false,
-    )
-    .unwrap();
-
     // Fused where it can be: Front → Back is composed, Front → Ledger (one
     // instance) host-mediated.
-    let opts = common::build_options_at(&app, LinkMode::Fused, "cofaas");
-    let host = tokio::task::spawn_blocking(move || {
-        let artifacts = build(&opts).unwrap();
-        start_host(&artifacts, None, &[], false).unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        before,
-        common::hash_tree(&app),
-        "the build modified the fixture"
-    );
+    let both = common::both_ways(&app, LinkMode::Fused, "cofaas").await;
+    let (native, host) = (both.native.addr, &both.host);
 
     let pool = descriptors("cofaas/tests/fixtures/metadata/proto", &["md.proto"]);
     let ask = pool.get_message_by_name("md.Ask").unwrap();

@@ -839,9 +839,16 @@ mod tests {
     fn main_is_made_crate_visible() {
         let src = "//! Doc\nmod x;\n\n#[tokio::main(flavor = \"multi_thread\")]\nasync fn main() -> Result<(), E> {\n    fn main_helper() {}\n}\n";
         let out = crate_visible_main(src).unwrap();
-        assert!(out.contains("\npub(crate) async fn main() -> Result<(), E> {\n"), "{out}");
+        assert!(
+            out.contains("\npub(crate) async fn main() -> Result<(), E> {\n"),
+            "{out}"
+        );
         assert!(out.contains("    fn main_helper() {}"), "{out}");
-        assert_eq!(out.lines().count(), src.lines().count(), "line numbers kept");
+        assert_eq!(
+            out.lines().count(),
+            src.lines().count(),
+            "line numbers kept"
+        );
         assert_eq!(
             crate_visible_main("pub fn main () {}\n").unwrap(),
             "pub(crate) fn main () {}\n"

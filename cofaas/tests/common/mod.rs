@@ -172,24 +172,8 @@ pub fn descriptors(proto_dir: &str, files: &[&str]) -> DescriptorPool {
 /// A Go command-line tool, `go install`ed (pinned `package@version`) into
 /// `<target>/tools/<version>/` unless it is there already; its path.
 pub fn go_tool(name: &str, package_at_version: &str) -> PathBuf {
-    let version = package_at_version.rsplit('@').next().unwrap_or("latest");
-    let dir = target_dir().join("tools").join(version);
-    let bin = dir.join(name);
-    if bin.is_file() {
-        return bin;
-    }
-    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-    let out = std::process::Command::new(go)
-        .args(["install", package_at_version])
-        .env("GOBIN", &dir)
-        .output()
-        .expect("running go install (Go is needed for the tests)");
-    assert!(
-        out.status.success() && bin.is_file(),
-        "go install {package_at_version} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
+    cofaas::ghz::install_go_tool(&target_dir().join("tools"), name, package_at_version)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// grpcurl, pinned.
@@ -198,4 +182,39 @@ pub fn grpcurl() -> PathBuf {
         "grpcurl",
         "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4",
     )
+}
+
+/// An app run both ways: natively (every function built unchanged and
+/// started by the convention of `cofaas::ghz`) and consolidated.
+pub struct BothWays {
+    /// The natively built functions.
+    pub bins: BTreeMap<String, cofaas::backend::NativeFunction>,
+    /// The native deployment.
+    pub native: cofaas::ghz::NativeApp,
+    /// The consolidated host.
+    pub host: cofaas::demo::Consolidated,
+}
+
+/// Builds and starts the app in `app_dir` natively and consolidated (with
+/// `link`, under `<target>/<out>`), checking that the build leaves the
+/// app's files as they were.
+pub async fn both_ways(app_dir: &Path, link: LinkMode, out: &str) -> BothWays {
+    let before = hash_tree(app_dir);
+    let (dir, target) = (app_dir.to_path_buf(), target_dir());
+    let (bins, native) = tokio::task::spawn_blocking(move || {
+        let bins = cofaas::demo::build_native_app(&dir, &target, false).unwrap();
+        let native = cofaas::ghz::start_native_app(&dir, &bins, false).unwrap();
+        (bins, native)
+    })
+    .await
+    .unwrap();
+    let opts = build_options_at(app_dir, link, out);
+    let host = tokio::task::spawn_blocking(move || {
+        let artifacts = cofaas::pipeline::build(&opts).unwrap();
+        cofaas::demo::start_host(&artifacts, None, &[], false).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(before, hash_tree(app_dir), "the build modified the app");
+    BothWays { bins, native, host }
 }
