@@ -1306,7 +1306,7 @@ fn add_metadata_functions(iface: &mut Interface) {
         Type::list(Type::tuple([Type::String, Type::list(Type::U8)])),
     );
     metadata.set_docs(Some(
-        "gRPC metadata as on the wire: lowercase keys in order, repeated keys repeated, values as bytes (a `-bin` key's value is its binary value, not base64).",
+        "gRPC metadata: lowercase keys in order, a repeated key once per value, values as bytes (a `-bin` key's value decoded, not base64).",
     ));
     iface.type_def(metadata);
     let mut response = TypeDef::record(

@@ -240,7 +240,6 @@ fn add_discovered_bins(
     crate_dir: &Path,
     doc: &toml::Table,
     bins: &mut Vec<toml::Table>,
-    name_of: &dyn Fn(&toml::Table) -> Option<String>,
 ) {
     let mut found: Vec<(String, String)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(crate_dir.join("src/bin")) {
@@ -267,7 +266,7 @@ fn add_discovered_bins(
     }
     for (name, path) in found {
         let declared = bins.iter().any(|t| {
-            name_of(t).as_deref() == Some(name.as_str())
+            t.get("name").and_then(|n| n.as_str()) == Some(name.as_str())
                 || t.get("path").and_then(|p| p.as_str()) == Some(path.as_str())
         });
         if !declared {
@@ -309,7 +308,7 @@ fn bin_target(crate_dir: &Path, bin: Option<&str>) -> Result<Option<toml::Table>
         .and_then(toml::Value::as_bool)
         .unwrap_or(true);
     if autobins {
-        add_discovered_bins(crate_dir, &doc, &mut bins, &name_of);
+        add_discovered_bins(crate_dir, &doc, &mut bins);
     }
     match (bin, bins.as_slice()) {
         (Some(want), _) => match bins.iter().find(|t| name_of(t).as_deref() == Some(want)) {
