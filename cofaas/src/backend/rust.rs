@@ -236,11 +236,7 @@ impl Backend for Rust {
 /// `{name, path}` tables: `src/bin/<name>.rs`, `src/bin/<name>/main.rs`
 /// and, once there is any other binary, `src/main.rs` (named after the
 /// package). A declared binary of the same name or path wins.
-fn add_discovered_bins(
-    crate_dir: &Path,
-    doc: &toml::Table,
-    bins: &mut Vec<toml::Table>,
-) {
+fn add_discovered_bins(crate_dir: &Path, doc: &toml::Table, bins: &mut Vec<toml::Table>) {
     let mut found: Vec<(String, String)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(crate_dir.join("src/bin")) {
         for entry in entries.flatten() {
