@@ -419,6 +419,7 @@ impl<'a> Mapper<'a> {
                 package: info.package.clone(),
                 path: info.path.clone(),
                 wit_name,
+                interface: types_interface_name(&info.package),
                 values,
                 open: self.open_enums,
             },
@@ -446,13 +447,6 @@ impl<'a> Mapper<'a> {
                 file: info.file.clone(),
                 element: name.to_string(),
                 what: format!("recursive message (cycle {})", cycle.join(" -> ")),
-            });
-        }
-        if info.package == "google.protobuf" && !PLAIN_WELL_KNOWN.contains(&name) {
-            return Err(Error::Unsupported {
-                file: info.file.clone(),
-                element: name.to_string(),
-                what: "well-known type".to_string(),
             });
         }
         stack.push(name.to_string());
@@ -554,6 +548,7 @@ impl<'a> Mapper<'a> {
                 package: info.package.clone(),
                 path: info.path.clone(),
                 wit_name,
+                interface: types_interface_name(&info.package),
                 fields,
                 oneofs: oneof_maps,
             },
@@ -603,6 +598,13 @@ impl<'a> Mapper<'a> {
             }
             PType::Message => {
                 let target = f.type_name().trim_start_matches('.').to_string();
+                // A wrapper is its scalar wherever it occurs (a oneof case,
+                // a list element, a map value), as prost and protobuf-go's
+                // `wrapperspb` carry it; a singular field of one is
+                // `option<T>` (see `field_type`).
+                if let Some(inner) = wrapper_scalar(&target) {
+                    return Ok(ValueType::Scalar(inner));
+                }
                 if target == "google.protobuf.FieldMask" {
                     return Ok(ValueType::FieldMask);
                 }
@@ -708,22 +710,18 @@ impl<'a> Mapper<'a> {
     }
 }
 
-/// Well-known types that are plain messages and map as records, like
-/// prost's `prost_types` structs: `timestamp { seconds: s64, nanos: s32 }`,
-/// `duration` the same, `any { type-url: string, value: list<u8> }`,
-/// `field-mask { paths: list<string> }`. `Empty` is no parameter / unit.
-/// `Struct`, `Value` and `ListValue` are recursive: they follow the
-/// recursion rule (their back-edges are carried encoded).
-const PLAIN_WELL_KNOWN: &[&str] = &[
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.Any",
-    "google.protobuf.FieldMask",
-    "google.protobuf.Empty",
-    "google.protobuf.Struct",
-    "google.protobuf.Value",
-    "google.protobuf.ListValue",
-];
+/// The types interface of proto package `package`: `a-b-v1-types` for
+/// `a.b.v1`, `types` for the empty package. Segments that have no WIT
+/// spelling are dropped here and refused where the package's types are
+/// named.
+pub fn types_interface_name(package: &str) -> String {
+    package
+        .split('.')
+        .filter_map(kebab)
+        .map(|p| p + "-")
+        .collect::<String>()
+        + "types"
+}
 
 /// The scalar a wrapper well-known type wraps (`google.protobuf.Int32Value`
 /// → `int32`); a field of it maps to `option<T>`, as prost maps it to
@@ -780,6 +778,7 @@ pub fn generate(
             enums: BTreeMap::new(),
             worlds: BTreeMap::new(),
             packages: BTreeMap::new(),
+            type_interfaces: BTreeMap::new(),
             wit_maps: options.wit_maps,
         },
     };
@@ -851,6 +850,7 @@ pub fn generate(
                                 package: "google.protobuf".into(),
                                 path: vec!["Empty".into()],
                                 wit_name: "empty".into(),
+                                interface: types_interface_name("google.protobuf"),
                                 fields: Vec::new(),
                                 oneofs: Vec::new(),
                             },
@@ -887,50 +887,6 @@ pub fn generate(
                 });
             }
             let types = mapper.reachable(&roots);
-            let mut type_names: BTreeMap<String, String> = BTreeMap::new();
-            type_names.insert("rpc-status".into(), "(cofaas rpc-status)".into());
-            for t in &types {
-                let wit = mapper
-                    .map
-                    .messages
-                    .get(t)
-                    .map(|m| m.wit_name.clone())
-                    .or_else(|| mapper.map.enums.get(t).map(|e| e.wit_name.clone()))
-                    .unwrap_or_default();
-                if let Some(first) = type_names.insert(wit.clone(), t.clone()) {
-                    return Err(Error::Collision {
-                        first,
-                        second: t.clone(),
-                        wit,
-                        scope: format!("interface {interface}"),
-                    });
-                }
-            }
-            // Functions and types share an interface's namespace in WIT,
-            // but not in proto (`rpc Quote(Order) returns (Quote)`): such a
-            // function becomes `<name>-rpc`.
-            for m in &mut methods {
-                if type_names.contains_key(&m.wit_name) {
-                    let renamed = format!("{}-rpc", m.wit_name);
-                    let taken = type_names
-                        .get(&renamed)
-                        .cloned()
-                        .or_else(|| fn_names.get(&renamed).map(|f| format!("{proto_name}.{f}")));
-                    if let Some(first) = taken {
-                        return Err(Error::Collision {
-                            first,
-                            second: format!(
-                                "{proto_name}.{} (renamed from `{}`)",
-                                m.proto_name, m.wit_name
-                            ),
-                            wit: renamed,
-                            scope: format!("interface {interface}"),
-                        });
-                    }
-                    fn_names.insert(renamed.clone(), m.proto_name.clone());
-                    m.wit_name = renamed;
-                }
-            }
             mapper.map.services.insert(
                 proto_name.clone(),
                 ServiceMap {
@@ -948,6 +904,8 @@ pub fn generate(
     }
 
     let mut map = mapper.map;
+    assign_types(&mut map, &mut interface_owner)?;
+    name_functions(&mut map)?;
     add_worlds(&mut map, app, &interface_owner)?;
     let package = encode(&map)?;
     let wit = package.to_string();
@@ -963,6 +921,328 @@ pub fn generate(
         map,
         warnings,
     })
+}
+
+/// The messages and enums a message or enum refers to by name.
+fn type_deps(map: &Map, full: &str) -> Vec<String> {
+    let Some(m) = map.messages.get(full) else {
+        return Vec::new();
+    };
+    let mut refs = Vec::new();
+    for f in m
+        .fields
+        .iter()
+        .chain(m.oneofs.iter().flat_map(|o| &o.cases))
+    {
+        if let Label::Map { key } = &f.label {
+            refs.extend(type_ref(key));
+        }
+        refs.extend(type_ref(&f.ty));
+    }
+    refs
+}
+
+/// Puts every type an rpc reaches into the types interface of its package
+/// (packages whose types refer to each other in a cycle share one), then
+/// names what each types interface defines: messages and enums, then the
+/// oneof variants (`<message>-<oneof>`, or `<message>-<oneof>-oneof` when a
+/// message or enum already has that name). Every name that still meets
+/// another is an [`Error::Collision`] naming both, before anything is
+/// emitted.
+fn assign_types(map: &mut Map, interfaces: &mut BTreeMap<String, String>) -> Result<(), Error> {
+    let emitted: BTreeSet<String> = map
+        .services
+        .values()
+        .flat_map(|s| s.types.iter().cloned())
+        .collect();
+    let package_of = |map: &Map, t: &str| -> String {
+        map.messages
+            .get(t)
+            .map(|m| m.package.clone())
+            .or_else(|| map.enums.get(t).map(|e| e.package.clone()))
+            .unwrap_or_default()
+    };
+    // The package graph, and the cycles in it.
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for t in &emitted {
+        let from = package_of(map, t);
+        let deps = edges.entry(from.clone()).or_default();
+        for d in type_deps(map, t) {
+            let to = package_of(map, &d);
+            if to != from {
+                deps.insert(to);
+            }
+        }
+    }
+    let reach = |start: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut work = vec![start.to_string()];
+        while let Some(p) = work.pop() {
+            for next in edges.get(&p).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    work.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<String, BTreeSet<String>> =
+        edges.keys().map(|p| (p.clone(), reach(p))).collect();
+    let mut owner_of_package: BTreeMap<String, String> = BTreeMap::new();
+    for p in edges.keys() {
+        // The first package of the cycle `p` is on (itself if none).
+        let first = reaches[p]
+            .iter()
+            .filter(|q| reaches.get(*q).is_some_and(|r| r.contains(p)))
+            .chain(std::iter::once(p))
+            .min()
+            .cloned()
+            .unwrap_or_default();
+        owner_of_package.insert(p.clone(), first);
+    }
+    let mut types: BTreeMap<String, TypesMap> = BTreeMap::new();
+    let mut iface_package: BTreeMap<String, String> = BTreeMap::new();
+    for (p, first) in &owner_of_package {
+        if kebab_package_ok(first).is_err() {
+            return Err(Error::BadName {
+                proto: first.clone(),
+            });
+        }
+        let interface = types_interface_name(first);
+        if let Some(other) = iface_package.insert(interface.clone(), first.clone())
+            && other != *first
+        {
+            return Err(Error::Collision {
+                first: format!("package `{other}`'s types"),
+                second: format!("package `{first}`'s types"),
+                wit: interface,
+                scope: "package".into(),
+            });
+        }
+        let entry = types.entry(interface.clone()).or_insert_with(|| TypesMap {
+            interface: interface.clone(),
+            packages: Vec::new(),
+            types: Vec::new(),
+        });
+        entry.packages.push(p.clone());
+    }
+    for (interface, package) in &iface_package {
+        let owner = format!("the types of package `{package}`");
+        if let Some(first) = interfaces.insert(interface.clone(), owner.clone()) {
+            return Err(Error::Collision {
+                first,
+                second: owner,
+                wit: interface.clone(),
+                scope: "package".into(),
+            });
+        }
+    }
+    for t in &emitted {
+        let interface = types_interface_name(&owner_of_package[&package_of(map, t)]);
+        if let Some(m) = map.messages.get_mut(t) {
+            m.interface = interface.clone();
+        } else if let Some(e) = map.enums.get_mut(t) {
+            e.interface = interface.clone();
+        }
+        if let Some(ti) = types.get_mut(&interface) {
+            ti.types.push(t.clone());
+        }
+    }
+    // Names inside each types interface.
+    for ti in types.values_mut() {
+        ti.packages.sort();
+        let scope = format!("interface {}", ti.interface);
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for t in &ti.types {
+            let wit = map.type_wit_name(t).unwrap_or_default().to_string();
+            if let Some(first) = names.insert(wit.clone(), t.clone()) {
+                return Err(Error::Collision {
+                    first,
+                    second: t.clone(),
+                    wit,
+                    scope: scope.clone(),
+                });
+            }
+        }
+        for t in &ti.types {
+            let Some(m) = map.messages.get_mut(t) else {
+                continue;
+            };
+            for o in &mut m.oneofs {
+                let element = format!("{t}.{} (its oneof variant)", o.proto_name);
+                if names.contains_key(&o.variant) {
+                    o.variant = format!("{}-oneof", o.variant);
+                }
+                if let Some(first) = names.insert(o.variant.clone(), element.clone()) {
+                    return Err(Error::Collision {
+                        first,
+                        second: element,
+                        wit: o.variant.clone(),
+                        scope: scope.clone(),
+                    });
+                }
+            }
+        }
+    }
+    map.type_interfaces = types;
+    for ti in map.type_interfaces.values() {
+        types_scope(map, ti)?;
+    }
+    Ok(())
+}
+
+/// Whether every segment of a package name has a WIT spelling.
+fn kebab_package_ok(package: &str) -> Result<(), Error> {
+    for seg in package.split('.').filter(|s| !s.is_empty()) {
+        if kebab(seg).is_none() {
+            return Err(Error::BadName {
+                proto: package.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How an interface refers to types it does not define: `use <interface>.{
+/// <name> [as <alias>] }`, by interface, with the local names by proto name.
+#[derive(Default)]
+struct Scope {
+    /// Local name of every type the interface defines or uses.
+    local: BTreeMap<String, String>,
+    /// `use` items: interface → (WIT name, local name).
+    uses: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl Scope {
+    /// Brings `full` (defined in `interface` as `wit`) into the scope, whose
+    /// names so far are `taken`: as itself, or as `<interface>-<name>` when
+    /// the name is taken.
+    fn use_type(
+        &mut self,
+        full: &str,
+        interface: &str,
+        wit: &str,
+        taken: &mut BTreeMap<String, String>,
+        scope: &str,
+    ) -> Result<(), Error> {
+        if self.local.contains_key(full) {
+            return Ok(());
+        }
+        let local = if taken.contains_key(wit) {
+            format!("{interface}-{wit}")
+        } else {
+            wit.to_string()
+        };
+        if let Some(first) = taken.insert(local.clone(), full.to_string()) {
+            return Err(Error::Collision {
+                first,
+                second: format!("{full} (used from {interface})"),
+                wit: local,
+                scope: scope.to_string(),
+            });
+        }
+        self.local.insert(full.to_string(), local.clone());
+        self.uses
+            .entry(interface.to_string())
+            .or_default()
+            .push((wit.to_string(), local));
+        Ok(())
+    }
+}
+
+/// The scope of a types interface: its own types, and those of other types
+/// interfaces its types refer to.
+fn types_scope(map: &Map, ti: &TypesMap) -> Result<Scope, Error> {
+    let mut scope = Scope::default();
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for t in &ti.types {
+        let wit = map.type_wit_name(t).unwrap_or_default().to_string();
+        taken.insert(wit.clone(), t.clone());
+        scope.local.insert(t.clone(), wit);
+        if let Some(m) = map.messages.get(t) {
+            for o in &m.oneofs {
+                taken.insert(o.variant.clone(), format!("{t}.{}", o.proto_name));
+            }
+        }
+    }
+    let label = format!("interface {}", ti.interface);
+    for t in &ti.types {
+        for d in type_deps(map, t) {
+            let interface = map.type_interface(&d).unwrap_or_default().to_string();
+            if interface != ti.interface {
+                let wit = map.type_wit_name(&d).unwrap_or_default().to_string();
+                scope.use_type(&d, &interface, &wit, &mut taken, &label)?;
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// The scope of a service interface: `rpc-status`, and the requests and
+/// replies its functions take and return.
+fn service_scope(
+    map: &Map,
+    service: &ServiceMap,
+) -> Result<(Scope, BTreeMap<String, String>), Error> {
+    let mut scope = Scope::default();
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    taken.insert("rpc-status".into(), "(cofaas rpc-status)".into());
+    let label = format!("interface {}", service.interface);
+    for m in &service.methods {
+        for (full, empty) in [(&m.input, m.input_empty), (&m.output, m.output_empty)] {
+            if empty {
+                continue;
+            }
+            let interface = map.type_interface(full).unwrap_or_default().to_string();
+            let wit = map.type_wit_name(full).unwrap_or_default().to_string();
+            scope.use_type(full, &interface, &wit, &mut taken, &label)?;
+        }
+    }
+    Ok((scope, taken))
+}
+
+/// Functions and types share an interface's namespace in WIT, but not in
+/// proto (`rpc Quote(Order) returns (Quote)`): such a function becomes
+/// `<name>-rpc`.
+fn name_functions(map: &mut Map) -> Result<(), Error> {
+    let names: Vec<String> = map.services.keys().cloned().collect();
+    for name in names {
+        let (_, type_names) = service_scope(map, &map.services[&name])?;
+        let Some(service) = map.services.get_mut(&name) else {
+            continue;
+        };
+        let fn_names: BTreeMap<String, String> = service
+            .methods
+            .iter()
+            .map(|m| (m.wit_name.clone(), m.proto_name.clone()))
+            .collect();
+        let mut renamed_names = BTreeMap::new();
+        for m in &mut service.methods {
+            if type_names.contains_key(&m.wit_name) {
+                let renamed = format!("{}-rpc", m.wit_name);
+                let taken = type_names.get(&renamed).cloned().or_else(|| {
+                    fn_names
+                        .get(&renamed)
+                        .or_else(|| renamed_names.get(&renamed))
+                        .map(|f| format!("{}.{f}", service.proto_name))
+                });
+                if let Some(first) = taken {
+                    return Err(Error::Collision {
+                        first,
+                        second: format!(
+                            "{}.{} (renamed from `{}`)",
+                            service.proto_name, m.proto_name, m.wit_name
+                        ),
+                        wit: renamed,
+                        scope: format!("interface {}", service.interface),
+                    });
+                }
+                renamed_names.insert(renamed.clone(), m.proto_name.clone());
+                m.wit_name = renamed;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn add_worlds(
@@ -1101,7 +1381,7 @@ fn ident(name: &str) -> wit_encoder::Ident {
     names::encoder_ident(name).into()
 }
 
-fn value_type(map: &Map, ty: &ValueType) -> Type {
+fn value_type(scope: &Scope, ty: &ValueType) -> Type {
     match ty {
         ValueType::Scalar(s) => match s {
             Scalar::Double => Type::F64,
@@ -1114,22 +1394,109 @@ fn value_type(map: &Map, ty: &ValueType) -> Type {
             Scalar::String => Type::String,
             Scalar::Bytes => Type::list(Type::U8),
         },
-        ValueType::Message(m) => Type::named(ident(&map.messages[m].wit_name)),
-        ValueType::Enum(e) => Type::named(ident(&map.enums[e].wit_name)),
+        ValueType::Message(m) | ValueType::Enum(m) => named(scope, m),
         ValueType::Encoded(_) => Type::list(Type::U8),
         ValueType::FieldMask => Type::list(Type::String),
     }
 }
 
-fn field_type(map: &Map, f: &FieldMap) -> Type {
-    let ty = value_type(map, &f.ty);
+/// A type by its local name in `scope`.
+fn named(scope: &Scope, full: &str) -> Type {
+    Type::named(ident(scope.local.get(full).map_or(full, String::as_str)))
+}
+
+fn field_type(map: &Map, scope: &Scope, f: &FieldMap) -> Type {
+    let ty = value_type(scope, &f.ty);
     match &f.label {
         Label::Singular => ty,
         Label::Optional => Type::option(ty),
         Label::Repeated => Type::list(ty),
-        Label::Map { key } if map.wit_maps => Type::map(value_type(map, key), ty),
-        Label::Map { key } => Type::list(Type::tuple([value_type(map, key), ty])),
+        Label::Map { key } if map.wit_maps => Type::map(value_type(scope, key), ty),
+        Label::Map { key } => Type::list(Type::tuple([value_type(scope, key), ty])),
     }
+}
+
+/// `use <interface>.{<name> [as <alias>], ...};` for every interface
+/// `scope` takes types from.
+fn add_uses(iface: &mut Interface, scope: &Scope) {
+    for (interface, items) in &scope.uses {
+        let mut use_ = wit_encoder::Use::new(ident(interface));
+        for (wit, local) in items {
+            let alias = (wit != local).then(|| ident(local));
+            use_.item(ident(wit), alias);
+        }
+        iface.use_(use_);
+    }
+}
+
+/// The type definitions of one message: its record (or, with no fields, its
+/// one-case enum) and its oneofs' variants.
+fn message_defs(map: &Map, scope: &Scope, m: &MessageMap) -> Vec<TypeDef> {
+    if m.is_empty() {
+        let mut case = EnumCase::new(EMPTY_CASE);
+        case.set_docs(Some("The message (it has no fields)."));
+        let mut def = TypeDef::enum_(ident(&m.wit_name), [case]);
+        def.set_docs(Some(format!(
+            "Message `{}`, which has no fields: the component model has no empty records.",
+            m.proto_name
+        )));
+        return vec![def];
+    }
+    let fields = m.fields.iter().map(|f| {
+        let mut field = Field::new(ident(&f.wit_name), field_type(map, scope, f));
+        field.set_docs(Some(format!("`{}` = {}", f.proto_name, f.number)));
+        field
+    });
+    let oneof_fields = m.oneofs.iter().map(|o| {
+        let mut field = Field::new(
+            ident(&o.wit_name),
+            Type::option(Type::named(ident(&o.variant))),
+        );
+        field.set_docs(Some(format!("oneof `{}`", o.proto_name)));
+        field
+    });
+    let mut def = TypeDef::record(ident(&m.wit_name), fields.chain(oneof_fields));
+    def.set_docs(Some(format!("Message `{}`.", m.proto_name)));
+    let mut defs = vec![def];
+    for o in &m.oneofs {
+        let cases = o.cases.iter().map(|c| {
+            let mut case = VariantCase::value(ident(&c.wit_name), value_type(scope, &c.ty));
+            case.set_docs(Some(format!("`{}` = {}", c.proto_name, c.number)));
+            case
+        });
+        let mut def = TypeDef::variant(ident(&o.variant), cases);
+        def.set_docs(Some(format!("oneof `{}.{}`.", m.proto_name, o.proto_name)));
+        defs.push(def);
+    }
+    defs
+}
+
+fn enum_def(e: &EnumMap) -> TypeDef {
+    let cases = e.values.iter().map(|v| {
+        let mut case = EnumCase::new(ident(&v.wit_name));
+        case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
+        case
+    });
+    let mut def = if e.open {
+        let cases = e
+            .values
+            .iter()
+            .map(|v| {
+                let mut case = VariantCase::empty(ident(&v.wit_name));
+                case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
+                case
+            })
+            .chain(std::iter::once({
+                let mut case = VariantCase::value(UNRECOGNIZED_CASE, Type::S32);
+                case.set_docs(Some("A number no value of the enum names."));
+                case
+            }));
+        TypeDef::variant(ident(&e.wit_name), cases)
+    } else {
+        TypeDef::enum_(ident(&e.wit_name), cases)
+    };
+    def.set_docs(Some(format!("Enum `{}`.", e.proto_name)));
+    def
 }
 
 fn encode(map: &Map) -> Result<Package, Error> {
@@ -1140,12 +1507,38 @@ fn encode(map: &Map) -> Result<Package, Error> {
             proto: map.wit_package.clone(),
         })?;
     let mut package = Package::new(PackageName::new(ns.to_string(), name.to_string(), None));
+    for ti in map.type_interfaces.values() {
+        let scope = types_scope(map, ti)?;
+        let mut iface = Interface::new(ident(&ti.interface));
+        iface.set_docs(Some(format!(
+            "Messages and enums of proto package{} {}.",
+            if ti.packages.len() == 1 { "" } else { "s" },
+            ti.packages
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+        add_uses(&mut iface, &scope);
+        for t in &ti.types {
+            if let Some(m) = map.messages.get(t) {
+                for def in message_defs(map, &scope, m) {
+                    iface.type_def(def);
+                }
+            } else if let Some(e) = map.enums.get(t) {
+                iface.type_def(enum_def(e));
+            }
+        }
+        package.interface(iface);
+    }
     for service in map.services.values() {
+        let (scope, _) = service_scope(map, service)?;
         let mut iface = Interface::new(ident(&service.interface));
         iface.set_docs(Some(format!(
             "gRPC service `{}` (from `{}`).",
             service.proto_name, service.file
         )));
+        add_uses(&mut iface, &scope);
         let mut status = TypeDef::record(
             "rpc-status",
             [
@@ -1156,76 +1549,15 @@ fn encode(map: &Map) -> Result<Package, Error> {
         );
         status.set_docs(Some("A gRPC status: code, message and encoded details."));
         iface.type_def(status);
-        for t in &service.types {
-            if let Some(m) = map.messages.get(t) {
-                let fields = m.fields.iter().map(|f| {
-                    let mut field = Field::new(ident(&f.wit_name), field_type(map, f));
-                    field.set_docs(Some(format!("`{}` = {}", f.proto_name, f.number)));
-                    field
-                });
-                let oneof_fields = m.oneofs.iter().map(|o| {
-                    let mut field = Field::new(
-                        ident(&o.wit_name),
-                        Type::option(Type::named(ident(&o.variant))),
-                    );
-                    field.set_docs(Some(format!("oneof `{}`", o.proto_name)));
-                    field
-                });
-                let mut def = TypeDef::record(ident(&m.wit_name), fields.chain(oneof_fields));
-                def.set_docs(Some(format!("Message `{}`.", m.proto_name)));
-                iface.type_def(def);
-                for o in &m.oneofs {
-                    let cases = o.cases.iter().map(|c| {
-                        let mut case =
-                            VariantCase::value(ident(&c.wit_name), value_type(map, &c.ty));
-                        case.set_docs(Some(format!("`{}` = {}", c.proto_name, c.number)));
-                        case
-                    });
-                    let mut def = TypeDef::variant(ident(&o.variant), cases);
-                    def.set_docs(Some(format!("oneof `{}.{}`.", m.proto_name, o.proto_name)));
-                    iface.type_def(def);
-                }
-            } else if let Some(e) = map.enums.get(t) {
-                let cases = e.values.iter().map(|v| {
-                    let mut case = EnumCase::new(ident(&v.wit_name));
-                    case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
-                    case
-                });
-                let mut def = if e.open {
-                    let cases = e
-                        .values
-                        .iter()
-                        .map(|v| {
-                            let mut case = VariantCase::empty(ident(&v.wit_name));
-                            case.set_docs(Some(format!("`{}` = {}", v.proto_name, v.number)));
-                            case
-                        })
-                        .chain(std::iter::once({
-                            let mut case = VariantCase::value(UNRECOGNIZED_CASE, Type::S32);
-                            case.set_docs(Some("A number no value of the enum names."));
-                            case
-                        }));
-                    TypeDef::variant(ident(&e.wit_name), cases)
-                } else {
-                    TypeDef::enum_(ident(&e.wit_name), cases)
-                };
-                def.set_docs(Some(format!("Enum `{}`.", e.proto_name)));
-                iface.type_def(def);
-            }
-        }
         for m in &service.methods {
             let mut func = StandaloneFunc::new(ident(&m.wit_name), false);
             func.set_docs(Some(format!("rpc `{}`.", m.proto_name)));
             let mut params = Params::empty();
             if !m.input_empty {
-                params.push(
-                    "request",
-                    Type::named(ident(&map.messages[&m.input].wit_name)),
-                );
+                params.push("request", named(&scope, &m.input));
             }
             func.set_params(params);
-            let ok =
-                (!m.output_empty).then(|| Type::named(ident(&map.messages[&m.output].wit_name)));
+            let ok = (!m.output_empty).then(|| named(&scope, &m.output));
             let result = match ok {
                 Some(ok) => Result_::both(ok, Type::named("rpc-status")),
                 None => Result_::err(Type::named("rpc-status")),

@@ -24,6 +24,12 @@ pub struct Map {
     pub worlds: BTreeMap<String, WorldMap>,
     /// Proto packages that occur, with the files that declare them.
     pub packages: BTreeMap<String, Vec<String>>,
+    /// The types interfaces, by WIT interface name: one per proto package
+    /// whose messages or enums an rpc reaches (`helloworld-types`), where
+    /// every one of those types is defined once. Service interfaces `use`
+    /// their requests and replies from them.
+    #[serde(default)]
+    pub type_interfaces: BTreeMap<String, TypesMap>,
     /// `map<K, V>` fields are WIT `map<K, V>` ([`crate::Options::wit_maps`])
     /// rather than `list<tuple<K, V>>`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -31,7 +37,7 @@ pub struct Map {
 }
 
 /// Current [`Map::format`].
-pub const MAP_FORMAT: u32 = 1;
+pub const MAP_FORMAT: u32 = 2;
 
 impl Map {
     /// Serialises the map as pretty JSON (deterministic: every collection is ordered).
@@ -57,6 +63,40 @@ impl Map {
     pub fn interface_path(&self, service: &ServiceMap) -> String {
         format!("{}/{}", self.wit_package, service.interface)
     }
+
+    /// The WIT interface that defines message or enum `full_name`
+    /// (`helloworld-types`), if the map has the type.
+    pub fn type_interface(&self, full_name: &str) -> Option<&str> {
+        match (self.messages.get(full_name), self.enums.get(full_name)) {
+            (Some(m), _) => Some(&m.interface),
+            (None, Some(e)) => Some(&e.interface),
+            (None, None) => None,
+        }
+    }
+
+    /// The WIT name of message or enum `full_name`, if the map has the type.
+    pub fn type_wit_name(&self, full_name: &str) -> Option<&str> {
+        match (self.messages.get(full_name), self.enums.get(full_name)) {
+            (Some(m), _) => Some(&m.wit_name),
+            (None, Some(e)) => Some(&e.wit_name),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A types interface: the messages and enums of one proto package (or of
+/// several packages whose types refer to each other in a cycle, which WIT
+/// interfaces cannot do: they share the interface of the first package).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TypesMap {
+    /// WIT interface name (`helloworld-types`; `types` for the empty package).
+    pub interface: String,
+    /// Proto packages whose types it defines, sorted.
+    pub packages: Vec<String>,
+    /// Messages and enums it defines (fully-qualified proto names), in a
+    /// deterministic order.
+    pub types: Vec<String>,
 }
 
 /// A gRPC service and the WIT interface it became.
@@ -75,9 +115,10 @@ pub struct ServiceMap {
     pub interface: String,
     /// Unary methods, in declaration order.
     pub methods: Vec<MethodMap>,
-    /// Messages and enums the interface defines (fully-qualified proto names),
-    /// in a deterministic order. Types are defined inside each service
-    /// interface that uses them.
+    /// Messages and enums its rpcs reach (fully-qualified proto names), in a
+    /// deterministic order. Each is defined in its package's types interface
+    /// ([`Map::type_interface`]); the service interface `use`s only its
+    /// requests and replies.
     pub types: Vec<String>,
     /// Streaming methods that were skipped by option (never silently made unary).
     pub skipped: Vec<String>,
@@ -112,8 +153,12 @@ pub struct MessageMap {
     /// Names of the enclosing messages, outermost first, then this one
     /// (`["Outer", "Inner"]`).
     pub path: Vec<String>,
-    /// WIT record name (`hello-request`, `outer-inner` when nested).
+    /// WIT type name (`hello-request`, `outer-inner` when nested): a
+    /// `record`, or, for a message with no fields, the `enum` of
+    /// [`MessageMap::is_empty`].
     pub wit_name: String,
+    /// The types interface that defines it (`helloworld-types`).
+    pub interface: String,
     /// Fields, in declaration order (members of a `oneof` excluded).
     pub fields: Vec<FieldMap>,
     /// The `oneof`s (proto3 `optional` fields excluded), in declaration
@@ -121,6 +166,19 @@ pub struct MessageMap {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oneofs: Vec<OneofMap>,
 }
+
+impl MessageMap {
+    /// The message has no fields and no oneofs. As an rpc's request or reply
+    /// it is no parameter or unit; anywhere else (a field, a oneof case, a
+    /// list element, a map value) it is `enum <name> { empty }` (case
+    /// [`EMPTY_CASE`]), since the component model has no empty records.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.oneofs.is_empty()
+    }
+}
+
+/// The one case of the WIT enum an empty message maps to.
+pub const EMPTY_CASE: &str = "empty";
 
 /// A `oneof`: the record field `<name>: option<<variant>>`, the variant
 /// having one case per member.
@@ -131,7 +189,8 @@ pub struct OneofMap {
     pub proto_name: String,
     /// WIT field name (`target-union`).
     pub wit_name: String,
-    /// WIT variant type name (`compare-target-union`).
+    /// WIT variant type name (`compare-target-union`; `<that>-oneof` when a
+    /// message or enum of the package already has that name).
     pub variant: String,
     /// The members, as cases: label `Singular`, case name `wit_name`.
     pub cases: Vec<FieldMap>,
@@ -243,6 +302,8 @@ pub struct EnumMap {
     pub path: Vec<String>,
     /// WIT enum name.
     pub wit_name: String,
+    /// The types interface that defines it.
+    pub interface: String,
     /// Values, in declaration order (aliases dropped).
     pub values: Vec<EnumValueMap>,
     /// An open enum ([`crate::Options::open_enums`]): a WIT `variant` with
