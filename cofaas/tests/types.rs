@@ -1,8 +1,11 @@
 //! End to end over the Protobuf type system: the `examples/typeshow` app
 //! (gateway → pricing) sends one order message that uses every kind of type
 //! cofaas maps — all scalars, nested messages and enums, `repeated`, maps,
-//! `optional`, `oneof`, Timestamp, Duration, wrappers, Any, Struct,
-//! FieldMask, Empty and a recursive message — to pricing, which echoes it
+//! `optional`, `oneof`, Timestamp, Duration, wrappers (also as oneof
+//! cases, list elements and map values), Any, Struct, FieldMask, Empty, an
+//! empty message (as a field, a oneof case, list elements and map values),
+//! a message named like a well-known one (`shop.Value`) and a recursive
+//! message — to pricing, which echoes it
 //! back inside its quote. Through the generated shims, the host-mediated edge
 //! and the host's public server, every value crosses WIT both ways.
 //!
@@ -66,6 +69,13 @@ scalars {
 }
 history: [PRIORITY_LOW, PRIORITY_HIGH, PRIORITY_UNSPECIFIED]
 loyalty_level: 0
+wrapping {}
+gifts {} gifts {}
+gift_by_line { key: "apple" value {} }
+surprise {}
+counts { value: 3 } counts {} counts { value: -1 }
+flags { key: "fragile" value { value: true } } flags { key: "upright" value {} }
+tag { label: "vip" weight: 7 }
 "#;
 
 /// Sparse: present-but-empty values must stay present (an empty voucher
@@ -76,6 +86,16 @@ id: "o-2"
 lines { sku: "x" note: "" }
 voucher: ""
 gift_message {}
+points {}
+"#;
+
+/// The wrapper case of the `bonus` oneof with a value, beside an empty
+/// message in a list and nothing else of the new fields.
+const BONUS_ORDER: &str = r#"
+id: "o-3"
+lines { sku: "y" quantity: 2 }
+points { value: -42 }
+gifts {}
 "#;
 
 /// With pricing in Rust, then in Go (`examples/typeshow/pricing-go`,
@@ -154,7 +174,7 @@ async fn answers_like_native(native: SocketAddr, consolidated: SocketAddr) {
     let pool = descriptors();
     let order_desc = message(&pool, "shop.Order");
     let receipt_desc = message(&pool, "shop.Receipt");
-    for text in [FULL_ORDER, SPARSE_ORDER] {
+    for text in [FULL_ORDER, SPARSE_ORDER, BONUS_ORDER] {
         let order = DynamicMessage::parse_text_format(order_desc.clone(), text).unwrap();
         let body = prost::Message::encode_to_vec(&order);
         let path = "/shop.Gateway/Checkout";
@@ -205,6 +225,25 @@ async fn answers_like_native(native: SocketAddr, consolidated: SocketAddr) {
         deliver_by.get_field_by_name("seconds").unwrap().as_ref(),
         &Value::I64(1_700_086_400)
     );
+    // Pricing read the empty messages, the wrappers in a oneof, a list and
+    // a map, and `shop.Value` (its Go and Rust code write the same notes).
+    let notes: Vec<String> = quote
+        .get_field_by_name("notes")
+        .unwrap()
+        .as_list()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    for expected in [
+        "bonus: a surprise",
+        "3 gift(s), wrapped true, counts [3, 0, -1], 1 flag(s), tag vip",
+    ] {
+        assert!(
+            notes.iter().any(|n| n == expected),
+            "no note `{expected}` in {notes:?}"
+        );
+    }
 
     // Empty in, Empty out.
     for addr in [native, consolidated] {

@@ -14,7 +14,9 @@
 //!    [`Resolve`]. Merging unions the partial views each input has of an
 //!    interface (a component imports only the functions it uses);
 //! 2. a fresh world imports exactly the outer imports, plus the interfaces
-//!    their types come from;
+//!    their types come from, and exports what the inputs export (so that
+//!    wit-component declares the imports that hold types only, which the
+//!    exports use);
 //! 3. wit-component encodes a component for a dummy core module of that
 //!    world. Its leading type, import and alias sections, before its first
 //!    core module, declare the world's imports with correct types. Those
@@ -102,7 +104,20 @@ pub(crate) fn declare(inputs: &[Input], wiring: &Wiring) -> Result<Declared, Lin
         elaborate.add_deps(id)?;
         imports.entry(key).or_insert(item);
     }
-    let world = add_world(&mut resolve, imports);
+    // The users' exports too, though no output section comes from them:
+    // wit-component declares an import whose interface has types only (a
+    // proto package's messages, used by the service interfaces) only when
+    // a function it encodes uses those types, and the functions using them
+    // are the exports.
+    let mut exports: IndexMap<WorldKey, WorldItem> = IndexMap::new();
+    for world in worlds.values() {
+        for (key, item) in &resolve.worlds[*world].exports {
+            if matches!(item, WorldItem::Interface { .. }) && !imports.contains_key(key) {
+                exports.entry(key.clone()).or_insert_with(|| item.clone());
+            }
+        }
+    }
+    let world = add_world(&mut resolve, imports, exports);
 
     // 3. A component declaring those imports.
     let mut module = wit_component::dummy_module(&resolve, world, ManglingAndAbi::Standard32);
@@ -262,13 +277,17 @@ impl Elaborate<'_> {
     }
 }
 
-/// Adds a world with `imports` and no exports, in a package of its own.
-fn add_world(resolve: &mut Resolve, imports: IndexMap<WorldKey, WorldItem>) -> WorldId {
+/// Adds a world with `imports` and `exports`, in a package of its own.
+fn add_world(
+    resolve: &mut Resolve,
+    imports: IndexMap<WorldKey, WorldItem>,
+    exports: IndexMap<WorldKey, WorldItem>,
+) -> WorldId {
     let world_name = "composed".to_owned();
     let world = resolve.worlds.alloc(World {
         name: world_name.clone(),
         imports,
-        exports: IndexMap::new(),
+        exports,
         package: None,
         docs: Default::default(),
         stability: Default::default(),

@@ -13,9 +13,12 @@ use crate::rust_names::{ident, prost_camel, prost_snake, wit_camel, wit_snake};
 /// Where the two sides of a conversion live.
 #[allow(missing_debug_implementations)]
 pub struct ConvTarget<'a> {
-    /// Path of the module holding the interface's WIT types
-    /// (`crate::bindings::exports::cofaas::app::helloworld_greeter`).
-    pub wit_types: TokenStream,
+    /// Path of the module holding the service interface's own items, its
+    /// `RpcStatus` (`crate::bindings::exports::cofaas::app::helloworld_greeter`).
+    pub service_types: TokenStream,
+    /// Path of the module of a types interface, by WIT interface name
+    /// (`helloworld-types` → `crate::bindings::cofaas::app::helloworld_types`).
+    pub types_module: &'a dyn Fn(&str) -> TokenStream,
     /// Path of the prost type of a message or enum, by fully-qualified proto
     /// name, as seen from the conversion module.
     pub pb_path: &'a dyn Fn(&str) -> TokenStream,
@@ -63,28 +66,54 @@ pub fn prost_type_segments(map: &Map, full_name: &str) -> (Vec<String>, Vec<Stri
 }
 
 /// The path of a well-known type prost takes from `prost_types`
-/// (`google.protobuf.Timestamp` → `::prost_types::Timestamp`, `Empty` →
-/// `()`), if `full_name` is one.
-pub fn prost_well_known_path(full_name: &str) -> Option<TokenStream> {
-    let name = full_name.strip_prefix("google.protobuf.")?;
-    if name.contains('.') {
-        return None;
-    }
-    if name == "Empty" {
+/// (`google.protobuf.Timestamp` → `::prost_types::Timestamp`,
+/// `google.protobuf.Field.Kind` → `::prost_types::field::Kind`, `Empty` →
+/// `()`, a wrapper → its Rust scalar), if `full_name` is one: prost-build's
+/// extern paths for `.google.protobuf`.
+pub fn prost_well_known_path(map: &Map, full_name: &str) -> Option<TokenStream> {
+    let rest = full_name.strip_prefix("google.protobuf.")?;
+    if rest == "Empty" {
         // prost maps `Empty` to the unit type.
         return Some(quote!(()));
     }
-    let ident = format_ident!("{}", prost_camel(name));
-    Some(quote!(::prost_types::#ident))
+    if let Some(s) = proto2wit::wrapper_scalar(full_name) {
+        return Some(rust_scalar(s));
+    }
+    let (package_segs, type_segs) = prost_type_segments(map, full_name);
+    let segs = package_segs
+        .iter()
+        .skip(2)
+        .chain(&type_segs)
+        .map(|s| ident(s));
+    Some(quote!(::prost_types #(::#segs)*))
+}
+
+/// The Rust type prost gives a scalar.
+fn rust_scalar(s: Scalar) -> TokenStream {
+    match s {
+        Scalar::Double => quote!(f64),
+        Scalar::Float => quote!(f32),
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => quote!(i32),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => quote!(i64),
+        Scalar::Uint32 | Scalar::Fixed32 => quote!(u32),
+        Scalar::Uint64 | Scalar::Fixed64 => quote!(u64),
+        Scalar::Bool => quote!(bool),
+        Scalar::String => quote!(::prost::alloc::string::String),
+        Scalar::Bytes => quote!(::prost::alloc::vec::Vec<u8>),
+    }
 }
 
 /// The path of the enum of `oneof` of a well-known message in `prost_types`
 /// (`google.protobuf.Value.kind` → `::prost_types::value::Kind`).
-pub fn prost_well_known_oneof_path(message: &str, oneof: &str) -> Option<TokenStream> {
-    let name = message.strip_prefix("google.protobuf.")?;
-    let module = format_ident!("{}", prost_snake(name));
-    let ty = format_ident!("{}", prost_camel(oneof));
-    Some(quote!(::prost_types::#module::#ty))
+pub fn prost_well_known_oneof_path(map: &Map, message: &str, oneof: &str) -> Option<TokenStream> {
+    message.strip_prefix("google.protobuf.")?;
+    let (package_segs, type_segs) = prost_oneof_segments(map, message, oneof);
+    let segs = package_segs
+        .iter()
+        .skip(2)
+        .chain(&type_segs)
+        .map(|s| ident(s));
+    Some(quote!(::prost_types #(::#segs)*))
 }
 
 /// The relative path prost-build uses for `full_name` from inside a module
@@ -95,7 +124,7 @@ pub fn prost_relative_path(
     full_name: &str,
     extra_depth: usize,
 ) -> TokenStream {
-    if let Some(path) = prost_well_known_path(full_name) {
+    if let Some(path) = prost_well_known_path(map, full_name) {
         return path;
     }
     relative_path(prost_type_segments(map, full_name), from_pkg, extra_depth)
@@ -109,7 +138,7 @@ pub fn prost_oneof_relative_path(
     oneof: &str,
     extra_depth: usize,
 ) -> TokenStream {
-    if let Some(path) = prost_well_known_oneof_path(message, oneof) {
+    if let Some(path) = prost_well_known_oneof_path(map, message, oneof) {
         return path;
     }
     relative_path(
@@ -145,20 +174,42 @@ fn conv_name(prefix: &str, wit: &str) -> proc_macro2::Ident {
     format_ident!("{}_{}", prefix, wit_snake(wit).trim_end_matches('_'))
 }
 
-/// `to_wit_x` / `from_wit_x` for messages, `enum_to_wit_x` / `enum_from_wit_x` for enums.
-pub fn to_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
-    match map.messages.get(full) {
-        Some(m) => conv_name("to_wit", &m.wit_name),
-        None => conv_name("enum_to_wit", &map.enums[full].wit_name),
+/// A type's WIT name qualified by its package's types interface
+/// (`helloworld-hello-request`), unique among all the types of the map:
+/// two packages may both have a `Value`.
+pub fn qualified_wit_name(map: &Map, full: &str) -> String {
+    let stem = map
+        .type_interface(full)
+        .unwrap_or_default()
+        .trim_end_matches("types")
+        .trim_end_matches('-');
+    let wit = map.type_wit_name(full).unwrap_or(full);
+    if stem.is_empty() {
+        wit.to_string()
+    } else {
+        format!("{stem}-{wit}")
     }
+}
+
+/// `to_wit_<pkg>_x` / `from_wit_<pkg>_x` for messages,
+/// `enum_to_wit_<pkg>_x` / `enum_from_wit_<pkg>_x` for enums.
+pub fn to_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
+    let prefix = if map.messages.contains_key(full) {
+        "to_wit"
+    } else {
+        "enum_to_wit"
+    };
+    conv_name(prefix, &qualified_wit_name(map, full))
 }
 
 /// See [`to_wit_fn`].
 pub fn from_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
-    match map.messages.get(full) {
-        Some(m) => conv_name("from_wit", &m.wit_name),
-        None => conv_name("enum_from_wit", &map.enums[full].wit_name),
-    }
+    let prefix = if map.messages.contains_key(full) {
+        "from_wit"
+    } else {
+        "enum_from_wit"
+    };
+    conv_name(prefix, &qualified_wit_name(map, full))
 }
 
 /// Whether prost boxes a singular field or oneof case of message type
@@ -331,11 +382,41 @@ fn boxed_field(map: &Map, container: &str, f: &proto2wit::FieldMap) -> bool {
 
 fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
     let status = &t.status;
-    let wit_types = &t.wit_types;
+    let wit_types = (t.types_module)(&m.interface);
     let wit_ty = ident(&wit_camel(&m.wit_name));
     let pb_ty = (t.pb_path)(&m.proto_name);
     let to = to_wit_fn(map, &m.proto_name);
     let from = from_wit_fn(map, &m.proto_name);
+    let doc_to = format!(" `{}` → WIT `{}`.", m.proto_name, m.wit_name);
+    let doc_from = format!(" WIT `{}` → `{}`.", m.wit_name, m.proto_name);
+    if m.is_empty() {
+        // `enum x { empty }`: the component model has no empty records.
+        let case = ident(&wit_camel(proto2wit::EMPTY_CASE));
+        return quote! {
+            #[doc = #doc_to]
+            pub(crate) fn #to(_m: #pb_ty) -> Result<#wit_types::#wit_ty, #status> {
+                Ok(#wit_types::#wit_ty::#case)
+            }
+            #[doc = #doc_from]
+            pub(crate) fn #from(_w: #wit_types::#wit_ty) -> Result<#pb_ty, #status> {
+                Ok(<#pb_ty as ::core::default::Default>::default())
+            }
+        };
+    }
+    if proto2wit::wrapper_scalar(&m.proto_name).is_some() {
+        // A wrapper as an rpc's request or reply: prost makes it the bare
+        // scalar, WIT the record `{ value }`.
+        return quote! {
+            #[doc = #doc_to]
+            pub(crate) fn #to(m: #pb_ty) -> Result<#wit_types::#wit_ty, #status> {
+                Ok(#wit_types::#wit_ty { value: m })
+            }
+            #[doc = #doc_from]
+            pub(crate) fn #from(w: #wit_types::#wit_ty) -> Result<#pb_ty, #status> {
+                Ok(w.value)
+            }
+        };
+    }
     let mut to_fields = Vec::new();
     let mut from_fields = Vec::new();
     for f in &m.fields {
@@ -370,13 +451,7 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
         to_fields.push(quote!(#wit: match m.#pb { #(#to_arms,)* None => None }));
         from_fields.push(quote!(#pb: match w.#wit { #(#from_arms,)* None => None }));
     }
-    let (m_arg, w_arg) = if m.fields.is_empty() && m.oneofs.is_empty() {
-        (quote!(_m), quote!(_w))
-    } else {
-        (quote!(m), quote!(w))
-    };
-    let doc_to = format!(" `{}` → WIT `{}`.", m.proto_name, m.wit_name);
-    let doc_from = format!(" WIT `{}` → `{}`.", m.wit_name, m.proto_name);
+    let (m_arg, w_arg) = (quote!(m), quote!(w));
     quote! {
         #[doc = #doc_to]
         pub(crate) fn #to(#m_arg: #pb_ty) -> Result<#wit_types::#wit_ty, #status> {
@@ -392,7 +467,7 @@ fn message_fns(map: &Map, m: &MessageMap, t: &ConvTarget) -> TokenStream {
 fn enum_fns(map: &Map, full: &str, t: &ConvTarget) -> TokenStream {
     let e = &map.enums[full];
     let status = &t.status;
-    let wit_types = &t.wit_types;
+    let wit_types = (t.types_module)(&e.interface);
     let wit_ty = ident(&wit_camel(&e.wit_name));
     let to = to_wit_fn(map, full);
     let from = from_wit_fn(map, full);
@@ -447,7 +522,7 @@ pub fn conversions(map: &Map, service: &ServiceMap, t: &ConvTarget) -> TokenStre
         }
     }
     let status = &t.status;
-    let wit_types = &t.wit_types;
+    let wit_types = &t.service_types;
     quote! {
         #(#items)*
         /// A gRPC status → WIT `rpc-status`.

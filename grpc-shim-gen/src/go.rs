@@ -139,6 +139,9 @@ impl<'a> GoGuest<'a> {
             let service = self.service(name)?;
             let types = go_interface_package(&self.map.wit_package, &service.interface);
             self.check_package(&bindings, &types)?;
+            for (_, p) in self.type_packages(service) {
+                self.check_package(&bindings, &p)?;
+            }
             let package = format!("cofaas_import_{}", service.interface.to_snake_case());
             bindings.insert(
                 format!("{package}/glue.go"),
@@ -150,6 +153,9 @@ impl<'a> GoGuest<'a> {
             let service = self.service(name)?;
             let types = go_interface_package(&self.map.wit_package, &service.interface);
             self.check_package(&bindings, &types)?;
+            for (_, p) in self.type_packages(service) {
+                self.check_package(&bindings, &p)?;
+            }
             let package = format!("export_{types}");
             bindings.insert(
                 format!("{package}/glue.go"),
@@ -168,6 +174,25 @@ impl<'a> GoGuest<'a> {
             bindings,
             main_package,
         })
+    }
+
+    /// The types interfaces whose types a service's glue converts: (import
+    /// name, bindings package), sorted.
+    fn type_packages(&self, service: &ServiceMap) -> Vec<(String, String)> {
+        let interfaces: std::collections::BTreeSet<&str> = service
+            .types
+            .iter()
+            .filter_map(|t| self.map.type_interface(t))
+            .collect();
+        interfaces
+            .into_iter()
+            .map(|i| {
+                (
+                    i.to_snake_case(),
+                    go_interface_package(&self.map.wit_package, i),
+                )
+            })
+            .collect()
     }
 
     fn service(&self, name: &str) -> Result<&'a ServiceMap, Error> {
@@ -200,7 +225,7 @@ impl<'a> GoGuest<'a> {
         types: &str,
         context: &str,
     ) -> String {
-        let mut src = header(package, types, context);
+        let mut src = header(package, types, context, &self.type_packages(service));
         src.push_str("func init() {\n");
         for m in &service.methods {
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
@@ -249,21 +274,21 @@ impl<'a> GoGuest<'a> {
         types: &str,
         context: &str,
     ) -> String {
-        let mut src = header(package, types, context);
+        let mut src = header(package, types, context, &self.type_packages(service));
         for m in &service.methods {
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
             let name = go_camel(&m.wit_name);
             let ok = if m.output_empty {
                 "witTypes.Unit".to_string()
             } else {
-                format!("wit.{}", self.wit_type_name(&m.output))
+                self.wit_type_name(&m.output)
             };
             let reply = if m.output_empty { "_" } else { "reply" };
             let (param, dec) = if m.input_empty {
                 (String::new(), "return nil".to_string())
             } else {
                 (
-                    format!("request wit.{}", self.wit_type_name(&m.input)),
+                    format!("request {}", self.wit_type_name(&m.input)),
                     format!(
                         "return {}(&request, conv.Message(in))",
                         lift_fn(self.map, &m.input)
@@ -297,19 +322,21 @@ impl<'a> GoGuest<'a> {
         src
     }
 
+    /// The Go type of message or enum `full`, qualified by the package of
+    /// its types interface (`helloworld_types.HelloRequest`).
     fn wit_type_name(&self, full: &str) -> String {
-        match (self.map.messages.get(full), self.map.enums.get(full)) {
-            (Some(m), _) => go_camel(&m.wit_name),
-            (None, Some(e)) => go_camel(&e.wit_name),
-            (None, None) => go_camel(full),
-        }
+        format!(
+            "{}.{}",
+            types_alias(self.map, full),
+            go_camel(self.map.type_wit_name(full).unwrap_or(full))
+        )
     }
 
     /// The Go type of a WIT value of `ty` (without label).
     fn value_type(&self, ty: &ValueType) -> String {
         match ty {
             ValueType::Scalar(s) => scalar_type(*s).to_string(),
-            ValueType::Message(m) | ValueType::Enum(m) => format!("wit.{}", self.wit_type_name(m)),
+            ValueType::Message(m) | ValueType::Enum(m) => self.wit_type_name(m),
             ValueType::Encoded(_) => "[]uint8".into(),
             ValueType::FieldMask => "[]string".into(),
         }
@@ -326,7 +353,8 @@ impl<'a> GoGuest<'a> {
     }
 
     fn message_fns(&self, src: &mut String, m: &MessageMap) {
-        let wit_ty = format!("wit.{}", go_camel(&m.wit_name));
+        let wit_ty = self.wit_type_name(&m.proto_name);
+        let tp = types_alias(self.map, &m.proto_name);
         let lower = lower_fn(self.map, &m.proto_name);
         let lift = lift_fn(self.map, &m.proto_name);
         let empty = m.fields.is_empty() && m.oneofs.is_empty();
@@ -348,7 +376,7 @@ impl<'a> GoGuest<'a> {
         }
         for o in &m.oneofs {
             let target = format!("out.{}", go_camel(&o.wit_name));
-            let variant = format!("wit.{}", go_camel(&o.variant));
+            let variant = format!("{tp}.{}", go_camel(&o.variant));
             let _ = writeln!(
                 src,
                 "\tif fd := m.WhichOneof(conv.Oneof(m, {:?})); fd != nil {{\n\t\tswitch fd.Number() {{",
@@ -357,10 +385,16 @@ impl<'a> GoGuest<'a> {
             for c in &o.cases {
                 let name = format!("{}.{}", m.proto_name, c.proto_name);
                 let _ = writeln!(src, "\t\tcase {}:", c.number);
-                let x = self.lower_value(src, &c.ty, "m.Get(fd)", &name, 3);
+                // A scalar case may be a wrapper message: conv.Unwrap.
+                let get = if matches!(c.ty, ValueType::Scalar(_)) {
+                    "conv.Unwrap(m.Get(fd))"
+                } else {
+                    "m.Get(fd)"
+                };
+                let x = self.lower_value(src, &c.ty, get, &name, 3);
                 let _ = writeln!(
                     src,
-                    "\t\t\t{target} = witTypes.Some[{variant}](wit.Make{v}{case}({x}))",
+                    "\t\t\t{target} = witTypes.Some[{variant}]({tp}.Make{v}{case}({x}))",
                     v = go_camel(&o.variant),
                     case = go_camel(&c.wit_name),
                 );
@@ -399,11 +433,16 @@ impl<'a> GoGuest<'a> {
                 let getter = if case == "Tag" { "Tag_" } else { &case };
                 let _ = writeln!(
                     src,
-                    "\t\tcase wit.{variant}_{case}:\n\t\t\tfd := conv.Field(fields, {}, {name:?})\n\t\t\tx := c.{getter}()",
+                    "\t\tcase {tp}.{variant}_{case}:\n\t\t\tfd := conv.Field(fields, {}, {name:?})\n\t\t\tx := c.{getter}()",
                     c.number
                 );
                 let v = self.lift_value(src, &c.ty, "x", "m.NewField(fd)", 3);
-                let _ = writeln!(src, "\t\t\tm.Set(fd, {v})");
+                if matches!(c.ty, ValueType::Scalar(_)) {
+                    // Wrapped if the case is a wrapper message.
+                    let _ = writeln!(src, "\t\t\tconv.Set(m, fd, {v})");
+                } else {
+                    let _ = writeln!(src, "\t\t\tm.Set(fd, {v})");
+                }
             }
             src.push_str("\t\t}\n\t}\n");
         }
@@ -475,7 +514,9 @@ impl<'a> GoGuest<'a> {
                     src,
                     "{t}{{\n{t}\tfd := {fd}\n{t}\tmp := m.Get(fd).Map()\n{t}\txs := make([]witTypes.Tuple2[{kt}, {vt}], 0, mp.Len())\n{t}\tvar err error\n{t}\tmp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {{"
                 );
-                let x = self.lower_value_in_closure(src, &f.ty, "v", name, depth + 2);
+                // A scalar value may be a wrapper message: conv.Unwrap.
+                let v = if scalar { "conv.Unwrap(v)" } else { "v" };
+                let x = self.lower_value_in_closure(src, &f.ty, v, name, depth + 2);
                 let _ = writeln!(
                     src,
                     "{t}\t\txs = append(xs, witTypes.Tuple2[{kt}, {vt}]{{F0: {key_expr}, F1: {x}}})\n{t}\t\treturn true\n{t}\t}})\n{t}\tif err != nil {{\n{t}\t\treturn out, err\n{t}\t}}\n{t}\tsort.Slice(xs, func(i, j int) bool {{ return {} }})\n{t}\t{target} = xs\n{t}}}",
@@ -589,6 +630,11 @@ impl<'a> GoGuest<'a> {
                     "{t}if len({source}) > 0 {{\n{t}\tfd := {fd}\n{t}\tmp := m.Mutable(fd).Map()\n{t}\tfor _, e := range {source} {{\n{t}\t\tx := e.F1"
                 );
                 let v = self.lift_value(src, &f.ty, "x", "mp.NewValue()", depth + 2);
+                let v = if scalar {
+                    format!("conv.WrapIn(mp.NewValue(), {v})")
+                } else {
+                    v
+                };
                 let _ = writeln!(
                     src,
                     "{t}\t\tmp.Set({}.MapKey(), {v})\n{t}\t}}\n{t}}}",
@@ -645,29 +691,34 @@ impl<'a> GoGuest<'a> {
     fn enum_fns(&self, src: &mut String, full: &str) {
         let e = &self.map.enums[full];
         let ty = go_camel(&e.wit_name);
+        let tp = types_alias(self.map, full);
         let lower = lower_fn(self.map, full);
         let lift = lift_fn(self.map, full);
         let _ = writeln!(
             src,
-            "// {lower} converts a `{full}` number into its WIT value.\nfunc {lower}(n protoreflect.EnumNumber, field string) (wit.{ty}, error) {{\n\tswitch n {{"
+            "// {lower} converts a `{full}` number into its WIT value.\nfunc {lower}(n protoreflect.EnumNumber, field string) ({tp}.{ty}, error) {{\n\tswitch n {{"
         );
         for v in &e.values {
             let case = go_camel(&v.wit_name);
             if e.open {
                 let _ = writeln!(
                     src,
-                    "\tcase {}:\n\t\treturn wit.Make{ty}{case}(), nil",
+                    "\tcase {}:\n\t\treturn {tp}.Make{ty}{case}(), nil",
                     v.number
                 );
             } else {
-                let _ = writeln!(src, "\tcase {}:\n\t\treturn wit.{ty}_{case}, nil", v.number);
+                let _ = writeln!(
+                    src,
+                    "\tcase {}:\n\t\treturn {tp}.{ty}_{case}, nil",
+                    v.number
+                );
             }
         }
         if e.open {
             let unrecognized = go_camel(proto2wit::UNRECOGNIZED_CASE);
             let _ = writeln!(
                 src,
-                "\t}}\n\treturn wit.Make{ty}{unrecognized}(int32(n)), nil\n}}\n"
+                "\t}}\n\treturn {tp}.Make{ty}{unrecognized}(int32(n)), nil\n}}\n"
             );
         } else {
             let _ = writeln!(
@@ -677,7 +728,7 @@ impl<'a> GoGuest<'a> {
         }
         let _ = writeln!(
             src,
-            "// {lift} converts a WIT value into its `{full}` number.\nfunc {lift}(v wit.{ty}) protoreflect.EnumNumber {{"
+            "// {lift} converts a WIT value into its `{full}` number.\nfunc {lift}(v {tp}.{ty}) protoreflect.EnumNumber {{"
         );
         if e.open {
             src.push_str("\tswitch v.Tag() {\n");
@@ -686,13 +737,13 @@ impl<'a> GoGuest<'a> {
         }
         for v in &e.values {
             let case = go_camel(&v.wit_name);
-            let _ = writeln!(src, "\tcase wit.{ty}_{case}:\n\t\treturn {}", v.number);
+            let _ = writeln!(src, "\tcase {tp}.{ty}_{case}:\n\t\treturn {}", v.number);
         }
         if e.open {
             let unrecognized = go_camel(proto2wit::UNRECOGNIZED_CASE);
             let _ = writeln!(
                 src,
-                "\tcase wit.{ty}_{unrecognized}:\n\t\treturn protoreflect.EnumNumber(v.{unrecognized}())"
+                "\tcase {tp}.{ty}_{unrecognized}:\n\t\treturn protoreflect.EnumNumber(v.{unrecognized}())"
             );
         }
         src.push_str("\t}\n\treturn 0\n}\n\n");
@@ -707,32 +758,31 @@ fn conv_name(prefix: &str, wit: &str) -> String {
     format!("{prefix}{}", go_camel(wit))
 }
 
-/// `lowerX`: proto → WIT, for messages and enums.
+/// `lower<Pkg>X`: proto → WIT, for messages and enums (qualified by the
+/// package: two packages may both have a `Value`).
 fn lower_fn(map: &Map, full: &str) -> String {
-    match map.messages.get(full) {
-        Some(m) => conv_name("lower", &m.wit_name),
-        None => conv_name(
-            "lowerEnum",
-            map.enums
-                .get(full)
-                .map(|e| e.wit_name.as_str())
-                .unwrap_or(full),
-        ),
-    }
+    let prefix = if map.messages.contains_key(full) {
+        "lower"
+    } else {
+        "lowerEnum"
+    };
+    conv_name(prefix, &crate::convert::qualified_wit_name(map, full))
 }
 
-/// `liftX`: WIT → proto, for messages and enums.
+/// `lift<Pkg>X`: WIT → proto, for messages and enums.
 fn lift_fn(map: &Map, full: &str) -> String {
-    match map.messages.get(full) {
-        Some(m) => conv_name("lift", &m.wit_name),
-        None => conv_name(
-            "liftEnum",
-            map.enums
-                .get(full)
-                .map(|e| e.wit_name.as_str())
-                .unwrap_or(full),
-        ),
-    }
+    let prefix = if map.messages.contains_key(full) {
+        "lift"
+    } else {
+        "liftEnum"
+    };
+    conv_name(prefix, &crate::convert::qualified_wit_name(map, full))
+}
+
+/// The import name, in glue files, of the bindings package of the types
+/// interface that defines `full` (`helloworld_types`).
+fn types_alias(map: &Map, full: &str) -> String {
+    map.type_interface(full).unwrap_or("types").to_snake_case()
 }
 
 fn scalar_type(s: Scalar) -> &'static str {
@@ -803,13 +853,16 @@ fn scalar_value(x: &str, s: Scalar) -> String {
 
 /// The start of a glue file: package clause and imports (each marked used,
 /// so that a service without, say, options still compiles).
-fn header(package: &str, types: &str, context: &str) -> String {
+fn header(package: &str, types: &str, context: &str, type_packages: &[(String, String)]) -> String {
     // gofmt orders imports by path.
-    let mut local = [
+    let mut local = vec![
         format!("conv \"{GO_BINDINGS_MODULE}/{CONV_PACKAGE}\""),
         format!("rpc \"{GO_BINDINGS_MODULE}/{context}\""),
         format!("wit \"{GO_BINDINGS_MODULE}/{types}\""),
     ];
+    for (alias, package) in type_packages {
+        local.push(format!("{alias} \"{GO_BINDINGS_MODULE}/{package}\""));
+    }
     local.sort_by(|a, b| {
         a.split_once(' ')
             .map(|x| x.1)

@@ -158,6 +158,15 @@ impl<'a> RustGuest<'a> {
         self.interface_path(&service.interface, exported)
     }
 
+    /// Path of the WIT type of message or enum `full`, in the bindings
+    /// module of its types interface (always imported: a world that exports
+    /// a service imports the types its interface uses).
+    fn wit_type(&self, full: &str) -> TokenStream {
+        let module = self.interface_path(self.map.type_interface(full).unwrap_or_default(), false);
+        let ty = ident(&wit_camel(self.map.type_wit_name(full).unwrap_or(full)));
+        quote!(#module::#ty)
+    }
+
     /// Path of the bindings module of WIT interface `interface` of the
     /// app's package (under `exports` if the component exports it).
     fn interface_path(&self, interface: &str, exported: bool) -> TokenStream {
@@ -213,13 +222,15 @@ impl<'a> RustGuest<'a> {
             let imported = world.imports.contains(&service.proto_name);
             if exported || imported {
                 let conv = conv_module(service);
-                let wit_types = self.bindings_path(service, exported);
+                let service_types = self.bindings_path(service, exported);
                 let pb_path = |full: &str| prost_relative_path(self.map, package, full, 1);
                 let pb_oneof = |message: &str, oneof: &str| {
                     convert::prost_oneof_relative_path(self.map, package, message, oneof, 1)
                 };
+                let types_module = |interface: &str| self.interface_path(interface, false);
                 let target = ConvTarget {
-                    wit_types,
+                    service_types,
+                    types_module: &types_module,
                     pb_path: &pb_path,
                     pb_oneof: &pb_oneof,
                     status: quote!(tonic::Status),
@@ -447,12 +458,9 @@ impl<'a> RustGuest<'a> {
             let (param, request) = if m.input_empty {
                 (quote!(), quote!(<#input>::default()))
             } else {
-                let ty = ident(&wit_camel(&self.map.messages[&m.input].wit_name));
+                let ty = self.wit_type(&m.input);
                 let from = from_wit_fn(self.map, &m.input);
-                (
-                    quote!(request: #wit_types::#ty),
-                    quote!(super::#conv::#from(request)?),
-                )
+                (quote!(request: #ty), quote!(super::#conv::#from(request)?))
             };
             let (ok_ty, reply) = if m.output_empty {
                 (
@@ -463,10 +471,10 @@ impl<'a> RustGuest<'a> {
                     }),
                 )
             } else {
-                let ty = ident(&wit_camel(&self.map.messages[&m.output].wit_name));
+                let ty = self.wit_type(&m.output);
                 let to = to_wit_fn(self.map, &m.output);
                 (
-                    quote!(#wit_types::#ty),
+                    quote!(#ty),
                     quote!(super::#conv::#to(response.into_inner())),
                 )
             };

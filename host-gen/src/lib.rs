@@ -357,7 +357,7 @@ fn wit_package(map: &Map) -> (&str, &str) {
 
 /// Absolute path of the prost type of a message or enum.
 fn pb_path(map: &Map, full: &str) -> TokenStream {
-    if let Some(path) = grpc_shim_gen::prost_well_known_path(full) {
+    if let Some(path) = grpc_shim_gen::prost_well_known_path(map, full) {
         return path;
     }
     let (package_segs, type_segs) = prost_type_segments(map, full);
@@ -584,7 +584,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
     let conv = conv_module(service);
     let pb_fn = |full: &str| pb_path(map, full);
     let pb_oneof = |message: &str, oneof: &str| {
-        if let Some(path) = grpc_shim_gen::prost_well_known_oneof_path(message, oneof) {
+        if let Some(path) = grpc_shim_gen::prost_well_known_oneof_path(map, message, oneof) {
             return path;
         }
         let (package_segs, type_segs) = grpc_shim_gen::prost_oneof_segments(map, message, oneof);
@@ -593,8 +593,19 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         segs.extend(type_segs);
         path(segs)
     };
+    let (ns, pkg) = wit_package(map);
+    let types_module = |interface: &str| {
+        path([
+            "crate",
+            "bindings",
+            &wit_snake(ns),
+            &wit_snake(pkg),
+            &wit_snake(interface),
+        ])
+    };
     let target = ConvTarget {
-        wit_types,
+        service_types: wit_types,
+        types_module: &types_module,
         pb_path: &pb_fn,
         pb_oneof: &pb_oneof,
         status: quote!(::tonic::Status),

@@ -67,6 +67,17 @@ pub(crate) fn module(map: &Map) -> TokenStream {
     let mut types = Vec::new();
     for (full, m) in &map.messages {
         let name = type_ident(full);
+        if m.is_empty() {
+            // `enum <name> { empty }`: the component model has no empty records.
+            let case = proto2wit::EMPTY_CASE;
+            types.push(quote! {
+                #[derive(Clone, Copy, wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+                #[component(enum)]
+                #[repr(u8)]
+                pub enum #name { #[component(name = #case)] V0 }
+            });
+            continue;
+        }
         let oneof_ident = |o: &proto2wit::OneofMap| {
             let t = type_ident(&format!("{full}.{}", o.proto_name));
             format_ident!("O{t}")

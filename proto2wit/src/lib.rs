@@ -724,9 +724,10 @@ pub fn types_interface_name(package: &str) -> String {
 }
 
 /// The scalar a wrapper well-known type wraps (`google.protobuf.Int32Value`
-/// → `int32`); a field of it maps to `option<T>`, as prost maps it to
-/// `Option<T>`.
-fn wrapper_scalar(name: &str) -> Option<Scalar> {
+/// → `int32`). A singular field of it maps to `option<T>`, as prost maps it
+/// to `Option<T>`; a oneof case, list element or map value to `T`; as an
+/// rpc's request or reply it is the ordinary record `{ value: T }`.
+pub fn wrapper_scalar(name: &str) -> Option<Scalar> {
     Some(match name {
         "google.protobuf.DoubleValue" => Scalar::Double,
         "google.protobuf.FloatValue" => Scalar::Float,

@@ -212,6 +212,31 @@ func (s *server) Quote(_ context.Context, order *pb.Order) (*pb.Quote, error) {
 		notes = append(notes, fmt.Sprintf("loyalty %d", order.GetLoyaltyLevel()))
 	}
 	notes = append(notes, fmt.Sprintf("blob %d bytes", len(order.GetBlob())))
+	switch bonus := order.GetBonus().(type) {
+	case *pb.Order_Surprise:
+		notes = append(notes, "bonus: a surprise")
+	case *pb.Order_Points:
+		notes = append(notes, fmt.Sprintf("bonus: %d points", bonus.Points.GetValue()))
+	case *pb.Order_Code:
+		notes = append(notes, "bonus: code "+bonus.Code)
+	}
+	counts := make([]string, len(order.GetCounts()))
+	for i, c := range order.GetCounts() {
+		counts[i] = fmt.Sprint(c.GetValue())
+	}
+	flags := 0
+	for _, f := range order.GetFlags() {
+		if f.GetValue() {
+			flags++
+		}
+	}
+	tag := "none"
+	if order.GetTag() != nil {
+		tag = order.GetTag().GetLabel()
+	}
+	notes = append(notes, fmt.Sprintf("%d gift(s), wrapped %t, counts [%s], %d flag(s), tag %s",
+		len(order.GetGifts())+len(order.GetGiftByLine()), order.GetWrapping() != nil,
+		strings.Join(counts, ", "), flags, tag))
 	var deliverBy *timestamppb.Timestamp
 	if at, within := order.GetPlacedAt(), order.GetDeliverWithin(); at != nil && within != nil {
 		deliverBy = &timestamppb.Timestamp{

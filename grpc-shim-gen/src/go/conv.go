@@ -87,7 +87,12 @@ func Unwrap(v protoreflect.Value) protoreflect.Value {
 
 // Wrap makes v an element of l: itself, or inside a wrapper message.
 func Wrap(l protoreflect.List, v protoreflect.Value) protoreflect.Value {
-	e := l.NewElement()
+	return WrapIn(l.NewElement(), v)
+}
+
+// WrapIn is v, or v inside e if e is a new wrapper message (a map value
+// or list element of a wrapper type).
+func WrapIn(e protoreflect.Value, v protoreflect.Value) protoreflect.Value {
 	if w, ok := e.Interface().(protoreflect.Message); ok {
 		w.Set(w.Descriptor().Fields().ByNumber(1), v)
 		return e

@@ -15,7 +15,7 @@ pub mod shop {
     tonic::include_proto!("shop");
 }
 
-use shop::order::Payment;
+use shop::order::{Bonus, Payment};
 use shop::pricing_server::{Pricing, PricingServer};
 use shop::{Category, Order, Quote};
 
@@ -123,6 +123,20 @@ impl Pricing for Pricer {
             notes.push(format!("loyalty {level}"));
         }
         notes.push(format!("blob {} bytes", order.blob.len()));
+        match &order.bonus {
+            Some(Bonus::Surprise(_)) => notes.push("bonus: a surprise".to_string()),
+            Some(Bonus::Points(points)) => notes.push(format!("bonus: {points} points")),
+            Some(Bonus::Code(code)) => notes.push(format!("bonus: code {code}")),
+            None => {}
+        }
+        notes.push(format!(
+            "{} gift(s), wrapped {}, counts {:?}, {} flag(s), tag {}",
+            order.gifts.len() + order.gift_by_line.len(),
+            order.wrapping.is_some(),
+            order.counts,
+            order.flags.values().filter(|f| **f).count(),
+            order.tag.as_ref().map_or("none", |t| t.label.as_str()),
+        ));
         let deliver_by = match (&order.placed_at, &order.deliver_within) {
             (Some(at), Some(within)) => Some(prost_types::Timestamp {
                 seconds: at.seconds + within.seconds,

@@ -104,6 +104,23 @@ type Order struct {
 	Scalars       *Scalars                `protobuf:"bytes,16,opt,name=scalars,proto3" json:"scalars,omitempty"`
 	History       []Order_Priority        `protobuf:"varint,17,rep,packed,name=history,proto3,enum=shop.Order_Priority" json:"history,omitempty"`
 	LoyaltyLevel  *int32                  `protobuf:"varint,18,opt,name=loyalty_level,json=loyaltyLevel,proto3,oneof" json:"loyalty_level,omitempty"`
+	// An empty message as a field, as list elements and as map values.
+	Wrapping   *Gift            `protobuf:"bytes,19,opt,name=wrapping,proto3" json:"wrapping,omitempty"`
+	Gifts      []*Gift          `protobuf:"bytes,20,rep,name=gifts,proto3" json:"gifts,omitempty"`
+	GiftByLine map[string]*Gift `protobuf:"bytes,21,rep,name=gift_by_line,json=giftByLine,proto3" json:"gift_by_line,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A oneof whose cases are an empty message, a wrapper and a scalar.
+	//
+	// Types that are valid to be assigned to Bonus:
+	//
+	//	*Order_Surprise
+	//	*Order_Points
+	//	*Order_Code
+	Bonus isOrder_Bonus `protobuf_oneof:"bonus"`
+	// Wrappers as list elements and as map values.
+	Counts []*wrapperspb.Int32Value         `protobuf:"bytes,25,rep,name=counts,proto3" json:"counts,omitempty"`
+	Flags  map[string]*wrapperspb.BoolValue `protobuf:"bytes,26,rep,name=flags,proto3" json:"flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// `shop.Value`: google.protobuf has a `Value` too (the Struct above).
+	Tag           *Value `protobuf:"bytes,27,opt,name=tag,proto3" json:"tag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +292,82 @@ func (x *Order) GetLoyaltyLevel() int32 {
 	return 0
 }
 
+func (x *Order) GetWrapping() *Gift {
+	if x != nil {
+		return x.Wrapping
+	}
+	return nil
+}
+
+func (x *Order) GetGifts() []*Gift {
+	if x != nil {
+		return x.Gifts
+	}
+	return nil
+}
+
+func (x *Order) GetGiftByLine() map[string]*Gift {
+	if x != nil {
+		return x.GiftByLine
+	}
+	return nil
+}
+
+func (x *Order) GetBonus() isOrder_Bonus {
+	if x != nil {
+		return x.Bonus
+	}
+	return nil
+}
+
+func (x *Order) GetSurprise() *Gift {
+	if x != nil {
+		if x, ok := x.Bonus.(*Order_Surprise); ok {
+			return x.Surprise
+		}
+	}
+	return nil
+}
+
+func (x *Order) GetPoints() *wrapperspb.Int64Value {
+	if x != nil {
+		if x, ok := x.Bonus.(*Order_Points); ok {
+			return x.Points
+		}
+	}
+	return nil
+}
+
+func (x *Order) GetCode() string {
+	if x != nil {
+		if x, ok := x.Bonus.(*Order_Code); ok {
+			return x.Code
+		}
+	}
+	return ""
+}
+
+func (x *Order) GetCounts() []*wrapperspb.Int32Value {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *Order) GetFlags() map[string]*wrapperspb.BoolValue {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *Order) GetTag() *Value {
+	if x != nil {
+		return x.Tag
+	}
+	return nil
+}
+
 type isOrder_Payment interface {
 	isOrder_Payment()
 }
@@ -291,6 +384,118 @@ func (*Order_Card) isOrder_Payment() {}
 
 func (*Order_Voucher) isOrder_Payment() {}
 
+type isOrder_Bonus interface {
+	isOrder_Bonus()
+}
+
+type Order_Surprise struct {
+	Surprise *Gift `protobuf:"bytes,22,opt,name=surprise,proto3,oneof"`
+}
+
+type Order_Points struct {
+	Points *wrapperspb.Int64Value `protobuf:"bytes,23,opt,name=points,proto3,oneof"`
+}
+
+type Order_Code struct {
+	Code string `protobuf:"bytes,24,opt,name=code,proto3,oneof"`
+}
+
+func (*Order_Surprise) isOrder_Bonus() {}
+
+func (*Order_Points) isOrder_Bonus() {}
+
+func (*Order_Code) isOrder_Bonus() {}
+
+// A message with no fields.
+type Gift struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Gift) Reset() {
+	*x = Gift{}
+	mi := &file_shop_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Gift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Gift) ProtoMessage() {}
+
+func (x *Gift) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Gift.ProtoReflect.Descriptor instead.
+func (*Gift) Descriptor() ([]byte, []int) {
+	return file_shop_proto_rawDescGZIP(), []int{1}
+}
+
+// Named like `google.protobuf.Value`.
+type Value struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Weight        uint32                 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Value) Reset() {
+	*x = Value{}
+	mi := &file_shop_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Value) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Value) ProtoMessage() {}
+
+func (x *Value) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Value.ProtoReflect.Descriptor instead.
+func (*Value) Descriptor() ([]byte, []int) {
+	return file_shop_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Value) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Value) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 type Card struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
@@ -301,7 +506,7 @@ type Card struct {
 
 func (x *Card) Reset() {
 	*x = Card{}
-	mi := &file_shop_proto_msgTypes[1]
+	mi := &file_shop_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +518,7 @@ func (x *Card) String() string {
 func (*Card) ProtoMessage() {}
 
 func (x *Card) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[1]
+	mi := &file_shop_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +531,7 @@ func (x *Card) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Card.ProtoReflect.Descriptor instead.
 func (*Card) Descriptor() ([]byte, []int) {
-	return file_shop_proto_rawDescGZIP(), []int{1}
+	return file_shop_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Card) GetNumber() string {
@@ -354,7 +559,7 @@ type Category struct {
 
 func (x *Category) Reset() {
 	*x = Category{}
-	mi := &file_shop_proto_msgTypes[2]
+	mi := &file_shop_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +571,7 @@ func (x *Category) String() string {
 func (*Category) ProtoMessage() {}
 
 func (x *Category) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[2]
+	mi := &file_shop_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +584,7 @@ func (x *Category) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Category.ProtoReflect.Descriptor instead.
 func (*Category) Descriptor() ([]byte, []int) {
-	return file_shop_proto_rawDescGZIP(), []int{2}
+	return file_shop_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Category) GetName() string {
@@ -420,7 +625,7 @@ type Scalars struct {
 
 func (x *Scalars) Reset() {
 	*x = Scalars{}
-	mi := &file_shop_proto_msgTypes[3]
+	mi := &file_shop_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +637,7 @@ func (x *Scalars) String() string {
 func (*Scalars) ProtoMessage() {}
 
 func (x *Scalars) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[3]
+	mi := &file_shop_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +650,7 @@ func (x *Scalars) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scalars.ProtoReflect.Descriptor instead.
 func (*Scalars) Descriptor() ([]byte, []int) {
-	return file_shop_proto_rawDescGZIP(), []int{3}
+	return file_shop_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Scalars) GetF64() float64 {
@@ -567,7 +772,7 @@ type Quote struct {
 
 func (x *Quote) Reset() {
 	*x = Quote{}
-	mi := &file_shop_proto_msgTypes[4]
+	mi := &file_shop_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +784,7 @@ func (x *Quote) String() string {
 func (*Quote) ProtoMessage() {}
 
 func (x *Quote) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[4]
+	mi := &file_shop_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +797,7 @@ func (x *Quote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quote.ProtoReflect.Descriptor instead.
 func (*Quote) Descriptor() ([]byte, []int) {
-	return file_shop_proto_rawDescGZIP(), []int{4}
+	return file_shop_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Quote) GetOrder() *Order {
@@ -640,7 +845,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_shop_proto_msgTypes[5]
+	mi := &file_shop_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +857,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[5]
+	mi := &file_shop_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +870,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_shop_proto_rawDescGZIP(), []int{5}
+	return file_shop_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Receipt) GetQuote() *Quote {
@@ -694,7 +899,7 @@ type Order_Line struct {
 
 func (x *Order_Line) Reset() {
 	*x = Order_Line{}
-	mi := &file_shop_proto_msgTypes[6]
+	mi := &file_shop_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +911,7 @@ func (x *Order_Line) String() string {
 func (*Order_Line) ProtoMessage() {}
 
 func (x *Order_Line) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_proto_msgTypes[6]
+	mi := &file_shop_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +960,7 @@ var File_shop_proto protoreflect.FileDescriptor
 const file_shop_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"shop.proto\x12\x04shop\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xeb\b\n" +
+	"shop.proto\x12\x04shop\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\x97\r\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12&\n" +
 	"\x05lines\x18\x02 \x03(\v2\x10.shop.Order.LineR\x05lines\x122\n" +
@@ -779,7 +984,20 @@ const file_shop_proto_rawDesc = "" +
 	"\x06fields\x18\x0f \x01(\v2\x1a.google.protobuf.FieldMaskR\x06fields\x12'\n" +
 	"\ascalars\x18\x10 \x01(\v2\r.shop.ScalarsR\ascalars\x12.\n" +
 	"\ahistory\x18\x11 \x03(\x0e2\x14.shop.Order.PriorityR\ahistory\x12(\n" +
-	"\rloyalty_level\x18\x12 \x01(\x05H\x01R\floyaltyLevel\x88\x01\x01\x1a\x82\x01\n" +
+	"\rloyalty_level\x18\x12 \x01(\x05H\x02R\floyaltyLevel\x88\x01\x01\x12&\n" +
+	"\bwrapping\x18\x13 \x01(\v2\n" +
+	".shop.GiftR\bwrapping\x12 \n" +
+	"\x05gifts\x18\x14 \x03(\v2\n" +
+	".shop.GiftR\x05gifts\x12=\n" +
+	"\fgift_by_line\x18\x15 \x03(\v2\x1b.shop.Order.GiftByLineEntryR\n" +
+	"giftByLine\x12(\n" +
+	"\bsurprise\x18\x16 \x01(\v2\n" +
+	".shop.GiftH\x01R\bsurprise\x125\n" +
+	"\x06points\x18\x17 \x01(\v2\x1b.google.protobuf.Int64ValueH\x01R\x06points\x12\x14\n" +
+	"\x04code\x18\x18 \x01(\tH\x01R\x04code\x123\n" +
+	"\x06counts\x18\x19 \x03(\v2\x1b.google.protobuf.Int32ValueR\x06counts\x12,\n" +
+	"\x05flags\x18\x1a \x03(\v2\x16.shop.Order.FlagsEntryR\x05flags\x12\x1d\n" +
+	"\x03tag\x18\x1b \x01(\v2\v.shop.ValueR\x03tag\x1a\x82\x01\n" +
 	"\x04Line\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\rR\bquantity\x12*\n" +
@@ -788,13 +1006,26 @@ const file_shop_proto_rawDesc = "" +
 	"\x05_note\x1a:\n" +
 	"\fCouponsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"I\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aI\n" +
+	"\x0fGiftByLineEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
+	"\x05value\x18\x02 \x01(\v2\n" +
+	".shop.GiftR\x05value:\x028\x01\x1aT\n" +
+	"\n" +
+	"FlagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.BoolValueR\x05value:\x028\x01\"I\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x11\n" +
 	"\rPRIORITY_HIGH\x10\x02B\t\n" +
-	"\apaymentB\x10\n" +
-	"\x0e_loyalty_level\"A\n" +
+	"\apaymentB\a\n" +
+	"\x05bonusB\x10\n" +
+	"\x0e_loyalty_level\"\x06\n" +
+	"\x04Gift\"5\n" +
+	"\x05Value\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\"A\n" +
 	"\x04Card\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12!\n" +
 	"\fexpiry_month\x18\x02 \x01(\rR\vexpiryMonth\"J\n" +
@@ -852,61 +1083,78 @@ func file_shop_proto_rawDescGZIP() []byte {
 }
 
 var file_shop_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shop_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_shop_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_shop_proto_goTypes = []any{
 	(Order_Priority)(0),            // 0: shop.Order.Priority
 	(*Order)(nil),                  // 1: shop.Order
-	(*Card)(nil),                   // 2: shop.Card
-	(*Category)(nil),               // 3: shop.Category
-	(*Scalars)(nil),                // 4: shop.Scalars
-	(*Quote)(nil),                  // 5: shop.Quote
-	(*Receipt)(nil),                // 6: shop.Receipt
-	(*Order_Line)(nil),             // 7: shop.Order.Line
-	nil,                            // 8: shop.Order.CouponsEntry
-	nil,                            // 9: shop.Quote.CardsByLineEntry
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 11: google.protobuf.Duration
-	(*wrapperspb.StringValue)(nil), // 12: google.protobuf.StringValue
-	(*wrapperspb.UInt32Value)(nil), // 13: google.protobuf.UInt32Value
-	(*anypb.Any)(nil),              // 14: google.protobuf.Any
-	(*structpb.Struct)(nil),        // 15: google.protobuf.Struct
-	(*fieldmaskpb.FieldMask)(nil),  // 16: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),          // 17: google.protobuf.Empty
+	(*Gift)(nil),                   // 2: shop.Gift
+	(*Value)(nil),                  // 3: shop.Value
+	(*Card)(nil),                   // 4: shop.Card
+	(*Category)(nil),               // 5: shop.Category
+	(*Scalars)(nil),                // 6: shop.Scalars
+	(*Quote)(nil),                  // 7: shop.Quote
+	(*Receipt)(nil),                // 8: shop.Receipt
+	(*Order_Line)(nil),             // 9: shop.Order.Line
+	nil,                            // 10: shop.Order.CouponsEntry
+	nil,                            // 11: shop.Order.GiftByLineEntry
+	nil,                            // 12: shop.Order.FlagsEntry
+	nil,                            // 13: shop.Quote.CardsByLineEntry
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 15: google.protobuf.Duration
+	(*wrapperspb.StringValue)(nil), // 16: google.protobuf.StringValue
+	(*wrapperspb.UInt32Value)(nil), // 17: google.protobuf.UInt32Value
+	(*anypb.Any)(nil),              // 18: google.protobuf.Any
+	(*structpb.Struct)(nil),        // 19: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil),  // 20: google.protobuf.FieldMask
+	(*wrapperspb.Int64Value)(nil),  // 21: google.protobuf.Int64Value
+	(*wrapperspb.Int32Value)(nil),  // 22: google.protobuf.Int32Value
+	(*wrapperspb.BoolValue)(nil),   // 23: google.protobuf.BoolValue
+	(*emptypb.Empty)(nil),          // 24: google.protobuf.Empty
 }
 var file_shop_proto_depIdxs = []int32{
-	7,  // 0: shop.Order.lines:type_name -> shop.Order.Line
-	8,  // 1: shop.Order.coupons:type_name -> shop.Order.CouponsEntry
+	9,  // 0: shop.Order.lines:type_name -> shop.Order.Line
+	10, // 1: shop.Order.coupons:type_name -> shop.Order.CouponsEntry
 	0,  // 2: shop.Order.priority:type_name -> shop.Order.Priority
-	2,  // 3: shop.Order.card:type_name -> shop.Card
-	10, // 4: shop.Order.placed_at:type_name -> google.protobuf.Timestamp
-	11, // 5: shop.Order.deliver_within:type_name -> google.protobuf.Duration
-	12, // 6: shop.Order.gift_message:type_name -> google.protobuf.StringValue
-	13, // 7: shop.Order.max_parcels:type_name -> google.protobuf.UInt32Value
-	3,  // 8: shop.Order.category:type_name -> shop.Category
-	14, // 9: shop.Order.extension:type_name -> google.protobuf.Any
-	15, // 10: shop.Order.attributes:type_name -> google.protobuf.Struct
-	16, // 11: shop.Order.fields:type_name -> google.protobuf.FieldMask
-	4,  // 12: shop.Order.scalars:type_name -> shop.Scalars
+	4,  // 3: shop.Order.card:type_name -> shop.Card
+	14, // 4: shop.Order.placed_at:type_name -> google.protobuf.Timestamp
+	15, // 5: shop.Order.deliver_within:type_name -> google.protobuf.Duration
+	16, // 6: shop.Order.gift_message:type_name -> google.protobuf.StringValue
+	17, // 7: shop.Order.max_parcels:type_name -> google.protobuf.UInt32Value
+	5,  // 8: shop.Order.category:type_name -> shop.Category
+	18, // 9: shop.Order.extension:type_name -> google.protobuf.Any
+	19, // 10: shop.Order.attributes:type_name -> google.protobuf.Struct
+	20, // 11: shop.Order.fields:type_name -> google.protobuf.FieldMask
+	6,  // 12: shop.Order.scalars:type_name -> shop.Scalars
 	0,  // 13: shop.Order.history:type_name -> shop.Order.Priority
-	3,  // 14: shop.Category.children:type_name -> shop.Category
-	1,  // 15: shop.Quote.order:type_name -> shop.Order
-	10, // 16: shop.Quote.deliver_by:type_name -> google.protobuf.Timestamp
-	9,  // 17: shop.Quote.cards_by_line:type_name -> shop.Quote.CardsByLineEntry
-	5,  // 18: shop.Receipt.quote:type_name -> shop.Quote
-	2,  // 19: shop.Quote.CardsByLineEntry.value:type_name -> shop.Card
-	1,  // 20: shop.Gateway.Checkout:input_type -> shop.Order
-	17, // 21: shop.Gateway.Ping:input_type -> google.protobuf.Empty
-	1,  // 22: shop.Pricing.Quote:input_type -> shop.Order
-	17, // 23: shop.Pricing.Ping:input_type -> google.protobuf.Empty
-	6,  // 24: shop.Gateway.Checkout:output_type -> shop.Receipt
-	17, // 25: shop.Gateway.Ping:output_type -> google.protobuf.Empty
-	5,  // 26: shop.Pricing.Quote:output_type -> shop.Quote
-	17, // 27: shop.Pricing.Ping:output_type -> google.protobuf.Empty
-	24, // [24:28] is the sub-list for method output_type
-	20, // [20:24] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	2,  // 14: shop.Order.wrapping:type_name -> shop.Gift
+	2,  // 15: shop.Order.gifts:type_name -> shop.Gift
+	11, // 16: shop.Order.gift_by_line:type_name -> shop.Order.GiftByLineEntry
+	2,  // 17: shop.Order.surprise:type_name -> shop.Gift
+	21, // 18: shop.Order.points:type_name -> google.protobuf.Int64Value
+	22, // 19: shop.Order.counts:type_name -> google.protobuf.Int32Value
+	12, // 20: shop.Order.flags:type_name -> shop.Order.FlagsEntry
+	3,  // 21: shop.Order.tag:type_name -> shop.Value
+	5,  // 22: shop.Category.children:type_name -> shop.Category
+	1,  // 23: shop.Quote.order:type_name -> shop.Order
+	14, // 24: shop.Quote.deliver_by:type_name -> google.protobuf.Timestamp
+	13, // 25: shop.Quote.cards_by_line:type_name -> shop.Quote.CardsByLineEntry
+	7,  // 26: shop.Receipt.quote:type_name -> shop.Quote
+	2,  // 27: shop.Order.GiftByLineEntry.value:type_name -> shop.Gift
+	23, // 28: shop.Order.FlagsEntry.value:type_name -> google.protobuf.BoolValue
+	4,  // 29: shop.Quote.CardsByLineEntry.value:type_name -> shop.Card
+	1,  // 30: shop.Gateway.Checkout:input_type -> shop.Order
+	24, // 31: shop.Gateway.Ping:input_type -> google.protobuf.Empty
+	1,  // 32: shop.Pricing.Quote:input_type -> shop.Order
+	24, // 33: shop.Pricing.Ping:input_type -> google.protobuf.Empty
+	8,  // 34: shop.Gateway.Checkout:output_type -> shop.Receipt
+	24, // 35: shop.Gateway.Ping:output_type -> google.protobuf.Empty
+	7,  // 36: shop.Pricing.Quote:output_type -> shop.Quote
+	24, // 37: shop.Pricing.Ping:output_type -> google.protobuf.Empty
+	34, // [34:38] is the sub-list for method output_type
+	30, // [30:34] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_shop_proto_init() }
@@ -917,15 +1165,18 @@ func file_shop_proto_init() {
 	file_shop_proto_msgTypes[0].OneofWrappers = []any{
 		(*Order_Card)(nil),
 		(*Order_Voucher)(nil),
+		(*Order_Surprise)(nil),
+		(*Order_Points)(nil),
+		(*Order_Code)(nil),
 	}
-	file_shop_proto_msgTypes[6].OneofWrappers = []any{}
+	file_shop_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_proto_rawDesc), len(file_shop_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
