@@ -1,7 +1,12 @@
 //! `cofaas wit -o <dir>` on every file of the real-world corpus (proto2wit's
 //! `tests/corpus`, see its SOURCES.md) writes a package directory that
 //! `wasm-tools component wit <dir>` accepts. Files the default options refuse
-//! (streaming rpcs) are checked with `--skip-streaming`.
+//! (streaming rpcs) are checked with `--skip-streaming`. So are proto2wit's
+//! mapping fixtures for each class of real-API trouble (empty messages in
+//! every position, wrappers everywhere, two packages' `Value`s, a oneof
+//! variant named like a message, a package cycle). wasm-tools refuses what
+//! no component can carry (`empty record`, cyclic `use`s, names defined
+//! twice).
 //!
 //! wasm-tools is taken from `PATH` when it is the pinned version, else
 //! installed once with `cargo install` under the target directory.
@@ -21,6 +26,9 @@ fn wasm_tools() -> PathBuf {
     {
         return PathBuf::from("wasm-tools");
     }
+    // The tests run in parallel: one installs, the others wait for it.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let target = common::target_dir();
     let root = target.join("tools");
     let bin = root.join("bin/wasm-tools");
@@ -48,6 +56,75 @@ fn wasm_tools() -> PathBuf {
 
 #[path = "../../proto2wit/tests/support/corpus_files.rs"]
 mod corpus_files;
+
+/// Runs `cofaas wit` on `files` and checks the output with `wasm-tools`.
+fn check_wit(
+    wasm_tools: &std::path::Path,
+    name: &str,
+    files: &[PathBuf],
+    includes: &[PathBuf],
+    out_dir: &std::path::Path,
+) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
+    cmd.arg("wit");
+    for i in includes {
+        cmd.arg("-I").arg(i);
+    }
+    let out = cmd
+        .args(files)
+        .arg("-o")
+        .arg(out_dir)
+        .output()
+        .expect("running cofaas");
+    assert!(
+        out.status.success(),
+        "{name}: cofaas wit failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = Command::new(wasm_tools)
+        .args(["component", "wit"])
+        .arg(out_dir)
+        .output()
+        .expect("running wasm-tools");
+    assert!(
+        check.status.success(),
+        "{name}: wasm-tools component wit refuses the output:\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("interface"),
+        "{name}: no interface in the output"
+    );
+}
+
+#[test]
+fn wasm_tools_accepts_the_wit_of_the_mapping_fixtures() {
+    let wasm_tools = wasm_tools();
+    let cases = common::repo().join("proto2wit/tests/cases");
+    let scratch =
+        std::env::temp_dir().join(format!("cofaas-wasm-tools-cases-{}", std::process::id()));
+    for name in [
+        "empty_messages",
+        "wrappers_everywhere",
+        "two_packages",
+        "variant_collision",
+        "package_cycle",
+        "well_known",
+        "oneof",
+        "recursion",
+        "nested",
+    ] {
+        let dir = cases.join(name);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "proto"))
+            .collect();
+        files.sort();
+        check_wit(&wasm_tools, name, &files, &[dir], &scratch.join(name));
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
 
 #[test]
 fn wasm_tools_accepts_the_wit_of_every_corpus_file() {

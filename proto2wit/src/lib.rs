@@ -3,8 +3,11 @@
 //! `proto2wit` reads `.proto` files (parsed in pure Rust by [`protox`]) or a
 //! ready [`prost_types::FileDescriptorSet`], and produces one WIT package:
 //!
+//! * a types interface per proto package (`helloworld` →
+//!   `helloworld-types`) defining, once, every record, variant and enum of
+//!   that package an rpc reaches; it `use`s the types of other packages;
 //! * an interface per gRPC service (`helloworld.Greeter` →
-//!   `helloworld-greeter`) holding the records and enums its rpcs use and one
+//!   `helloworld-greeter`) that `use`s its requests and replies and has one
 //!   function per rpc, `func(request: T) -> result<U, rpc-status>`;
 //! * without an app description, a `<service>-server` and `<service>-client`
 //!   world per service;
@@ -24,22 +27,25 @@
 //!
 //! | Protobuf | WIT | notes |
 //! |---|---|---|
-//! | package `a.b.v1`, service `S` | interface `a-b-v1-s` | names kebab-cased; two names that meet are an [`Error::Collision`] naming both |
+//! | package `a.b.v1` | interface `a-b-v1-types`: its messages and enums | names need only be unique within a package, as in Protobuf; two that meet after kebab-casing and flattening are an [`Error::Collision`] naming both, found before anything is emitted; packages whose types refer to each other in a cycle share the interface of the first |
+//! | service `S` of package `a.b.v1` | interface `a-b-v1-s`, `use a-b-v1-types.{req, resp}` | a used name already taken in the interface is aliased `<types-interface>-<name>` |
 //! | rpc `Get(Req) returns (Resp)` | `get: func(request: req) -> result<resp, rpc-status>` | `rpc-status { code: s32, message: string, details: list<u8> }` |
 //! | rpc named like a type of its interface (`rpc Quote(Order) returns (Quote)`) | `quote-rpc: func(...)` | WIT functions and types share a namespace; the map records the name |
 //! | `google.protobuf.Empty` request / reply | no parameter / `result<_, rpc-status>` | |
 //! | message | `record`, fields kebab-cased | nested: `outer-inner` |
+//! | message with no fields, as a field, oneof case, list element or map value | `enum <name> { empty }` | the component model has no empty records; presence as for any message (`option<…>`); [`MessageMap::is_empty`] |
 //! | `double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 bool string bytes` | `f64 f32 s32 s64 u32 u64 s32 s64 u32 u64 s32 s64 bool string list<u8>` | exact |
 //! | `repeated T` | `list<T>` | |
 //! | `map<K, V>` | `list<tuple<K, V>>` | entries sorted by key; [`Options::wit_maps`]: WIT `map<K, V>` |
 //! | message field, proto3 `optional`, proto2 `optional` | `option<T>` | presence kept; proto2 defaults recorded in the map |
-//! | `oneof o { A a = 1; B b = 2; }` in message `m` | field `o: option<m-o>`, `variant m-o { a(a), b(b) }` | |
+//! | `oneof o { A a = 1; B b = 2; }` in message `m` | field `o: option<m-o>`, `variant m-o { a(a), b(b) }` | `m-o-oneof` when a message or enum of the package is named `m-o` |
 //! | enum | `enum` (closed: an unnamed number is `INVALID_ARGUMENT`) | [`Options::open_enums`]: `variant` with `unrecognized(s32)`; numbers in the map |
 //! | recursive messages | back-edges as `list<u8>`, the message protobuf-encoded | detected by depth-first search; [`ValueType::Encoded`] in the map; [`Options::reject_recursion`] refuses instead |
 //! | `Timestamp`, `Duration` | `record { seconds: s64, nanos: s32 }` | as `prost_types` |
 //! | `Any` | `record any { type-url: string, value: list<u8> }` | |
 //! | `FieldMask` field | `list<string>` (its paths; `option<list<string>>` for presence) | [`ValueType::FieldMask`] in the map |
-//! | wrappers (`Int32Value`, `StringValue`, …) | `option<T>` | as prost's `Option<T>` |
+//! | wrappers (`Int32Value`, `StringValue`, …) | singular field `option<T>`; oneof case, list element, map value `T` | as prost (`Option<i32>`, `Case(i32)`, `Vec<i32>`) and protobuf-go's `wrapperspb`; as an rpc's request or reply, the record `{ value: T }` |
+//! | other well-known types (`Api`, `Type`, `Method`, `Option`, `SourceContext`, descriptors, …) | ordinary messages | in `google-protobuf-types` |
 //! | `Struct`, `Value`, `ListValue` | records and a variant, by the recursion rule | |
 //! | gRPC deadline (`grpc-timeout`) | `rpc-context.deadline() -> option<u64>` (rpc served), `set-call-deadline(option<u64>)` (calls made) | nanoseconds left; not part of any rpc's signature |
 //! | request metadata (ASCII and `-bin`) | `type metadata = list<tuple<string, list<u8>>>`; `take-request-metadata() -> metadata` (rpc served), `set-call-metadata(metadata)` (next call) | lowercase keys in order, repeated keys repeated, a `-bin` value decoded; taken, never copied: none reaches a call unless the function sets it (as tonic and grpc-go) |
