@@ -33,6 +33,25 @@ pub mod proto2wit_target {
         "enum G { G_UNSPECIFIED = 0; UNRECOGNIZED_ = 1; } message GG { G g = 1; } service GS { rpc Gg(GG) returns (GG); }\n",
     ];
 
+    /// More fragments, of the shapes real API trees have (chosen after the
+    /// others, so that the kept crash inputs still stand for their texts).
+    const REAL_API_FRAGMENTS: &[&str] = &[
+        // Empty messages in every position, and as request and reply.
+        "import \"google/protobuf/empty.proto\";\nmessage Z0 {} message Z { Z0 a = 1; repeated Z0 b = 2; map<string, Z0> c = 3; oneof o { Z0 d = 4; google.protobuf.Empty e = 5; } } service ZS { rpc Zz(Z) returns (Z0); rpc Zn(Z0) returns (Z); }\n",
+        // Wrappers as oneof cases, list elements, map values (with the
+        // fragment importing wrappers.proto), and as request.
+        "message V { oneof o { google.protobuf.Int64Value i = 1; string s = 2; } repeated google.protobuf.BoolValue b = 3; map<int32, google.protobuf.BytesValue> m = 4; } service VS { rpc Vv(google.protobuf.StringValue) returns (V); }\n",
+        // Well-known types without a special mapping: ordinary messages.
+        "import \"google/protobuf/api.proto\";\nmessage AP { google.protobuf.Api api = 1; google.protobuf.Type t = 2; } service APS { rpc Ap(AP) returns (google.protobuf.Method); }\n",
+        // A oneof variant named like a message; names that meet after flattening.
+        "message J { oneof meta { string x = 1; } } message JMeta { int32 y = 1; } message JH { J j = 1; JMeta m = 2; } service JS { rpc Jj(JH) returns (JH); }\n",
+        "message Fl { message At { int32 a = 1; } At at = 1; } message FlAt { int32 b = 1; } message FlH { Fl f = 1; FlAt g = 2; } service FS { rpc Ff(FlH) returns (FlH); }\n",
+        // A request named like the interface's own `rpc-status`; a service
+        // named like the package's types interface.
+        "message RpcStatus { int32 c = 1; } service RS { rpc St(RpcStatus) returns (RpcStatus); }\n",
+        "message TY { int32 a = 1; } service Types { rpc Ty(TY) returns (TY); }\n",
+    ];
+
     /// Damage: stray tokens.
     const JUNK: &[&str] = &["{\n", "}\n", "message\n", "= 1;\n", "rpc X(;\n"];
 
@@ -63,6 +82,11 @@ pub mod proto2wit_target {
             let raw: String = u.arbitrary()?;
             text.push_str(&raw);
         }
+        for fragment in REAL_API_FRAGMENTS {
+            if u.ratio(1, 3)? {
+                text.push_str(fragment);
+            }
+        }
         Ok(text)
     }
 
@@ -82,6 +106,11 @@ pub mod proto2wit_target {
                 let json = out.map.to_json();
                 assert_eq!(proto2wit::Map::from_json(&json).expect("map json"), out.map);
                 Ok(Outcome::Mapped)
+            }
+            // The mapper must never emit WIT that does not parse: that
+            // safeguard firing is a bug, not a refusal.
+            Err(proto2wit::Error::Internal { message }) => {
+                panic!("proto2wit emitted WIT that does not parse: {message}\n{text}")
             }
             Err(_) => Ok(Outcome::Refused),
         }
@@ -751,6 +780,24 @@ mod tests {
                 "{o:?} never reached: {outcomes:?}"
             );
         }
+    }
+
+    /// Texts with the real-API fragments (empty messages, wrappers, names
+    /// that meet) map or are refused, and never make proto2wit emit WIT
+    /// that does not parse (`run` panics on that).
+    #[test]
+    fn real_api_shapes_never_emit_bad_wit() {
+        use proto2wit_target::Outcome;
+        let mut mapped_with_empty = 0;
+        for seed in 0..1500 {
+            let data = seeded(seed + 50_000, 1024);
+            let text = proto2wit_target::text(&mut Unstructured::new(&data)).unwrap_or_default();
+            let outcome = proto2wit_target::run(&mut Unstructured::new(&data));
+            if outcome == Ok(Outcome::Mapped) && text.contains("message Z0 {}") {
+                mapped_with_empty += 1;
+            }
+        }
+        assert!(mapped_with_empty > 0, "no text with empty messages mapped");
     }
 
     #[test]

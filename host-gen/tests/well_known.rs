@@ -1,7 +1,10 @@
 //! Hosts whose public services use the richer parts of the mapping must
 //! compile: well-known types (Timestamp, Duration, Any, FieldMask, wrappers,
 //! Empty) converted to and from `prost_types`, `oneof`s as prost enums, and
-//! recursive messages (prost's `Box`es, encoded back-edges).
+//! recursive messages (prost's `Box`es, encoded back-edges), empty messages
+//! (one-case WIT enums), wrappers in every position and as rpc types, other
+//! well-known types as ordinary messages (`prost_types::Api`), and two
+//! packages' `Value`s behind aliased `use`s.
 
 use std::path::Path;
 
@@ -39,6 +42,39 @@ fn open_enums_and_oneofs_host_compiles() {
         "choice.Chooser",
         "Unrecognized",
         true,
+    );
+}
+
+#[test]
+fn empty_messages_host_compiles() {
+    compiles(
+        "empty_messages",
+        "events.proto",
+        "events.Events",
+        "EndConversation::Empty",
+        false,
+    );
+}
+
+#[test]
+fn wrappers_and_plain_well_known_types_host_compiles() {
+    compiles(
+        "wrappers_everywhere",
+        "values.proto",
+        "values.Settings",
+        "::prost_types::Api",
+        false,
+    );
+}
+
+#[test]
+fn two_packages_values_host_compiles() {
+    compiles(
+        "service_scope",
+        "s.proto",
+        "s.Names",
+        "to_wit_google_protobuf_value",
+        false,
     );
 }
 

@@ -32,7 +32,7 @@
 //! | rpc `Get(Req) returns (Resp)` | `get: func(request: req) -> result<resp, rpc-status>` | `rpc-status { code: s32, message: string, details: list<u8> }` |
 //! | rpc named like a type of its interface (`rpc Quote(Order) returns (Quote)`) | `quote-rpc: func(...)` | WIT functions and types share a namespace; the map records the name |
 //! | `google.protobuf.Empty` request / reply | no parameter / `result<_, rpc-status>` | |
-//! | message | `record`, fields kebab-cased | nested: `outer-inner` |
+//! | message | `record`, fields kebab-cased | nested: `outer-inner`; a top-level `Option`, `Result`, `String`, `Vec` or `Box` is `option-type` … (Rust bindings would shadow the prelude) |
 //! | message with no fields, as a field, oneof case, list element or map value | `enum <name> { empty }` | the component model has no empty records; presence as for any message (`option<…>`); [`MessageMap::is_empty`] |
 //! | `double float int32 int64 uint32 uint64 sint32 sint64 fixed32 fixed64 sfixed32 sfixed64 bool string bytes` | `f64 f32 s32 s64 u32 u64 s32 s64 u32 u64 s32 s64 bool string list<u8>` | exact |
 //! | `repeated T` | `list<T>` | |
@@ -370,6 +370,21 @@ fn wit_name_of_path(path: &[String]) -> Result<String, Error> {
         .map(|parts| parts.join("-"))
 }
 
+/// Type names that bindings generators put beside the Rust prelude's
+/// (`record option` becomes `struct Option`, shadowing `Option<T>` in the
+/// generated module): such a type gets the suffix `-type`.
+const SHADOWING_NAMES: &[&str] = &["option", "result", "string", "vec", "box"];
+
+/// The WIT name of a message or enum at `path` (parents first).
+fn type_wit_name(path: &[String]) -> Result<String, Error> {
+    let name = wit_name_of_path(path)?;
+    Ok(if SHADOWING_NAMES.contains(&name.as_str()) {
+        format!("{name}-type")
+    } else {
+        name
+    })
+}
+
 struct Mapper<'a> {
     index: Index<'a>,
     map: Map,
@@ -417,7 +432,7 @@ impl<'a> Mapper<'a> {
                 scope: format!("enum {name}"),
             });
         }
-        let wit_name = wit_name_of_path(&info.path)?;
+        let wit_name = type_wit_name(&info.path)?;
         self.map.enums.insert(
             name.to_string(),
             EnumMap {
@@ -525,7 +540,7 @@ impl<'a> Mapper<'a> {
         }
         stack.pop();
         let info = &self.index.messages[name];
-        let wit_name = wit_name_of_path(&info.path)?;
+        let wit_name = type_wit_name(&info.path)?;
         let mut oneof_maps = Vec::new();
         for (decl, cases) in oneofs {
             let element = format!("{name}.{decl}");
@@ -1020,8 +1035,8 @@ fn assign_types(map: &mut Map, interfaces: &mut BTreeMap<String, String>) -> Res
             && other != *first
         {
             return Err(Error::Collision {
-                first: format!("package `{other}`'s types"),
-                second: format!("package `{first}`'s types"),
+                first: format!("the types of proto package {other}"),
+                second: format!("the types of proto package {first}"),
                 wit: interface,
                 scope: "package".into(),
             });
@@ -1034,7 +1049,7 @@ fn assign_types(map: &mut Map, interfaces: &mut BTreeMap<String, String>) -> Res
         entry.packages.push(p.clone());
     }
     for (interface, package) in &iface_package {
-        let owner = format!("the types of package `{package}`");
+        let owner = format!("the types of proto package {package}");
         if let Some(first) = interfaces.insert(interface.clone(), owner.clone()) {
             return Err(Error::Collision {
                 first,
