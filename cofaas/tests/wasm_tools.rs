@@ -57,30 +57,29 @@ fn wasm_tools() -> PathBuf {
 #[path = "../../proto2wit/tests/support/corpus_files.rs"]
 mod corpus_files;
 
-/// Runs `cofaas wit` on `files` and checks the output with `wasm-tools`.
-fn check_wit(
-    wasm_tools: &std::path::Path,
-    name: &str,
+/// `cofaas wit [-I <include>]... <files>... -o <out_dir> <extra>...`.
+fn cofaas_wit(
     files: &[PathBuf],
     includes: &[PathBuf],
     out_dir: &std::path::Path,
-) {
+    extra: &[&str],
+) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
     cmd.arg("wit");
     for i in includes {
         cmd.arg("-I").arg(i);
     }
-    let out = cmd
-        .args(files)
-        .arg("-o")
-        .arg(out_dir)
-        .output()
-        .expect("running cofaas");
-    assert!(
-        out.status.success(),
-        "{name}: cofaas wit failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd.args(files).arg("-o").arg(out_dir).args(extra);
+    cmd.output().expect("running cofaas")
+}
+
+/// `wasm-tools component wit <out_dir>` must accept the package; returns
+/// what it printed.
+fn wasm_tools_accepts(
+    wasm_tools: &std::path::Path,
+    name: &str,
+    out_dir: &std::path::Path,
+) -> String {
     let check = Command::new(wasm_tools)
         .args(["component", "wit"])
         .arg(out_dir)
@@ -91,10 +90,7 @@ fn check_wit(
         "{name}: wasm-tools component wit refuses the output:\n{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    assert!(
-        String::from_utf8_lossy(&check.stdout).contains("interface"),
-        "{name}: no interface in the output"
-    );
+    String::from_utf8_lossy(&check.stdout).into_owned()
 }
 
 #[test]
@@ -121,7 +117,15 @@ fn wasm_tools_accepts_the_wit_of_the_mapping_fixtures() {
             .filter(|p| p.extension().is_some_and(|e| e == "proto"))
             .collect();
         files.sort();
-        check_wit(&wasm_tools, name, &files, &[dir], &scratch.join(name));
+        let out_dir = scratch.join(name);
+        let out = cofaas_wit(&files, &[dir], &out_dir, &[]);
+        assert!(
+            out.status.success(),
+            "{name}: cofaas wit failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = wasm_tools_accepts(&wasm_tools, name, &out_dir);
+        assert!(printed.contains("interface"), "{name}: {printed}");
     }
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -140,15 +144,8 @@ fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
     {
         total += 1;
         let out_dir = scratch.join(total.to_string());
-        let run = |extra: &[&str]| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cofaas"));
-            cmd.arg("wit");
-            for i in &includes {
-                cmd.arg("-I").arg(i);
-            }
-            cmd.arg(&file).arg("-o").arg(&out_dir).args(extra);
-            cmd.output().expect("running cofaas")
-        };
+        let files = [file];
+        let run = |extra: &[&str]| cofaas_wit(&files, &includes, &out_dir, extra);
         let mut out = run(&[]);
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -164,17 +161,7 @@ fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let check = Command::new(&wasm_tools)
-            .args(["component", "wit"])
-            .arg(&out_dir)
-            .output()
-            .expect("running wasm-tools");
-        assert!(
-            check.status.success(),
-            "{name}: wasm-tools component wit refuses the output:\n{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let printed = String::from_utf8_lossy(&check.stdout);
+        let printed = wasm_tools_accepts(&wasm_tools, &name, &out_dir);
         assert!(
             printed.contains("package cofaas:protos"),
             "{name}: {printed}"

@@ -88,8 +88,9 @@ pub fn prost_well_known_path(map: &Map, full_name: &str) -> Option<TokenStream> 
     Some(quote!(::prost_types #(::#segs)*))
 }
 
-/// The Rust type prost gives a scalar.
-fn rust_scalar(s: Scalar) -> TokenStream {
+/// The Rust type prost (and wasmtime's and wit-bindgen's bindings) give a
+/// scalar.
+pub fn rust_scalar(s: Scalar) -> TokenStream {
     match s {
         Scalar::Double => quote!(f64),
         Scalar::Float => quote!(f32),
@@ -98,8 +99,8 @@ fn rust_scalar(s: Scalar) -> TokenStream {
         Scalar::Uint32 | Scalar::Fixed32 => quote!(u32),
         Scalar::Uint64 | Scalar::Fixed64 => quote!(u64),
         Scalar::Bool => quote!(bool),
-        Scalar::String => quote!(::prost::alloc::string::String),
-        Scalar::Bytes => quote!(::prost::alloc::vec::Vec<u8>),
+        Scalar::String => quote!(::std::string::String),
+        Scalar::Bytes => quote!(::std::vec::Vec<u8>),
     }
 }
 
@@ -194,22 +195,21 @@ pub fn qualified_wit_name(map: &Map, full: &str) -> String {
 /// `to_wit_<pkg>_x` / `from_wit_<pkg>_x` for messages,
 /// `enum_to_wit_<pkg>_x` / `enum_from_wit_<pkg>_x` for enums.
 pub fn to_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
-    let prefix = if map.messages.contains_key(full) {
-        "to_wit"
-    } else {
-        "enum_to_wit"
-    };
-    conv_name(prefix, &qualified_wit_name(map, full))
+    conv_fn(map, full, "to_wit")
 }
 
 /// See [`to_wit_fn`].
 pub fn from_wit_fn(map: &Map, full: &str) -> proc_macro2::Ident {
+    conv_fn(map, full, "from_wit")
+}
+
+fn conv_fn(map: &Map, full: &str, direction: &str) -> proc_macro2::Ident {
     let prefix = if map.messages.contains_key(full) {
-        "from_wit"
+        direction.to_string()
     } else {
-        "enum_from_wit"
+        format!("enum_{direction}")
     };
-    conv_name(prefix, &qualified_wit_name(map, full))
+    conv_name(&prefix, &qualified_wit_name(map, full))
 }
 
 /// Whether prost boxes a singular field or oneof case of message type

@@ -44,7 +44,7 @@ use quote::{format_ident, quote};
 pub use convert::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_oneof_segments,
     prost_relative_path, prost_type_segments, prost_well_known_oneof_path, prost_well_known_path,
-    to_wit_fn, wit_fn_ident, wit_has_list,
+    qualified_wit_name, rust_scalar, to_wit_fn, wit_fn_ident, wit_has_list,
 };
 pub use go::{GO_BINDINGS_MODULE, GoFiles, GoGuest};
 use rust_names::{ident, path, tonic_snake, wit_camel, wit_snake};

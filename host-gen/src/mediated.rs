@@ -9,7 +9,7 @@
 //! proto message serves every interface that defines a record of it.
 
 use proc_macro2::TokenStream;
-use proto2wit::{Label, Map, Scalar, ValueType};
+use proto2wit::{Label, Map, ValueType};
 use quote::{format_ident, quote};
 
 use grpc_shim_gen::rust_names::{ident, wit_snake};
@@ -23,23 +23,9 @@ fn type_ident(full: &str) -> proc_macro2::Ident {
     format_ident!("{name}")
 }
 
-fn scalar(s: Scalar) -> TokenStream {
-    match s {
-        Scalar::Double => quote!(f64),
-        Scalar::Float => quote!(f32),
-        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => quote!(i32),
-        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => quote!(i64),
-        Scalar::Uint32 | Scalar::Fixed32 => quote!(u32),
-        Scalar::Uint64 | Scalar::Fixed64 => quote!(u64),
-        Scalar::Bool => quote!(bool),
-        Scalar::String => quote!(String),
-        Scalar::Bytes => quote!(Vec<u8>),
-    }
-}
-
 fn value(ty: &ValueType) -> TokenStream {
     match ty {
-        ValueType::Scalar(s) => scalar(*s),
+        ValueType::Scalar(s) => grpc_shim_gen::rust_scalar(*s),
         ValueType::Message(m) | ValueType::Enum(m) => {
             let t = type_ident(m);
             quote!(#t)

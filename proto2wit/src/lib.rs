@@ -709,19 +709,9 @@ impl<'a> Mapper<'a> {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            if let Some(m) = self.map.messages.get(&name) {
-                out.push(name.clone());
-                let mut refs = Vec::new();
-                for f in m
-                    .fields
-                    .iter()
-                    .chain(m.oneofs.iter().flat_map(|o| &o.cases))
-                {
-                    if let Label::Map { key } = &f.label {
-                        refs.extend(type_ref(key));
-                    }
-                    refs.extend(type_ref(&f.ty));
-                }
+            if self.map.messages.contains_key(&name) {
+                let refs = type_deps(&self.map, &name);
+                out.push(name);
                 work.extend(refs.into_iter().rev());
             } else if self.map.enums.contains_key(&name) {
                 out.push(name);
