@@ -50,6 +50,8 @@ pub mod proto2wit_target {
         // named like the package's types interface.
         "message RpcStatus { int32 c = 1; } service RS { rpc St(RpcStatus) returns (RpcStatus); }\n",
         "message TY { int32 a = 1; } service Types { rpc Ty(TY) returns (TY); }\n",
+        // A world named like an interface (`wz-server`).
+        "message WM { int32 a = 1; } service Wz { rpc A(WM) returns (WM); } service WzServer { rpc B(WM) returns (WM); }\n",
     ];
 
     /// Damage: stray tokens.

@@ -919,6 +919,7 @@ pub fn generate(
     assign_types(&mut map, &mut interface_owner)?;
     name_functions(&mut map)?;
     add_worlds(&mut map, app, &interface_owner)?;
+    check_world_names(&map, &interface_owner)?;
     let package = encode(&map)?;
     let wit = package.to_string();
     let mut resolve = wit_parser::Resolve::new();
@@ -1252,6 +1253,41 @@ fn name_functions(map: &mut Map) -> Result<(), Error> {
                 renamed_names.insert(renamed.clone(), m.proto_name.clone());
                 m.wit_name = renamed;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Worlds and interfaces share a WIT package's namespace: a world named
+/// like an interface (function `helloworld-greeter`, or the `-server`
+/// world of service `Foo` beside a service `FooServer`) is an
+/// [`Error::Collision`].
+fn check_world_names(map: &Map, interfaces: &BTreeMap<String, String>) -> Result<(), Error> {
+    let mut names: BTreeMap<String, String> = interfaces.clone();
+    for w in map.worlds.values() {
+        for l in &w.lifecycles {
+            names
+                .entry(l.clone())
+                .or_insert_with(|| format!("the lifecycle interface {l}"));
+        }
+        if w.context.is_some() {
+            names
+                .entry(RPC_CONTEXT.to_string())
+                .or_insert_with(|| "the rpc context every function imports".to_string());
+        }
+    }
+    for w in map.worlds.values() {
+        if let Some(first) = names.get(&w.name) {
+            let second = match &w.function {
+                Some(f) => format!("the world of function {f}"),
+                None => format!("the world {}", w.name),
+            };
+            return Err(Error::Collision {
+                first: first.clone(),
+                second,
+                wit: w.name.clone(),
+                scope: "package".into(),
+            });
         }
     }
     Ok(())
