@@ -27,7 +27,7 @@
 //!
 //! | Protobuf | WIT | notes |
 //! |---|---|---|
-//! | package `a.b.v1` | interface `a-b-v1-types`: its messages and enums | names need only be unique within a package, as in Protobuf; two that meet after kebab-casing and flattening are an [`Error::Collision`] naming both, found before anything is emitted; packages whose types refer to each other in a cycle share the interface of the first |
+//! | package `a.b.v1` | interface `a-b-v1-types`: its messages and enums | names need only be unique within a package, as in Protobuf, and are compared as the component model compares them (hyphens and case ignored: `check-box` is `checkbox`). Names that meet are resolved before anything is emitted: a nested type that flattens onto a top-level one gets its kind (`Control.Family` beside `ControlFamily` → `control-family-enum`), an enum value or field its number (`CHECK_BOX` after `CHECKBOX` → `check-box-v2`; `-f<N>` for fields and oneof cases); two that still meet are an [`Error::Collision`] naming both. Packages whose types refer to each other in a cycle share the interface of the first, the others' types taking their package's last segment when a name is taken |
 //! | service `S` of package `a.b.v1` | interface `a-b-v1-s`, `use a-b-v1-types.{req, resp}` | a used name already taken in the interface is aliased `<types-interface>-<name>` |
 //! | rpc `Get(Req) returns (Resp)` | `get: func(request: req) -> result<resp, rpc-status>` | `rpc-status { code: s32, message: string, details: list<u8> }` |
 //! | rpc named like a type of its interface (`rpc Quote(Order) returns (Quote)`) | `quote-rpc: func(...)` | WIT functions and types share a namespace; the map records the name |
@@ -370,6 +370,55 @@ fn wit_name_of_path(path: &[String]) -> Result<String, Error> {
         .map(|parts| parts.join("-"))
 }
 
+/// The names of one WIT scope (a record's fields, a variant's or enum's
+/// cases, an interface's items), compared as the component model compares
+/// them: two names are the same if they are once their hyphens are removed
+/// and case is ignored (`check-box` and `checkbox` are one name).
+#[derive(Default)]
+struct Names(BTreeMap<String, String>);
+
+impl Names {
+    fn key(name: &str) -> String {
+        name.chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    }
+
+    /// Who holds `name`, if anyone.
+    fn holder(&self, name: &str) -> Option<&String> {
+        self.0.get(&Self::key(name))
+    }
+
+    /// Gives `owner` the first of `candidates` nobody holds; when all are
+    /// held, the [`Error::Collision`] of the first with its holder.
+    fn claim(&mut self, candidates: &[String], owner: &str, scope: &str) -> Result<String, Error> {
+        for c in candidates {
+            if self.holder(c).is_none() {
+                self.0.insert(Self::key(c), owner.to_string());
+                return Ok(c.clone());
+            }
+        }
+        let wit = candidates.first().cloned().unwrap_or_default();
+        Err(Error::Collision {
+            first: self.holder(&wit).cloned().unwrap_or_default(),
+            second: owner.to_string(),
+            wit,
+            scope: scope.to_string(),
+        })
+    }
+}
+
+/// A WIT word for a number, to tell two members apart (`5` → `5`, `-5` →
+/// `m5`).
+fn number_word(n: i32) -> String {
+    if n < 0 {
+        format!("m{}", n.unsigned_abs())
+    } else {
+        n.to_string()
+    }
+}
+
 /// Type names that bindings generators put beside the Rust prelude's
 /// (`record option` becomes `struct Option`, shadowing `Option<T>` in the
 /// generated module): such a type gets the suffix `-type`.
@@ -400,7 +449,8 @@ impl<'a> Mapper<'a> {
         let info = &self.index.enums[name];
         let mut values = Vec::new();
         let mut seen_numbers = BTreeSet::new();
-        let mut seen_names: BTreeMap<String, String> = BTreeMap::new();
+        let mut seen_names = Names::default();
+        let scope = format!("enum {name}");
         for v in &info.desc.value {
             if !seen_numbers.insert(v.number()) {
                 continue; // an alias of an earlier value
@@ -408,14 +458,10 @@ impl<'a> Mapper<'a> {
             let wit = kebab(v.name()).ok_or_else(|| Error::BadName {
                 proto: v.name().to_string(),
             })?;
-            if let Some(first) = seen_names.insert(wit.clone(), v.name().to_string()) {
-                return Err(Error::Collision {
-                    first,
-                    second: v.name().to_string(),
-                    wit,
-                    scope: format!("enum {name}"),
-                });
-            }
+            // A value whose name meets an earlier one's (`CHECK_BOX` after
+            // `CHECKBOX`) gets its number: `check-box-v2`.
+            let candidates = [wit.clone(), format!("{wit}-v{}", number_word(v.number()))];
+            let wit = seen_names.claim(&candidates, &format!("{name}.{}", v.name()), &scope)?;
             values.push(EnumValueMap {
                 proto_name: v.name().to_string(),
                 wit_name: wit,
@@ -475,8 +521,9 @@ impl<'a> Mapper<'a> {
         let syntax3 = info.syntax3;
         let desc = info.desc;
         let mut fields = Vec::new();
-        let mut oneofs: Vec<(String, Vec<FieldMap>)> = Vec::new();
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut oneofs: Vec<(String, Vec<FieldMap>, Names)> = Vec::new();
+        let mut seen = Names::default();
+        let record_scope = format!("record {name}");
         for f in &desc.field {
             let element = format!("{name}.{}", f.name());
             if let Some(index) = f.oneof_index
@@ -491,22 +538,17 @@ impl<'a> Mapper<'a> {
                     .and_then(|i| desc.oneof_decl.get(i))
                     .map(|d| d.name().to_string())
                     .unwrap_or_default();
-                let position = match oneofs.iter().position(|(n, _)| *n == decl) {
+                let position = match oneofs.iter().position(|(n, _, _)| *n == decl) {
                     Some(p) => p,
                     None => {
-                        oneofs.push((decl.clone(), Vec::new()));
+                        oneofs.push((decl.clone(), Vec::new(), Names::default()));
                         oneofs.len() - 1
                     }
                 };
-                let cases = &mut oneofs[position].1;
-                if let Some(first) = cases.iter().find(|c: &&FieldMap| c.wit_name == case) {
-                    return Err(Error::Collision {
-                        first: format!("{name}.{}", first.proto_name),
-                        second: element,
-                        wit: case,
-                        scope: format!("oneof {name}.{decl}"),
-                    });
-                }
+                let (_, cases, case_names) = &mut oneofs[position];
+                let candidates = [case.clone(), format!("{case}-f{}", number_word(f.number()))];
+                let case =
+                    case_names.claim(&candidates, &element, &format!("oneof {name}.{decl}"))?;
                 cases.push(FieldMap {
                     proto_name: f.name().to_string(),
                     wit_name: case,
@@ -520,14 +562,12 @@ impl<'a> Mapper<'a> {
             let wit_name = kebab(f.name()).ok_or_else(|| Error::BadName {
                 proto: element.clone(),
             })?;
-            if let Some(first) = seen.insert(wit_name.clone(), f.name().to_string()) {
-                return Err(Error::Collision {
-                    first: format!("{name}.{first}"),
-                    second: element,
-                    wit: wit_name,
-                    scope: format!("record {name}"),
-                });
-            }
+            // A field whose name meets an earlier one's gets its number.
+            let candidates = [
+                wit_name.clone(),
+                format!("{wit_name}-f{}", number_word(f.number())),
+            ];
+            let wit_name = seen.claim(&candidates, &element, &record_scope)?;
             let (label, ty) = self.field_type(f, &element, &file, syntax3, stack)?;
             fields.push(FieldMap {
                 proto_name: f.name().to_string(),
@@ -542,19 +582,13 @@ impl<'a> Mapper<'a> {
         let info = &self.index.messages[name];
         let wit_name = type_wit_name(&info.path)?;
         let mut oneof_maps = Vec::new();
-        for (decl, cases) in oneofs {
+        for (decl, cases, _) in oneofs {
             let element = format!("{name}.{decl}");
             let field = kebab(&decl).ok_or_else(|| Error::BadName {
                 proto: element.clone(),
             })?;
-            if let Some(first) = seen.insert(field.clone(), decl.clone()) {
-                return Err(Error::Collision {
-                    first: format!("{name}.{first}"),
-                    second: element,
-                    wit: field,
-                    scope: format!("record {name}"),
-                });
-            }
+            let candidates = [field.clone(), format!("{field}-oneof")];
+            let field = seen.claim(&candidates, &element, &record_scope)?;
             oneof_maps.push(OneofMap {
                 proto_name: decl,
                 variant: format!("{wit_name}-{field}"),
@@ -828,7 +862,7 @@ pub fn generate(
             let mut methods = Vec::new();
             let mut skipped = Vec::new();
             let mut roots = Vec::new();
-            let mut fn_names: BTreeMap<String, String> = BTreeMap::new();
+            let mut fn_names = Names::default();
             for m in &service.method {
                 let element = format!("{proto_name}.{}", m.name());
                 if m.client_streaming() || m.server_streaming() {
@@ -873,14 +907,11 @@ pub fn generate(
                 let wit_name = kebab(m.name()).ok_or_else(|| Error::BadName {
                     proto: element.clone(),
                 })?;
-                if let Some(first) = fn_names.insert(wit_name.clone(), m.name().to_string()) {
-                    return Err(Error::Collision {
-                        first: format!("{proto_name}.{first}"),
-                        second: element,
-                        wit: wit_name,
-                        scope: format!("interface {interface}"),
-                    });
-                }
+                fn_names.claim(
+                    std::slice::from_ref(&wit_name),
+                    &element,
+                    &format!("interface {interface}"),
+                )?;
                 let input_empty = mapper.is_empty(&input);
                 let output_empty = mapper.is_empty(&output);
                 if !input_empty {
@@ -1061,20 +1092,52 @@ fn assign_types(map: &mut Map, interfaces: &mut BTreeMap<String, String>) -> Res
             ti.types.push(t.clone());
         }
     }
-    // Names inside each types interface.
+    // Names inside each types interface: the owner package's top-level
+    // types first, so that they keep their names; a type whose name is
+    // taken then gets its package's last segment (a type of another
+    // package of a cycle), or its kind (a nested type that flattened onto
+    // another: `Control.Family` beside `ControlFamily` is
+    // `control-family-enum`), or both.
     for ti in types.values_mut() {
         ti.packages.sort();
         let scope = format!("interface {}", ti.interface);
-        let mut names: BTreeMap<String, String> = BTreeMap::new();
-        for t in &ti.types {
+        let owner = ti.packages.first().cloned().unwrap_or_default();
+        let mut order: Vec<String> = ti.types.clone();
+        order.sort_by_key(|t| {
+            let (package, depth) = map
+                .messages
+                .get(t)
+                .map(|m| (m.package.clone(), m.path.len()))
+                .or_else(|| map.enums.get(t).map(|e| (e.package.clone(), e.path.len())))
+                .unwrap_or_default();
+            (package != owner, depth, t.clone())
+        });
+        let mut names = Names::default();
+        for t in &order {
+            let (package, depth, kind) = match (map.messages.get(t), map.enums.get(t)) {
+                (Some(m), _) => (m.package.clone(), m.path.len(), "message"),
+                (None, Some(e)) => (e.package.clone(), e.path.len(), "enum"),
+                (None, None) => continue,
+            };
             let wit = map.type_wit_name(t).unwrap_or_default().to_string();
-            if let Some(first) = names.insert(wit.clone(), t.clone()) {
-                return Err(Error::Collision {
-                    first,
-                    second: t.clone(),
-                    wit,
-                    scope: scope.clone(),
-                });
+            let mut candidates = vec![wit.clone()];
+            let prefix = (package != owner)
+                .then(|| package.rsplit('.').next().and_then(kebab))
+                .flatten();
+            if let Some(prefix) = &prefix {
+                candidates.push(format!("{prefix}-{wit}"));
+            }
+            if depth > 1 {
+                candidates.push(format!("{wit}-{kind}"));
+                if let Some(prefix) = &prefix {
+                    candidates.push(format!("{prefix}-{wit}-{kind}"));
+                }
+            }
+            let claimed = names.claim(&candidates, t, &scope)?;
+            if let Some(m) = map.messages.get_mut(t) {
+                m.wit_name = claimed;
+            } else if let Some(e) = map.enums.get_mut(t) {
+                e.wit_name = claimed;
             }
         }
         for t in &ti.types {
@@ -1083,17 +1146,9 @@ fn assign_types(map: &mut Map, interfaces: &mut BTreeMap<String, String>) -> Res
             };
             for o in &mut m.oneofs {
                 let element = format!("{t}.{} (its oneof variant)", o.proto_name);
-                if names.contains_key(&o.variant) {
-                    o.variant = format!("{}-oneof", o.variant);
-                }
-                if let Some(first) = names.insert(o.variant.clone(), element.clone()) {
-                    return Err(Error::Collision {
-                        first,
-                        second: element,
-                        wit: o.variant.clone(),
-                        scope: scope.clone(),
-                    });
-                }
+                let variant = format!("{}-{}", m.wit_name, o.wit_name);
+                let candidates = [variant.clone(), format!("{variant}-oneof")];
+                o.variant = names.claim(&candidates, &element, &scope)?;
             }
         }
     }
@@ -1135,25 +1190,18 @@ impl Scope {
         full: &str,
         interface: &str,
         wit: &str,
-        taken: &mut BTreeMap<String, String>,
+        taken: &mut Names,
         scope: &str,
     ) -> Result<(), Error> {
         if self.local.contains_key(full) {
             return Ok(());
         }
-        let local = if taken.contains_key(wit) {
-            format!("{interface}-{wit}")
-        } else {
-            wit.to_string()
-        };
-        if let Some(first) = taken.insert(local.clone(), full.to_string()) {
-            return Err(Error::Collision {
-                first,
-                second: format!("{full} (used from {interface})"),
-                wit: local,
-                scope: scope.to_string(),
-            });
-        }
+        let candidates = [wit.to_string(), format!("{interface}-{wit}")];
+        let local = taken.claim(
+            &candidates,
+            &format!("{full} (used from {interface})"),
+            scope,
+        )?;
         self.local.insert(full.to_string(), local.clone());
         self.uses
             .entry(interface.to_string())
@@ -1167,18 +1215,19 @@ impl Scope {
 /// interfaces its types refer to.
 fn types_scope(map: &Map, ti: &TypesMap) -> Result<Scope, Error> {
     let mut scope = Scope::default();
-    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    let mut taken = Names::default();
+    let label = format!("interface {}", ti.interface);
     for t in &ti.types {
         let wit = map.type_wit_name(t).unwrap_or_default().to_string();
-        taken.insert(wit.clone(), t.clone());
+        taken.claim(std::slice::from_ref(&wit), t, &label)?;
         scope.local.insert(t.clone(), wit);
         if let Some(m) = map.messages.get(t) {
             for o in &m.oneofs {
-                taken.insert(o.variant.clone(), format!("{t}.{}", o.proto_name));
+                let owner = format!("{t}.{}", o.proto_name);
+                taken.claim(std::slice::from_ref(&o.variant), &owner, &label)?;
             }
         }
     }
-    let label = format!("interface {}", ti.interface);
     for t in &ti.types {
         for d in type_deps(map, t) {
             let interface = map.type_interface(&d).unwrap_or_default().to_string();
@@ -1193,14 +1242,11 @@ fn types_scope(map: &Map, ti: &TypesMap) -> Result<Scope, Error> {
 
 /// The scope of a service interface: `rpc-status`, and the requests and
 /// replies its functions take and return.
-fn service_scope(
-    map: &Map,
-    service: &ServiceMap,
-) -> Result<(Scope, BTreeMap<String, String>), Error> {
+fn service_scope(map: &Map, service: &ServiceMap) -> Result<(Scope, Names), Error> {
     let mut scope = Scope::default();
-    let mut taken: BTreeMap<String, String> = BTreeMap::new();
-    taken.insert("rpc-status".into(), "(cofaas rpc-status)".into());
+    let mut taken = Names::default();
     let label = format!("interface {}", service.interface);
+    taken.claim(&["rpc-status".into()], "(cofaas rpc-status)", &label)?;
     for m in &service.methods {
         for (full, empty) in [(&m.input, m.input_empty), (&m.output, m.output_empty)] {
             if empty {
@@ -1218,41 +1264,31 @@ fn service_scope(
 /// proto (`rpc Quote(Order) returns (Quote)`): such a function becomes
 /// `<name>-rpc`.
 fn name_functions(map: &mut Map) -> Result<(), Error> {
-    let names: Vec<String> = map.services.keys().cloned().collect();
-    for name in names {
-        let (_, type_names) = service_scope(map, &map.services[&name])?;
+    let services: Vec<String> = map.services.keys().cloned().collect();
+    for name in services {
+        let (_, mut names) = service_scope(map, &map.services[&name])?;
         let Some(service) = map.services.get_mut(&name) else {
             continue;
         };
-        let fn_names: BTreeMap<String, String> = service
-            .methods
-            .iter()
-            .map(|m| (m.wit_name.clone(), m.proto_name.clone()))
-            .collect();
-        let mut renamed_names = BTreeMap::new();
-        for m in &mut service.methods {
-            if type_names.contains_key(&m.wit_name) {
-                let renamed = format!("{}-rpc", m.wit_name);
-                let taken = type_names.get(&renamed).cloned().or_else(|| {
-                    fn_names
-                        .get(&renamed)
-                        .or_else(|| renamed_names.get(&renamed))
-                        .map(|f| format!("{}.{f}", service.proto_name))
-                });
-                if let Some(first) = taken {
-                    return Err(Error::Collision {
-                        first,
-                        second: format!(
-                            "{}.{} (renamed from `{}`)",
-                            service.proto_name, m.proto_name, m.wit_name
-                        ),
-                        wit: renamed,
-                        scope: format!("interface {}", service.interface),
-                    });
-                }
-                renamed_names.insert(renamed.clone(), m.proto_name.clone());
-                m.wit_name = renamed;
+        let scope = format!("interface {}", service.interface);
+        // The functions whose names are free keep them; then the others
+        // become `<name>-rpc`, if that is free.
+        let mut clashing = Vec::new();
+        for (i, m) in service.methods.iter().enumerate() {
+            if names.holder(&m.wit_name).is_some() {
+                clashing.push(i);
+            } else {
+                let owner = format!("{}.{}", service.proto_name, m.proto_name);
+                names.claim(std::slice::from_ref(&m.wit_name), &owner, &scope)?;
             }
+        }
+        for i in clashing {
+            let m = &mut service.methods[i];
+            let owner = format!(
+                "{}.{} (renamed from `{}`)",
+                service.proto_name, m.proto_name, m.wit_name
+            );
+            m.wit_name = names.claim(&[format!("{}-rpc", m.wit_name)], &owner, &scope)?;
         }
     }
     Ok(())
