@@ -79,13 +79,18 @@ pub fn prost_well_known_path(map: &Map, full_name: &str) -> Option<TokenStream> 
     if let Some(s) = proto2wit::wrapper_scalar(full_name) {
         return Some(rust_scalar(s));
     }
-    let (package_segs, type_segs) = prost_type_segments(map, full_name);
+    Some(prost_types_path(prost_type_segments(map, full_name)))
+}
+
+/// The path in `prost_types` of segments under `google.protobuf`
+/// (prost-build's extern path for `.google.protobuf`).
+fn prost_types_path((package_segs, type_segs): (Vec<String>, Vec<String>)) -> TokenStream {
     let segs = package_segs
         .iter()
         .skip(2)
         .chain(&type_segs)
         .map(|s| ident(s));
-    Some(quote!(::prost_types #(::#segs)*))
+    quote!(::prost_types #(::#segs)*)
 }
 
 /// The Rust type prost (and wasmtime's and wit-bindgen's bindings) give a
@@ -108,13 +113,7 @@ pub fn rust_scalar(s: Scalar) -> TokenStream {
 /// (`google.protobuf.Value.kind` → `::prost_types::value::Kind`).
 pub fn prost_well_known_oneof_path(map: &Map, message: &str, oneof: &str) -> Option<TokenStream> {
     message.strip_prefix("google.protobuf.")?;
-    let (package_segs, type_segs) = prost_oneof_segments(map, message, oneof);
-    let segs = package_segs
-        .iter()
-        .skip(2)
-        .chain(&type_segs)
-        .map(|s| ident(s));
-    Some(quote!(::prost_types #(::#segs)*))
+    Some(prost_types_path(prost_oneof_segments(map, message, oneof)))
 }
 
 /// The relative path prost-build uses for `full_name` from inside a module

@@ -731,7 +731,7 @@ impl<'a> Mapper<'a> {
         self.map
             .messages
             .get(message)
-            .is_some_and(|m| m.fields.is_empty() && m.oneofs.is_empty())
+            .is_some_and(MessageMap::is_empty)
     }
 
     /// Messages and enums reachable from `roots`, in a deterministic order.
