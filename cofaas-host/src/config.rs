@@ -25,6 +25,9 @@ pub struct HostConfig {
     pub memory_limit: usize,
     /// Fuel per request (roughly, wasm instructions), if fuel metering is on.
     pub fuel: Option<u64>,
+    /// Where the services served elsewhere are: `package.Service` →
+    /// `http://host:port` (`--peer`, [`crate::PEERS_ENV`]).
+    pub peers: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for HostConfig {
@@ -38,6 +41,7 @@ impl Default for HostConfig {
             init_timeout: Duration::from_secs(30),
             memory_limit: 256 << 20,
             fuel: None,
+            peers: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -55,7 +59,10 @@ usage: <host> --deployment <dir/deployment.json> [options]
   --metrics <addr>         serve Prometheus metrics at http://<addr>/metrics
   --no-reflection          do not serve gRPC server reflection (v1 and v1alpha)
   --otlp <endpoint>        export trace spans by OTLP/gRPC (e.g. http://127.0.0.1:4317)
-environment: RUST_LOG sets the log level (default info); logs go to stderr
+  --peer <svc>=<url>       where a service served on another node is (repeatable),
+                           e.g. --peer shop.Cart=http://cart-node:80
+environment: RUST_LOG sets the log level (default info); logs go to stderr;
+COFAAS_PEERS=svc=url,svc=url gives peers too (a --peer for the same service wins)
 once bound, the host prints `cofaas host listening on <addr>` (and
 `cofaas host metrics on <addr>`) to stderr, with the actual ports";
 
@@ -141,6 +148,10 @@ impl Args {
                 "--fuel" => config.fuel = Some(positive(&flag, &value()?)? as u64),
                 "--no-reflection" if inline.is_none() => reflection = false,
                 "--otlp" => otlp = Some(value()?),
+                "--peer" => {
+                    let (service, url) = crate::remote::parse_peer(&value()?).map_err(usage)?;
+                    config.peers.insert(service, url);
+                }
                 "-h" | "--help" => return Err(usage("help requested".into())),
                 other => return Err(usage(format!("unexpected argument `{other}`"))),
             }
@@ -199,6 +210,9 @@ mod tests {
                 "--memory-mib=64",
                 "--fuel=1000",
                 "--metrics=127.0.0.1:9",
+                "--peer=a.B=http://x:1",
+                "--peer",
+                "c.D=http://y:2",
             ]
             .map(String::from),
         )
@@ -209,6 +223,8 @@ mod tests {
         assert_eq!(a.config.default_timeout, Duration::from_millis(250));
         assert_eq!(a.config.memory_limit, 64 << 20);
         assert_eq!(a.config.fuel, Some(1000));
+        assert_eq!(a.config.peers.len(), 2);
+        assert_eq!(a.config.peers["c.D"], "http://y:2");
         assert_eq!(a.metrics.unwrap().to_string(), "127.0.0.1:9");
         assert!(a.reflection);
         let a = Args::parse(["--deployment=y", "--no-reflection"].map(String::from)).unwrap();
@@ -220,6 +236,7 @@ mod tests {
             vec!["--deployment", "d", "--listen", "nowhere"],
             vec!["--deployment"],
             vec!["--deployment", "d", "--no-reflection=1"],
+            vec!["--deployment", "d", "--peer", "a.B"],
         ] {
             let err = Args::parse(bad.iter().map(|s| s.to_string())).unwrap_err();
             assert!(err.to_string().contains("usage:"), "{err}");

@@ -26,8 +26,56 @@ pub const DEPLOYMENT_FILE: &str = "deployment.json";
 pub struct Deployment {
     /// The app's name.
     pub app: String,
+    /// The node of the app this deployment runs, when the app is placed on
+    /// several (`node = ...` in `cofaas.toml`); `None` for an app on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The gRPC services (`package.Service`) the host serves: the public
+    /// services of the functions on this node and the services other nodes
+    /// call. Empty: the app's public services, as for an app on one node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<String>,
+    /// The services the units call that are served elsewhere (on another
+    /// node, or by an external function): each call to them is a remote
+    /// edge, to the peer address given when the host runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote: Vec<RemoteSpec>,
     /// The units, in the order they are instantiated at startup.
     pub units: Vec<UnitSpec>,
+}
+
+/// A service the units call that is served elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RemoteSpec {
+    /// The gRPC service (`package.Service`): the key of its peer address
+    /// (`--peer package.Service=http://host:port`, `COFAAS_PEERS`).
+    pub service: String,
+    /// Its fully qualified WIT interface, as the units import it.
+    pub interface: String,
+    /// The function serving it.
+    pub function: String,
+    /// The node holding that function; `None` for an external function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl RemoteSpec {
+    /// A service served by `function` on `node` (`None`: external).
+    pub fn new(
+        service: impl Into<String>,
+        interface: impl Into<String>,
+        function: impl Into<String>,
+        node: Option<String>,
+    ) -> Self {
+        Self {
+            service: service.into(),
+            interface: interface.into(),
+            function: function.into(),
+            node,
+        }
+    }
 }
 
 /// One unit: a component the host instantiates as a whole.
@@ -164,6 +212,9 @@ impl Deployment {
     pub fn new(app: impl Into<String>, units: Vec<UnitSpec>) -> Self {
         Self {
             app: app.into(),
+            node: None,
+            serves: Vec::new(),
+            remote: Vec::new(),
             units,
         }
     }
@@ -211,6 +262,23 @@ impl Deployment {
                 if !functions.insert(&f.name) {
                     return Err(format!("function `{}` is in two units", f.name));
                 }
+            }
+        }
+        let mut remote = std::collections::BTreeSet::new();
+        for r in &self.remote {
+            if !remote.insert(&r.interface) {
+                return Err(format!("remote interface `{}` appears twice", r.interface));
+            }
+            let local = self
+                .units
+                .iter()
+                .flat_map(|u| &u.functions)
+                .any(|f| f.exports.contains(&r.interface));
+            if local {
+                return Err(format!(
+                    "`{}` is both remote and exported by a function here",
+                    r.interface
+                ));
             }
         }
         Ok(())

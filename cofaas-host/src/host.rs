@@ -26,6 +26,7 @@ use crate::{
     deployment::{Deployment, FunctionSpec, UnitSpec},
     load_component,
     metrics::{Histogram, Metrics},
+    remote::{Peer, RemoteFactory},
 };
 
 /// How often the engine's epoch advances; deadlines are checked at this
@@ -50,6 +51,18 @@ pub trait Exports: Sized + Send + 'static {
         edges: &EdgeFactory,
     ) -> wasmtime::Result<bool> {
         let _ = (linker, interface, edges);
+        Ok(false)
+    }
+    /// Registers the functions of `interface`, which a peer serves (a
+    /// service on another node, or an external function), as remote calls
+    /// over gRPC (host-gen generates this); `Ok(false)` if the host has no
+    /// types for the interface.
+    fn link_remote(
+        linker: &mut Linker<State>,
+        interface: &str,
+        remote: &RemoteFactory,
+    ) -> wasmtime::Result<bool> {
+        let _ = (linker, interface, remote);
         Ok(false)
     }
     /// Loads the typed exports of a fresh instance.
@@ -136,6 +149,9 @@ struct Inner<E: Exports> {
     /// What each public call site resolves to, looked up once per site
     /// (keyed by the address of its `'static` [`CallSite`]).
     sites: parking_lot::Mutex<HashMap<usize, Arc<Site>>>,
+    /// The services served over gRPC ([`Deployment::serves`]); `None`: the
+    /// public ones.
+    serves: Option<Vec<String>>,
 }
 
 /// A public call site, resolved: its unit, the function owning the
@@ -557,6 +573,19 @@ impl<E: Exports> Host<E> {
             exported.push(mine);
         }
 
+        // One peer per service served elsewhere, shared by every unit
+        // calling it.
+        let mut peers: HashMap<String, Arc<Peer>> = HashMap::new();
+        for remote in &deployment.remote {
+            if let Some(url) = config.peers.get(&remote.service) {
+                let peer = Peer::new(url).map_err(|message| HostError::Deployment {
+                    path: base.to_path_buf(),
+                    message,
+                })?;
+                peers.insert(remote.service.clone(), Arc::new(peer));
+            }
+        }
+
         let registry: Registry = Arc::default();
         let edge_ids = AtomicU64::new(0);
         let mut units = Vec::with_capacity(components.len());
@@ -574,6 +603,48 @@ impl<E: Exports> Host<E> {
                     continue;
                 }
                 let Some(&callee) = exporters.get(import) else {
+                    if let Some(remote) = deployment.remote.iter().find(|r| r.interface == import) {
+                        let Some(peer) = peers.get(&remote.service) else {
+                            return Err(HostError::Deployment {
+                                path: base.to_path_buf(),
+                                message: format!(
+                                    "unit `{}` calls `{}`, served {}, and no peer address is given for it: \
+                                     pass `--peer {}=http://host:port` or set {}",
+                                    spec.name,
+                                    remote.service,
+                                    match &remote.node {
+                                        Some(node) =>
+                                            format!("by `{}` on node `{node}`", remote.function),
+                                        None => format!(
+                                            "by the external function `{}`",
+                                            remote.function
+                                        ),
+                                    },
+                                    remote.service,
+                                    crate::PEERS_ENV,
+                                ),
+                            });
+                        };
+                        let factory = RemoteFactory {
+                            peer: Arc::clone(peer),
+                            caller: spec.name.clone(),
+                            owner: remote.function.clone(),
+                            interface: import.to_string(),
+                            default_timeout: config.default_timeout,
+                            metrics: Arc::clone(&metrics),
+                        };
+                        if !E::link_remote(&mut linker, import, &factory).map_err(inst)? {
+                            return Err(inst(wasmtime::Error::msg(format!(
+                                "the host has no remote calls for `{import}` (was it generated for this app?)"
+                            ))));
+                        }
+                        tracing::debug!(
+                            caller = spec.name,
+                            import,
+                            peer = peer.url(),
+                            "remote edge"
+                        );
+                    }
                     continue; // WASI, or unresolved: instantiate_pre names it.
                 };
                 if callee == i {
@@ -655,6 +726,7 @@ impl<E: Exports> Host<E> {
             queued: AtomicUsize::new(0),
             metrics,
             sites: parking_lot::Mutex::new(HashMap::new()),
+            serves: (!deployment.serves.is_empty()).then(|| deployment.serves.clone()),
         });
         let units: Arc<dyn Units> = inner.clone();
         let _ = registry.set(Arc::downgrade(&units));
@@ -684,6 +756,24 @@ impl<E: Exports> Host<E> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the host serves gRPC service `service` (`package.Service`):
+    /// one of [`Deployment::serves`], or, when that is empty, a public one.
+    pub fn serves(&self, service: &str, public: bool) -> bool {
+        match &self.inner.serves {
+            Some(served) => served.iter().any(|s| s == service),
+            None => public,
+        }
+    }
+
+    /// The gRPC services the host serves: [`Deployment::serves`], or
+    /// `public` when that is empty.
+    pub fn served(&self, public: &[&str]) -> Vec<String> {
+        match &self.inner.serves {
+            Some(served) => served.clone(),
+            None => public.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     /// The host's metrics.

@@ -37,6 +37,7 @@ mod deployment;
 mod host;
 mod metadata;
 pub mod metrics;
+mod remote;
 mod trace;
 
 use std::{
@@ -55,13 +56,18 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 pub use codec::{StrictDecoder, StrictProstCodec};
 pub use config::{Args, HostConfig, USAGE, parse_grpc_timeout};
-pub use deployment::{Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, UnitSpec};
+pub use deployment::{
+    Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, RemoteSpec, UnitSpec,
+};
 pub use host::{
     CallSite, EPOCH_TICK, Edge, EdgeFactory, Exports, Host, MemoryLimitExceeded, failure_status,
     link_rpc_context,
 };
 pub use metadata::{Inbound, Metadata, ResponseMetadata, to_headers};
 pub use metrics::Metrics;
+pub use remote::{
+    CONNECT_TIMEOUT, PEERS_ENV, Peer, RemoteEdge, RemoteFactory, parse_peer, parse_peers,
+};
 pub use trace::{TraceParent, init_tracing, parse_traceparent};
 
 pub use tokio;
@@ -542,15 +548,23 @@ pub fn try_run<E: Exports>(
     public: Public,
     routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
 ) -> Result<(), HostError> {
-    let args = Args::parse(args)?;
-    let services = public.services;
+    let mut args = Args::parse(args)?;
+    // Peers from the environment, where no `--peer` names the service.
+    if let Ok(list) = std::env::var(PEERS_ENV) {
+        let from_env = parse_peers(&list).map_err(|message| HostError::Usage {
+            message: format!("{PEERS_ENV}: {message}"),
+        })?;
+        for (service, url) in from_env {
+            args.config.peers.entry(service).or_insert(url);
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|source| HostError::Runtime { source })?;
     rt.block_on(async move {
         let spans = init_tracing(args.otlp.as_deref())?;
-        let served = serve_app(args, public, services, routes).await;
+        let served = serve_app(args, public, routes).await;
         if let Some(provider) = spans {
             // Flushes the spans not exported yet (off the async workers:
             // the exporter's calls run on them).
@@ -567,7 +581,6 @@ pub fn try_run<E: Exports>(
 async fn serve_app<E: Exports>(
     args: Args,
     public: Public,
-    services: &'static [&'static str],
     routes: impl FnOnce(Host<E>) -> Result<tonic::service::Routes, HostError>,
 ) -> Result<(), HostError> {
     {
@@ -597,15 +610,16 @@ async fn serve_app<E: Exports>(
             }
         });
 
+        let services = host.served(public.services);
         let (reporter, health) = tonic_health::server::health_reporter();
-        for service in std::iter::once(&"").chain(services) {
+        for service in std::iter::once("").chain(services.iter().map(String::as_str)) {
             reporter
                 .set_service_status(service, tonic_health::ServingStatus::Serving)
                 .await;
         }
         let mut routes = routes(host.clone())?.add_service(health);
         if args.reflection {
-            routes = add_reflection(routes, public)?;
+            routes = add_reflection(routes, public, &services)?;
         }
         if let Some(addr) = args.metrics {
             let (listener, local) = bind_announced(addr, "metrics on").await?;
@@ -614,7 +628,7 @@ async fn serve_app<E: Exports>(
         }
         let shutdown = async move {
             shutdown_signal().await;
-            for service in std::iter::once(&"").chain(services) {
+            for service in std::iter::once("").chain(services.iter().map(String::as_str)) {
                 reporter
                     .set_service_status(service, tonic_health::ServingStatus::NotServing)
                     .await;
@@ -637,15 +651,15 @@ const REFLECTION_SERVICES: [&str; 2] = [
 fn add_reflection(
     routes: tonic::service::Routes,
     public: Public,
+    services: &[String],
 ) -> Result<tonic::service::Routes, HostError> {
     let builder = || {
         let mut b = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(public.file_descriptor_set)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-        for name in public
-            .services
+        for name in services
             .iter()
-            .copied()
+            .map(String::as_str)
             .chain(["grpc.health.v1.Health"])
             .chain(REFLECTION_SERVICES)
         {

@@ -46,26 +46,34 @@ pub struct Inbound {
 impl Inbound {
     /// The timeout and metadata of `request`.
     pub fn of<T>(request: &tonic::Request<T>) -> Self {
-        let mut metadata = Vec::with_capacity(request.metadata().len());
-        for entry in request.metadata().iter() {
-            match entry {
-                KeyAndValueRef::Ascii(key, value) => {
-                    if key.as_str() != "grpc-timeout" {
-                        metadata
-                            .push((key.as_str().to_string(), value.as_encoded_bytes().to_vec()));
-                    }
-                }
-                KeyAndValueRef::Binary(key, value) => match value.to_bytes() {
-                    Ok(bytes) => metadata.push((key.as_str().to_string(), bytes.to_vec())),
-                    Err(_) => tracing::debug!(key = key.as_str(), "dropped: not base64"),
-                },
-            }
-        }
         Self {
             timeout: crate::request_timeout(request),
-            metadata,
+            metadata: from_map(request.metadata(), |key| key == "grpc-timeout"),
         }
     }
+}
+
+/// The entries of `map` as [`Metadata`], binary values decoded, leaving out
+/// the keys `skip` names (a binary value that is not base64 is dropped).
+pub(crate) fn from_map(map: &MetadataMap, skip: impl Fn(&str) -> bool) -> Metadata {
+    let mut metadata = Vec::with_capacity(map.len());
+    for entry in map.iter() {
+        match entry {
+            KeyAndValueRef::Ascii(key, value) => {
+                if !skip(key.as_str()) {
+                    metadata.push((key.as_str().to_string(), value.as_encoded_bytes().to_vec()));
+                }
+            }
+            KeyAndValueRef::Binary(key, value) => match value.to_bytes() {
+                Ok(bytes) if !skip(key.as_str()) => {
+                    metadata.push((key.as_str().to_string(), bytes.to_vec()))
+                }
+                Ok(_) => {}
+                Err(_) => tracing::debug!(key = key.as_str(), "dropped: not base64"),
+            },
+        }
+    }
+    metadata
 }
 
 /// Trailers a response carries beyond its status, for
@@ -125,7 +133,7 @@ impl ResponseMetadata {
 }
 
 /// Headers a function cannot set: the transport's and the status's own.
-fn reserved(key: &str) -> bool {
+pub(crate) fn reserved(key: &str) -> bool {
     matches!(
         key,
         "content-type"

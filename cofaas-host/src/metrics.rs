@@ -6,7 +6,15 @@
 //! * `cofaas_function_calls_total` / `cofaas_function_seconds`: calls the
 //!   host makes into a function, public or host-mediated;
 //! * `cofaas_edge_calls_total` / `cofaas_edge_seconds`: host-mediated calls
-//!   between units, per caller unit, callee function and method.
+//!   between units, per caller unit, callee function and method;
+//! * `cofaas_remote_calls_total` / `cofaas_remote_calls_seconds`: calls from
+//!   a unit to a service on another node or an external function (remote
+//!   edges), labelled the same way;
+//! * `cofaas_edge_bytes_total`: the bytes of the encoded requests and
+//!   replies of remote edges, labelled the same way;
+//!
+//! and `cofaas_uptime_seconds`, the time since the metrics were made, to
+//! turn the counters into rates.
 //!
 //! Calls fused inside one composed unit never leave wasm, so the host does
 //! not see them.
@@ -18,7 +26,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -111,13 +119,39 @@ fn fmt_labels(labels: &Labels) -> String {
 }
 
 /// All the host's metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     requests: Family,
     functions: Family,
     edges: Family,
+    remotes: Family,
+    bytes: Mutex<BTreeMap<Labels, Arc<AtomicU64>>>,
     traps: Mutex<BTreeMap<String, u64>>,
     rejected: AtomicU64,
+    started: Instant,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            functions: Family::default(),
+            edges: Family::default(),
+            remotes: Family::default(),
+            bytes: Mutex::default(),
+            traps: Mutex::default(),
+            rejected: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+fn edge_labels(caller: &str, callee: &str, method: &str) -> Labels {
+    vec![
+        ("caller", caller.to_string()),
+        ("callee", callee.to_string()),
+        ("method", method.to_string()),
+    ]
 }
 
 impl Metrics {
@@ -142,11 +176,39 @@ impl Metrics {
     /// The histogram of host-mediated calls from unit `caller` to
     /// `callee`'s `method`.
     pub fn edge(&self, caller: &str, callee: &str, method: &str) -> Arc<Histogram> {
-        self.edges.get(vec![
-            ("caller", caller.to_string()),
-            ("callee", callee.to_string()),
-            ("method", method.to_string()),
-        ])
+        self.edges.get(edge_labels(caller, callee, method))
+    }
+
+    /// The histogram of remote calls from unit `caller` to `callee`'s
+    /// `method` (`callee` is the function on the other node, or the
+    /// service's name where it is not known).
+    pub fn remote(&self, caller: &str, callee: &str, method: &str) -> Arc<Histogram> {
+        self.remotes.get(edge_labels(caller, callee, method))
+    }
+
+    /// The byte counter of the messages of edge `caller` → `callee`'s
+    /// `method`.
+    pub fn edge_bytes(&self, caller: &str, callee: &str, method: &str) -> Arc<AtomicU64> {
+        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            bytes
+                .entry(edge_labels(caller, callee, method))
+                .or_default(),
+        )
+    }
+
+    /// Remote calls so far from `caller` to `callee` (any method).
+    pub fn remote_calls(&self, caller: &str, callee: &str) -> u64 {
+        let series = self
+            .remotes
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        series
+            .iter()
+            .filter(|(labels, _)| labels[0].1 == caller && labels[1].1 == callee)
+            .map(|(_, h)| h.count())
+            .sum()
     }
 
     /// Counts a trap (or limit hit) attributed to `function`.
@@ -174,6 +236,37 @@ impl Metrics {
             &mut out,
             "cofaas_edge_calls",
             "host-mediated calls between units",
+        );
+        self.remotes.render(
+            &mut out,
+            "cofaas_remote_calls",
+            "calls from a unit to a service on another node or an external function",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cofaas_edge_bytes_total bytes of the requests and replies of remote edges"
+        );
+        let _ = writeln!(out, "# TYPE cofaas_edge_bytes_total counter");
+        {
+            let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+            for (labels, n) in bytes.iter() {
+                let _ = writeln!(
+                    out,
+                    "cofaas_edge_bytes_total{{{}}} {}",
+                    fmt_labels(labels),
+                    n.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP cofaas_uptime_seconds time since the host started counting"
+        );
+        let _ = writeln!(out, "# TYPE cofaas_uptime_seconds gauge");
+        let _ = writeln!(
+            out,
+            "cofaas_uptime_seconds {}",
+            self.started.elapsed().as_secs_f64()
         );
         let _ = writeln!(
             out,
@@ -251,6 +344,10 @@ mod tests {
             .observe(Duration::from_millis(2));
         m.edge("producer", "consumer", "consume-byte")
             .observe(Duration::from_secs(10));
+        m.remote("front", "cart", "get-cart")
+            .observe(Duration::from_micros(300));
+        m.edge_bytes("front", "cart", "get-cart")
+            .fetch_add(42, Ordering::Relaxed);
         m.trap("consumer");
         m.rejected();
         let text = m.render();
@@ -275,5 +372,14 @@ mod tests {
         ));
         assert!(text.contains("cofaas_traps_total{function=\"consumer\"} 1"));
         assert!(text.contains("cofaas_rejected_total 1"));
+        assert!(text.contains(
+            "cofaas_remote_calls_total{caller=\"front\",callee=\"cart\",method=\"get-cart\"} 1"
+        ));
+        assert!(text.contains(
+            "cofaas_edge_bytes_total{caller=\"front\",callee=\"cart\",method=\"get-cart\"} 42"
+        ));
+        assert!(text.contains("cofaas_uptime_seconds "));
+        assert_eq!(m.remote_calls("front", "cart"), 1);
+        assert_eq!(m.remote_calls("front", "other"), 0);
     }
 }

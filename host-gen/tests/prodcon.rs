@@ -68,10 +68,15 @@ fn prodcon_host() {
             "src/main.rs",
             "src/pb/helloworld.rs",
             "src/pb/prodcon.rs",
+            "wit/cofaas-host.wit",
             "wit/prodcon.wit"
         ]
     );
     insta::assert_snapshot!("main.rs", krate.files[Path::new("src/main.rs")]);
+    insta::assert_snapshot!(
+        "cofaas-host.wit",
+        krate.files[Path::new("wit/cofaas-host.wit")]
+    );
     insta::assert_snapshot!("Cargo.toml", krate.files[Path::new("Cargo.toml")]);
 }
 
