@@ -12,6 +12,9 @@
 pub mod backend;
 pub mod bench;
 pub mod demo;
+/// `cofaas deploy`: Knative or plain Kubernetes manifests and a Containerfile
+/// per node of a split app.
+pub mod deploy;
 pub mod ghz;
 pub mod link_plan;
 pub mod manifest;
