@@ -3,10 +3,11 @@
 //! a Containerfile per node that builds the host image from the build
 //! outputs.
 //!
-//! [`render`] is pure: it turns a [`DeployInput`] into file contents keyed by
-//! relative path; [`write`] puts them on disk. The YAML is written by hand,
-//! every string double-quoted (JSON escapes, which YAML shares), so the
-//! output is byte-for-byte deterministic.
+//! [`render`](crate::deploy::render) is pure: it turns a
+//! [`DeployInput`](crate::deploy::DeployInput) into file contents keyed by
+//! relative path; [`write`](crate::deploy::write) puts them on disk. The
+//! YAML is written by hand, every string double-quoted (JSON escapes, which
+//! YAML shares), so the output is byte-for-byte deterministic.
 //!
 //! ```
 //! use cofaas::deploy::{DeployInput, DeployNode, render};
