@@ -16,6 +16,9 @@ pub mod ghz;
 pub mod link_plan;
 pub mod manifest;
 pub mod pipeline;
+/// `cofaas plan`: a placement of the functions on several nodes that keeps
+/// the heaviest traffic local, from a host's metrics.
+pub mod plan;
 pub mod proc;
 pub mod units;
 
