@@ -12,10 +12,16 @@
 pub mod backend;
 pub mod bench;
 pub mod demo;
+/// `cofaas deploy`: Knative or plain Kubernetes manifests and a Containerfile
+/// per node of a split app.
+pub mod deploy;
 pub mod ghz;
 pub mod link_plan;
 pub mod manifest;
 pub mod pipeline;
+/// `cofaas plan`: a placement of the functions on several nodes that keeps
+/// the heaviest traffic local, from a host's metrics.
+pub mod plan;
 pub mod proc;
 pub mod units;
 
