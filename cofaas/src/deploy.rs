@@ -105,6 +105,35 @@ impl DeployInput {
     }
 }
 
+/// The nodes of the app `manifest` describes, as [`render`] takes them:
+/// one per `node = ...` of `cofaas.toml` (the whole app as node
+/// [`crate::manifest::DEFAULT_NODE`] when it is not placed), each with the
+/// services it serves and the peers it calls.
+pub fn nodes_of(manifest: &crate::manifest::Manifest) -> Vec<DeployNode> {
+    manifest
+        .nodes()
+        .into_iter()
+        .map(|node| {
+            let services = crate::units::node_services(manifest, Some(node));
+            DeployNode {
+                name: node.to_string(),
+                serves: services.serves,
+                peers: services
+                    .remote
+                    .into_iter()
+                    .map(|(service, function, node)| {
+                        let target = match node {
+                            Some(node) => PeerTarget::Node(node),
+                            None => PeerTarget::External(function),
+                        };
+                        (service, target)
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Why manifests cannot be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeployError {

@@ -48,10 +48,64 @@ enum Cmd {
         /// Build the host with the dev profile (faster to build, slower to run).
         #[arg(long)]
         debug_host: bool,
+        /// For an app placed on several nodes: run this node (its
+        /// `nodes/<node>/deployment.json`).
+        #[arg(long)]
+        node: Option<String>,
+        /// Where a service served elsewhere is, `package.Service=http://host:port`
+        /// (repeatable; `COFAAS_PEERS` too).
+        #[arg(long = "peer", value_name = "SERVICE=URL")]
+        peers: Vec<String>,
         /// Further host options after `--`, e.g. `-- --pool-size 8 --timeout-ms 500
         /// --memory-mib 64 --metrics 127.0.0.1:9090` (see the host's `--help`).
         #[arg(last = true)]
         host_args: Vec<String>,
+    },
+    /// Write Kubernetes manifests for an app: a Knative Serving Service per
+    /// node (or a Deployment and Service with `--plain`) and a Containerfile
+    /// per node building its host image from the build outputs.
+    Deploy {
+        /// What to write.
+        #[arg(value_enum)]
+        target: DeployTarget,
+        /// App directory (holding cofaas.toml).
+        app: PathBuf,
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// A Deployment and a Service per node instead of a Knative Service.
+        #[arg(long)]
+        plain: bool,
+        /// Kubernetes namespace.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// Image repository prefix (`<prefix>/<app>-<node>:latest`).
+        #[arg(long, default_value = "registry.local/cofaas")]
+        image_prefix: String,
+        /// Requests a host executes at once (its `--max-concurrent`, the
+        /// Knative `containerConcurrency`).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Where an external function is, `function=http://host:port`
+        /// (repeatable; default `http://<function>.<namespace>.svc.cluster.local:80`).
+        #[arg(long = "external", value_name = "FUNCTION=URL")]
+        externals: Vec<String>,
+    },
+    /// Propose a placement of the app's functions on nodes from measured
+    /// traffic (a host's metrics), keeping the heaviest edges local.
+    Plan {
+        /// App directory (holding cofaas.toml).
+        app: PathBuf,
+        /// The host's metrics: a file, or `http://host:port/metrics`. Profile a
+        /// `--link mediated` build so that every edge is seen.
+        #[arg(long)]
+        metrics: String,
+        /// Nodes to place the functions on.
+        #[arg(long)]
+        nodes: usize,
+        /// Memory per node, MiB (from the metrics' unit memory).
+        #[arg(long)]
+        max_memory_mib: Option<f64>,
     },
     /// Build prodcon both ways, run both, and compare them.
     Demo {
@@ -161,6 +215,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// What `cofaas deploy` writes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DeployTarget {
+    /// Knative Serving (or plain Kubernetes with `--plain`).
+    Knative,
+}
+
 /// Experiments of `cofaas bench`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Experiment {
@@ -251,18 +312,38 @@ fn real_main() -> Result<ExitCode> {
             listen,
             link,
             debug_host,
+            node,
+            peers,
             host_args,
         } => {
             let mut opts = BuildOptions::new(app);
             opts.link = link;
             opts.release_host = !debug_host;
             let a = build(&opts)?;
+            let deployment = match &node {
+                None => a.deployment.clone(),
+                Some(node) => a.nodes.get(node).cloned().ok_or_else(|| {
+                    let known: Vec<&str> = a.nodes.keys().map(String::as_str).collect();
+                    anyhow::anyhow!(
+                        "the app has no node `{node}` (its nodes: {})",
+                        if known.is_empty() {
+                            "none, no function has `node = ...`".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )
+                })?,
+            };
             let mut host = std::process::Command::new(&a.host_bin);
             host.arg("--deployment")
-                .arg(&a.deployment)
+                .arg(&deployment)
                 .arg("--listen")
-                .arg(listen.to_string())
-                .args(&host_args);
+                .arg(listen.to_string());
+            for peer in &peers {
+                cofaas_host::parse_peer(peer).map_err(|e| anyhow::anyhow!("--peer: {e}"))?;
+                host.arg("--peer").arg(peer);
+            }
+            host.args(&host_args);
             // SIGINT and SIGTERM go to the host, which drains; its exit
             // code is ours.
             let code = cofaas::proc::run_forwarding_signals(host)?;
@@ -270,6 +351,69 @@ fn real_main() -> Result<ExitCode> {
                 eprintln!("cofaas run: the host exited with code {code}");
             }
             return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+        }
+        Cmd::Deploy {
+            target: DeployTarget::Knative,
+            app,
+            out,
+            plain,
+            namespace,
+            image_prefix,
+            concurrency,
+            externals,
+        } => {
+            let (_, manifest) = cofaas::manifest::Manifest::load(&app)?;
+            let mut input = cofaas::deploy::DeployInput::new(manifest.app.name.clone());
+            input.namespace = namespace;
+            input.image_prefix = image_prefix;
+            input.container_concurrency = concurrency;
+            input.plain = plain;
+            input.nodes = cofaas::deploy::nodes_of(&manifest);
+            for e in &externals {
+                let (function, url) = e
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--external `{e}` is not `function=url`"))?;
+                if !manifest
+                    .functions
+                    .get(function)
+                    .is_some_and(|f| f.is_external())
+                {
+                    anyhow::bail!(
+                        "--external `{e}`: `{function}` is not an external function of the app"
+                    );
+                }
+                input
+                    .externals
+                    .insert(function.to_string(), url.to_string());
+            }
+            let files = cofaas::deploy::render(&input)?;
+            cofaas::deploy::write(&out, &files)
+                .with_context(|| format!("writing {}", out.display()))?;
+            for path in files.keys() {
+                println!("wrote {}", out.join(path).display());
+            }
+            println!(
+                "build the images from `cofaas build {}` (target/cofaas/{}/) with the Containerfiles",
+                app.display(),
+                manifest.app.name
+            );
+        }
+        Cmd::Plan {
+            app,
+            metrics,
+            nodes,
+            max_memory_mib,
+        } => {
+            let (_, manifest) = cofaas::manifest::Manifest::load(&app)?;
+            let text = cofaas::plan::fetch_metrics(&metrics)?;
+            let profile = cofaas::plan::parse_metrics(&text)?;
+            let memory = cofaas::plan::memory_from_metrics(&text);
+            let functions = cofaas::plan::functions_of(&manifest, &memory);
+            let mut options = cofaas::plan::PlanOptions::new(nodes);
+            options.max_memory_mib = max_memory_mib;
+            let proposed = cofaas::plan::propose(&functions, &profile, &options)?;
+            let current = cofaas::plan::current_placement(&functions, &profile);
+            print!("{}", cofaas::plan::render(&current, &proposed, &functions));
         }
         Cmd::Demo {
             app,

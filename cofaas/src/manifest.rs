@@ -5,6 +5,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The node of every function of an app without `node = ...` lines.
+pub const DEFAULT_NODE: &str = "default";
+
+/// A node name: a DNS label (it names Kubernetes objects).
+fn valid_node_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+}
+
 /// A parsed `cofaas.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,13 +56,19 @@ pub enum Language {
     Rust,
     /// A grpc-go function.
     Go,
+    /// A function cofaas does not build: it stays a native gRPC server (in
+    /// any language), reached over the network at an address given when
+    /// the app runs. It has `exports` (and may have `imports`), no `path`.
+    External,
 }
 
 /// `[functions.<name>]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSection {
-    /// Crate directory, relative to the manifest.
+    /// Crate directory, relative to the manifest (none for an external
+    /// function).
+    #[serde(default)]
     pub path: PathBuf,
     /// Language.
     pub language: Language,
@@ -74,6 +94,17 @@ pub struct FunctionSection {
     /// relative to the manifest.
     #[serde(default)]
     pub grants: cofaas_host::Capabilities,
+    /// The node the function is placed on. Without any `node`, all
+    /// functions share one node; with some, every built function needs one.
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+impl FunctionSection {
+    /// Whether cofaas leaves the function native (`language = "external"`).
+    pub fn is_external(&self) -> bool {
+        self.language == Language::External
+    }
 }
 
 /// Errors reading a manifest.
@@ -135,6 +166,7 @@ impl Manifest {
                 return Err(invalid(format!("entry `{e}` is not a function")));
             }
         }
+        manifest.check_placement().map_err(invalid)?;
         for (name, f) in &manifest.functions {
             for service in &f.imports {
                 if !manifest
@@ -149,6 +181,94 @@ impl Manifest {
             }
         }
         Ok((path, manifest))
+    }
+
+    /// Checks `language = "external"` functions and `node = ...`
+    /// placements; the message names the function.
+    fn check_placement(&self) -> Result<(), String> {
+        let placed = self.functions.values().any(|f| f.node.is_some());
+        for (name, f) in &self.functions {
+            if f.is_external() {
+                if !f.path.as_os_str().is_empty() {
+                    return Err(format!(
+                        "function `{name}` is external (not built by cofaas) and has a `path`; remove it"
+                    ));
+                }
+                if f.exports.is_empty() {
+                    return Err(format!(
+                        "external function `{name}` needs `exports` (the services it serves)"
+                    ));
+                }
+                if f.node.is_some() {
+                    return Err(format!(
+                        "external function `{name}` has a `node`; externals run where they are, reached by the address given at run time"
+                    ));
+                }
+                if self.app.entries.contains(name) {
+                    return Err(format!(
+                        "entry `{name}` is external: the app's public services must be served by a function cofaas builds"
+                    ));
+                }
+                if !f.grants.is_empty() {
+                    return Err(format!(
+                        "external function `{name}` has grants, which only apply to functions cofaas runs"
+                    ));
+                }
+                continue;
+            }
+            if f.path.as_os_str().is_empty() {
+                return Err(format!("function `{name}` needs a `path`"));
+            }
+            match &f.node {
+                Some(node) if !valid_node_name(node) => {
+                    return Err(format!(
+                        "function `{name}`: node `{node}` is not a valid name (lowercase letters, digits and `-`, starting with a letter, at most 40 characters)"
+                    ));
+                }
+                None if placed => {
+                    return Err(format!(
+                        "function `{name}` has no `node`, but others do: place every function, or none"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The node of every function cofaas builds: its `node`, or
+    /// [`DEFAULT_NODE`] when the app is not placed.
+    pub fn node_of(&self, function: &str) -> Option<&str> {
+        let f = self.functions.get(function)?;
+        if f.is_external() {
+            return None;
+        }
+        Some(f.node.as_deref().unwrap_or(DEFAULT_NODE))
+    }
+
+    /// Whether some function has a `node`.
+    pub fn is_placed(&self) -> bool {
+        self.functions.values().any(|f| f.node.is_some())
+    }
+
+    /// The nodes, sorted ([`DEFAULT_NODE`] alone for an app not placed).
+    pub fn nodes(&self) -> Vec<&str> {
+        let mut nodes: Vec<&str> = self
+            .functions
+            .keys()
+            .filter_map(|f| self.node_of(f))
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
+    /// The function exporting `service`, if any.
+    pub fn exporter(&self, service: &str) -> Option<&str> {
+        self.functions
+            .iter()
+            .find(|(_, f)| f.exports.iter().any(|s| s == service))
+            .map(|(name, _)| name.as_str())
     }
 
     /// The app description proto2wit takes.

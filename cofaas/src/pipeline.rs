@@ -63,8 +63,15 @@ pub struct Artifacts {
     /// functions composed), by unit name; a precompiled `.cwasm` sits next
     /// to each.
     pub units: BTreeMap<String, PathBuf>,
-    /// `deployment.json`, the host's description of the units.
+    /// `deployment.json`, the host's description of the units: every
+    /// function cofaas builds on one node.
     pub deployment: PathBuf,
+    /// For an app placed on several nodes (`node = ...`), each node's
+    /// `nodes/<node>/deployment.json`, by node.
+    pub nodes: BTreeMap<String, PathBuf>,
+    /// Every call between functions, with the mode chosen for it in the
+    /// placed deployment (fused, mediated or remote).
+    pub edges: Vec<crate::units::Edge>,
     /// The generated host crate.
     pub host_crate: PathBuf,
     /// The host binary.
@@ -415,7 +422,38 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
 
     let (units, specs, wiring) =
         compose_units(opts, &app_dir, &dir, &manifest, &mapped.map, &built)?;
-    let deployment = write_deployment(opts, &dir, &name, specs)?;
+    let placement = Placement {
+        dir: &dir,
+        name: &name,
+        manifest: &manifest,
+        map: &mapped.map,
+        specs: &specs,
+    };
+    let deployment = placement.write(opts, None)?;
+    let mut nodes = BTreeMap::new();
+    if manifest.is_placed() {
+        for node in manifest.nodes() {
+            nodes.insert(node.to_string(), placement.write(opts, Some(node))?);
+        }
+    }
+    let plans: Vec<crate::units::UnitPlan> = specs
+        .iter()
+        .map(|s| crate::units::UnitPlan {
+            name: s.name.clone(),
+            functions: s.functions.iter().map(|f| f.name.clone()).collect(),
+            stateless: s.stateless,
+        })
+        .collect();
+    let edges = crate::units::edges(&manifest, &plans);
+    for e in &edges {
+        say(
+            opts,
+            format!(
+                "  edge       {} -> {} ({}): {}",
+                e.caller, e.callee, e.service, e.mode
+            ),
+        );
+    }
     let (host_crate, host_bin) = build_host(opts, &dir, &name, &wit_dir, &mapped.map, &fds)?;
     say(opts, format!("  host       {}", host_bin.display()));
     Ok(Artifacts {
@@ -425,6 +463,8 @@ pub fn build(opts: &BuildOptions) -> Result<Artifacts, BuildError> {
         components,
         units,
         deployment,
+        nodes,
+        edges,
         host_crate,
         host_bin,
         wiring,
@@ -624,22 +664,67 @@ fn compose_units(
     Ok((units, specs, wiring))
 }
 
-/// Writes `deployment.json`, the host's description of the units.
-fn write_deployment(
-    opts: &BuildOptions,
-    dir: &Path,
-    name: &str,
-    specs: Vec<cofaas_host::UnitSpec>,
-) -> Result<PathBuf, BuildError> {
-    let deployment = dir.join(cofaas_host::DEPLOYMENT_FILE);
-    let description = cofaas_host::Deployment::new(name.to_string(), specs);
-    let mut text = serde_json::to_string_pretty(&description)
-        .map_err(std::io::Error::other)
-        .map_err(io(&deployment))?;
-    text.push('\n');
-    write_if_changed(&deployment, text.as_bytes())?;
-    say(opts, format!("  deployment {}", deployment.display()));
-    Ok(deployment)
+/// What the deployment descriptions are made from.
+struct Placement<'a> {
+    dir: &'a Path,
+    name: &'a str,
+    manifest: &'a Manifest,
+    map: &'a proto2wit::Map,
+    specs: &'a [cofaas_host::UnitSpec],
+}
+
+impl Placement<'_> {
+    /// Writes the host's description of the units of `node`
+    /// (`nodes/<node>/deployment.json`), or of the whole app on one node
+    /// (`deployment.json`), with the services it serves and calls remotely.
+    fn write(&self, opts: &BuildOptions, node: Option<&str>) -> Result<PathBuf, BuildError> {
+        let (path, prefix) = match node {
+            Some(node) => (
+                self.dir
+                    .join("nodes")
+                    .join(node)
+                    .join(cofaas_host::DEPLOYMENT_FILE),
+                "../../",
+            ),
+            None => (self.dir.join(cofaas_host::DEPLOYMENT_FILE), ""),
+        };
+        let units: Vec<cofaas_host::UnitSpec> = self
+            .specs
+            .iter()
+            .filter(|u| {
+                node.is_none()
+                    || u.functions
+                        .iter()
+                        .all(|f| self.manifest.node_of(&f.name) == node)
+            })
+            .map(|u| {
+                let mut u = u.clone();
+                u.component = PathBuf::from(format!("{prefix}{}", u.component.display()));
+                u
+            })
+            .collect();
+        let services = crate::units::node_services(self.manifest, node);
+        let mut description = cofaas_host::Deployment::new(self.name.to_string(), units);
+        description.node = node.map(str::to_string);
+        description.serves = services.serves;
+        description.remote = services
+            .remote
+            .into_iter()
+            .filter_map(|(service, function, node)| {
+                let interface = self.map.interface_path(self.map.services.get(&service)?);
+                Some(cofaas_host::RemoteSpec::new(
+                    service, interface, function, node,
+                ))
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&description)
+            .map_err(std::io::Error::other)
+            .map_err(io(&path))?;
+        text.push('\n');
+        write_if_changed(&path, text.as_bytes())?;
+        say(opts, format!("  deployment {}", path.display()));
+        Ok(path)
+    }
 }
 
 /// The host's description of function `name`.

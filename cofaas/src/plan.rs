@@ -154,6 +154,25 @@ impl FunctionInfo {
     }
 }
 
+/// The functions of the app `manifest` describes, with their memory from
+/// `memory` ([`memory_from_metrics`]).
+pub fn functions_of(
+    manifest: &crate::manifest::Manifest,
+    memory: &BTreeMap<String, f64>,
+) -> Vec<FunctionInfo> {
+    manifest
+        .functions
+        .iter()
+        .map(|(name, f)| FunctionInfo {
+            name: name.clone(),
+            stateful: !f.stateless,
+            external: f.is_external(),
+            node: f.node.clone(),
+            memory_mib: memory.get(name).copied(),
+        })
+        .collect()
+}
+
 /// Traffic from one function to another (one direction).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgeTraffic {

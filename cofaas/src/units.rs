@@ -152,10 +152,16 @@ pub fn plan_units(manifest: &Manifest, fuse: impl Fn(&str) -> bool) -> Vec<UnitP
         manifest
             .functions
             .get(name)
-            .is_some_and(|f| f.stateless && f.grants.is_empty())
+            .is_some_and(|f| f.stateless && f.grants.is_empty() && !f.is_external())
     };
-    // Union-find over the calls between groupable functions.
-    let names: Vec<&str> = manifest.functions.keys().map(String::as_str).collect();
+    // Union-find over the calls between groupable functions on one node
+    // (external functions are not built, so in no unit).
+    let names: Vec<&str> = manifest
+        .functions
+        .iter()
+        .filter(|(_, f)| !f.is_external())
+        .map(|(name, _)| name.as_str())
+        .collect();
     let mut parent: Vec<usize> = (0..names.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -167,9 +173,10 @@ pub fn plan_units(manifest: &Manifest, fuse: impl Fn(&str) -> bool) -> Vec<UnitP
     let index = |n: &str| names.iter().position(|m| *m == n);
     for (caller, callees) in &graph {
         for callee in callees {
-            if let (true, true, true, Some(a), Some(b)) = (
+            if let (true, true, true, true, Some(a), Some(b)) = (
                 groupable(caller),
                 groupable(callee),
+                manifest.node_of(caller) == manifest.node_of(callee),
                 fused_edge(caller, callee),
                 index(caller),
                 index(callee),
@@ -192,6 +199,120 @@ pub fn plan_units(manifest: &Manifest, fuse: impl Fn(&str) -> bool) -> Vec<UnitP
             functions,
         })
         .collect()
+}
+
+/// How one call between functions is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EdgeMode {
+    /// Inside one composed unit: a direct component call (fused adapter).
+    Fused,
+    /// Between units on one node: a typed host function.
+    Mediated,
+    /// To another node or an external function: gRPC over the network.
+    Remote,
+}
+
+impl std::fmt::Display for EdgeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EdgeMode::Fused => "fused",
+            EdgeMode::Mediated => "mediated",
+            EdgeMode::Remote => "remote",
+        })
+    }
+}
+
+/// One call edge: `caller` calls `service`, which `callee` serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    /// The calling function.
+    pub caller: String,
+    /// The service called (`package.Service`).
+    pub service: String,
+    /// The function serving it.
+    pub callee: String,
+    /// How the call is made.
+    pub mode: EdgeMode,
+}
+
+/// Every call edge of the app and its mode under `units` (the plan of
+/// [`plan_units`]), sorted by caller and service.
+pub fn edges(manifest: &Manifest, units: &[UnitPlan]) -> Vec<Edge> {
+    let unit_of = |f: &str| {
+        units
+            .iter()
+            .position(|u| u.functions.iter().any(|g| g == f))
+    };
+    let mut out = Vec::new();
+    for (caller, f) in &manifest.functions {
+        for service in &f.imports {
+            let Some(callee) = manifest.exporter(service) else {
+                continue;
+            };
+            let local = manifest.node_of(caller).is_some()
+                && manifest.node_of(caller) == manifest.node_of(callee);
+            let mode = if !local {
+                EdgeMode::Remote
+            } else if unit_of(caller) == unit_of(callee) {
+                EdgeMode::Fused
+            } else {
+                EdgeMode::Mediated
+            };
+            out.push(Edge {
+                caller: caller.clone(),
+                service: service.clone(),
+                callee: callee.to_string(),
+                mode,
+            });
+        }
+    }
+    out
+}
+
+/// What one node's host serves and calls out to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeServices {
+    /// The services it serves over gRPC: the public services of its
+    /// functions, and the services functions elsewhere (other nodes,
+    /// externals) call.
+    pub serves: Vec<String>,
+    /// The services its functions call that are served elsewhere, with the
+    /// function serving each and that function's node (`None`: external).
+    pub remote: Vec<(String, String, Option<String>)>,
+}
+
+/// The services node `node` serves and calls remotely. With `node`
+/// `None`, the whole app on one node (every built function is local).
+pub fn node_services(manifest: &Manifest, node: Option<&str>) -> NodeServices {
+    let here = |f: &str| match node {
+        Some(n) => manifest.node_of(f) == Some(n),
+        None => manifest.node_of(f).is_some(),
+    };
+    let mut serves = std::collections::BTreeSet::new();
+    let mut remote = std::collections::BTreeMap::new();
+    for (name, f) in &manifest.functions {
+        if here(name) && manifest.app.entries.contains(name) {
+            serves.extend(f.exports.iter().cloned());
+        }
+        for service in &f.imports {
+            let Some(callee) = manifest.exporter(service) else {
+                continue;
+            };
+            if here(name) && !here(callee) {
+                let node = manifest.node_of(callee).map(str::to_string);
+                remote.insert(service.clone(), (callee.to_string(), node));
+            } else if !here(name) && here(callee) {
+                serves.insert(service.clone());
+            }
+        }
+    }
+    NodeServices {
+        serves: serves.into_iter().collect(),
+        remote: remote
+            .into_iter()
+            .map(|(service, (callee, node))| (service, callee, node))
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +373,64 @@ mod tests {
             .map(|u| u.name)
             .collect();
         assert_eq!(names, ["a", "b", "c", "d", "e", "s"]);
+    }
+
+    #[test]
+    fn placement_splits_units_and_makes_remote_edges() {
+        // a → b → c on node x; b → d on node y; a → e (external).
+        let m = manifest(
+            &[
+                f(
+                    "a",
+                    "\"A\"",
+                    "\"B\", \"E\"",
+                    "stateless = true\nnode = \"x\"",
+                ),
+                f(
+                    "b",
+                    "\"B\"",
+                    "\"C\", \"D\"",
+                    "stateless = true\nnode = \"x\"",
+                ),
+                f("c", "\"C\"", "", "node = \"x\""),
+                f("d", "\"D\"", "", "stateless = true\nnode = \"y\""),
+                "[functions.e]\nlanguage = \"external\"\nexports = [\"E\"]\n".to_string(),
+            ]
+            .concat(),
+        );
+        let units = plan_units(&m, |_| true);
+        let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["a+b", "c", "d"]);
+        let all_edges = edges(&m, &units);
+        let modes: Vec<(&str, &str, EdgeMode)> = all_edges
+            .iter()
+            .map(|e| (e.caller.as_str(), e.service.as_str(), e.mode))
+            .collect();
+        assert_eq!(
+            modes,
+            [
+                ("a", "B", EdgeMode::Fused),
+                ("a", "E", EdgeMode::Remote),
+                ("b", "C", EdgeMode::Mediated),
+                ("b", "D", EdgeMode::Remote),
+            ]
+        );
+        let x = node_services(&m, Some("x"));
+        assert_eq!(x.serves, ["A"]);
+        assert_eq!(
+            x.remote,
+            [
+                ("D".to_string(), "d".to_string(), Some("y".to_string())),
+                ("E".to_string(), "e".to_string(), None),
+            ]
+        );
+        let y = node_services(&m, Some("y"));
+        assert_eq!(y.serves, ["D"]);
+        assert!(y.remote.is_empty());
+        let all = node_services(&m, None);
+        assert_eq!(all.serves, ["A"]);
+        assert_eq!(all.remote.len(), 1);
+        assert_eq!(m.nodes(), ["x", "y"]);
     }
 
     #[test]

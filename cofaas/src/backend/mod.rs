@@ -133,7 +133,10 @@ pub struct NativeFunction {
 impl NativeFunction {
     /// How this function is told where a peer listens.
     pub fn peer_address(&self, addr: SocketAddr) -> String {
-        for_language(self.language).peer_address(addr)
+        match for_language(self.language) {
+            Some(backend) => backend.peer_address(addr),
+            None => format!("http://{addr}"),
+        }
     }
 }
 
@@ -154,7 +157,10 @@ pub fn build_native_all(
     };
     let mut out = BTreeMap::new();
     for (language, functions) in &groups(&manifest) {
-        for (name, program) in for_language(*language).build_native(&native, functions)? {
+        let Some(backend) = for_language(*language) else {
+            continue;
+        };
+        for (name, program) in backend.build_native(&native, functions)? {
             out.insert(
                 name,
                 NativeFunction {
@@ -167,20 +173,25 @@ pub fn build_native_all(
     Ok(out)
 }
 
-/// The functions of each language, each list sorted.
+/// The functions of each language cofaas builds, each list sorted
+/// (external functions are not built).
 fn groups(manifest: &Manifest) -> BTreeMap<Language, Vec<&str>> {
     let mut groups: BTreeMap<Language, Vec<&str>> = BTreeMap::new();
     for (name, f) in &manifest.functions {
-        groups.entry(f.language).or_default().push(name.as_str());
+        if !f.is_external() {
+            groups.entry(f.language).or_default().push(name.as_str());
+        }
     }
     groups
 }
 
-/// The backend of `language`.
-pub fn for_language(language: Language) -> &'static dyn Backend {
+/// The backend of `language`; `None` for [`Language::External`], which
+/// cofaas does not build.
+pub fn for_language(language: Language) -> Option<&'static dyn Backend> {
     match language {
-        Language::Rust => &Rust,
-        Language::Go => &Go,
+        Language::Rust => Some(&Rust),
+        Language::Go => Some(&Go),
+        Language::External => None,
     }
 }
 
@@ -189,7 +200,9 @@ pub fn for_language(language: Language) -> &'static dyn Backend {
 pub fn build_all(cx: &Context) -> Result<BTreeMap<String, Built>, BuildError> {
     let mut built = BTreeMap::new();
     for (language, functions) in &groups(cx.manifest) {
-        let backend = for_language(*language);
+        let Some(backend) = for_language(*language) else {
+            continue;
+        };
         backend.check_toolchain()?;
         backend.prepare(cx, functions)?;
         for b in backend.build(cx, functions)? {
