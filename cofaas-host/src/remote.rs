@@ -101,8 +101,9 @@ impl Peer {
             .map_err(|e| format!("bad peer address `{url}`: {e}"))?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_while_idle(true);
+            // Pings only while calls are open: an idle connection sends
+            // nothing (a dead peer is found by the next call's failure).
+            .http2_keep_alive_interval(Duration::from_secs(30));
         Ok(Self {
             url: url.to_string(),
             endpoint,

@@ -104,6 +104,13 @@ pub mod metadata {
         b.iter().all(|&c| c == b'\t' || (0x20..0x7f).contains(&c))
     }
 
+    /// What `http::HeaderValue::from_str` accepts (so tonic's parse): tab,
+    /// and every byte from space up but DEL (obs-text too, as UTF-8 text
+    /// beyond ASCII gives).
+    fn valid_value(b: &[u8]) -> bool {
+        b.iter().all(|&c| c == b'\t' || (c >= 0x20 && c != 0x7f))
+    }
+
     impl<VE> MetadataValue<VE> {
         fn new(bytes: Vec<u8>) -> Self {
             MetadataValue {
@@ -156,7 +163,7 @@ pub mod metadata {
     impl std::str::FromStr for MetadataValue<Ascii> {
         type Err = InvalidMetadataValue;
         fn from_str(s: &str) -> Result<Self, Self::Err> {
-            if visible_ascii(s.as_bytes()) {
+            if valid_value(s.as_bytes()) {
                 Ok(Self::new(s.as_bytes().to_vec()))
             } else {
                 Err(InvalidMetadataValue)
@@ -381,12 +388,12 @@ pub mod metadata {
             })
         }
         /// Adds `value` to `key` (lowercase already), binary for a `-bin`
-        /// key; an ASCII value that is not visible ASCII is left out, as
+        /// key; an ASCII value with a control character is left out, as
         /// tonic would refuse it.
         pub(crate) fn append_raw(&mut self, key: String, value: Vec<u8>) {
             if key.ends_with("-bin") {
                 self.binary.entry(MetadataKey::new(key)).or_default().push(MetadataValue::new(value));
-            } else if visible_ascii(&value) {
+            } else if valid_value(&value) {
                 self.ascii.entry(MetadataKey::new(key)).or_default().push(MetadataValue::new(value));
             }
         }
