@@ -566,6 +566,66 @@ pub async fn run_paper(
     Ok(rows)
 }
 
+/// Starts the two nodes of a prodcon-style app placed on two (`split`,
+/// built from a manifest placing the producer and the consumer on nodes of
+/// their own): the consumer's node, then the producer's with the consumer
+/// as its peer. Returns the producer node's address and both processes.
+pub fn start_split(split: &Artifacts) -> Result<(SocketAddr, Vec<crate::demo::Consolidated>)> {
+    let node_of = |service: &str, wanted: bool| {
+        split.nodes.iter().find_map(|(node, path)| {
+            let d = cofaas_host::Deployment::load(path).ok()?;
+            (d.serves.iter().any(|s| s == service) == wanted).then(|| (node.clone(), path.clone()))
+        })
+    };
+    let (_, back) = node_of("prodcon.ProducerConsumer", true)
+        .context("no node of the split app serves prodcon.ProducerConsumer")?;
+    let (_, front) = node_of("prodcon.ProducerConsumer", false)
+        .context("no node of the split app calls prodcon.ProducerConsumer")?;
+    let consumer = start_host_with(&split.host_bin, &back, None, &[], false)?;
+    let peer = format!("prodcon.ProducerConsumer=http://{}", consumer.addr);
+    let producer = start_host_with(&split.host_bin, &front, None, &["--peer", &peer], false)?;
+    let addr = producer.addr;
+    Ok((addr, vec![consumer, producer]))
+}
+
+/// The remote-edge experiment: one remote edge (the producer's call to the
+/// consumer on another host, over loopback) against one native tonic hop,
+/// as the producer measures it, and round trips of the app natively, on
+/// one host (`local`) and on two (`split`).
+pub async fn run_remote(
+    bins: &NativeBins,
+    local: &Artifacts,
+    split: &Artifacts,
+    opts: &PaperOptions,
+    progress: impl Fn(&str),
+) -> Result<Vec<BenchRow>> {
+    let native = start_native(bins, false)?;
+    let host = start_host(local, None, &[], false)?;
+    let (split_addr, _nodes) = start_split(split)?;
+    progress("warm-up");
+    for addr in [native.addr, host.addr, split_addr] {
+        throughput(addr, 1, opts.warm_up).await?;
+    }
+    let mut rows = Vec::new();
+    for &kib in &opts.kibs {
+        progress(&format!("one edge, m={kib} KiB"));
+        let n = inter_function(native.addr, kib, opts.latency_repeats).await?;
+        let r = inter_function(split_addr, kib, opts.latency_repeats).await?;
+        rows.push(BenchRow::time("edge", "remote", Some(100), Some(kib), n, r));
+    }
+    for &calls in &opts.calls {
+        for &kib in &opts.kibs {
+            progress(&format!("round trip n={calls} m={kib} KiB"));
+            let (nm, _) = percentiles(round_trips(native.addr, calls, kib, opts.requests).await?);
+            let (lm, _) = percentiles(round_trips(host.addr, calls, kib, opts.requests).await?);
+            let (sm, _) = percentiles(round_trips(split_addr, calls, kib, opts.requests).await?);
+            rows.push(BenchRow::time("round-trip", "one-node", Some(calls), Some(kib), nm, lm));
+            rows.push(BenchRow::time("round-trip", "two-nodes", Some(calls), Some(kib), nm, sm));
+        }
+    }
+    Ok(rows)
+}
+
 fn opt<T: std::fmt::Display>(x: Option<T>) -> String {
     x.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }

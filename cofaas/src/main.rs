@@ -233,6 +233,10 @@ enum Experiment {
     /// install`) on any app: `--call` and `--data` say what to send; the
     /// native functions are started by the convention of `cofaas::ghz`.
     Ghz,
+    /// One remote edge (the app placed on two hosts by the app's
+    /// `cofaas-split.toml`) against one native gRPC hop, and round trips
+    /// natively, on one host and on two.
+    Remote,
 }
 
 /// `cofaas bench --experiment ghz`: ghz against the native app, then
@@ -459,6 +463,14 @@ fn real_main() -> Result<ExitCode> {
             if experiment == Experiment::Ghz {
                 return bench_ghz(&app, &opts, &artifacts, call, data, requests, concurrency);
             }
+            let split = if experiment == Experiment::Remote {
+                let mut split_opts = BuildOptions::new(app.join("cofaas-split.toml"));
+                split_opts.verbose = false;
+                split_opts.link = link;
+                Some(build(&split_opts)?)
+            } else {
+                None
+            };
             let bins = cofaas::demo::build_native(&app, &opts.cargo_target_dir, true)?;
             let rt = tokio::runtime::Runtime::new()?;
             let stopped = rt.block_on(async {
@@ -493,6 +505,23 @@ fn real_main() -> Result<ExitCode> {
                         }
                         // Run by `bench_ghz` above.
                         Experiment::Ghz => {}
+                        Experiment::Remote => {
+                            let split = split.as_ref().context("the split app was not built")?;
+                            let paper = if quick {
+                                cofaas::bench::PaperOptions::quick()
+                            } else {
+                                cofaas::bench::PaperOptions::full()
+                            };
+                            let rows = cofaas::bench::run_remote(
+                                &bins,
+                                &artifacts,
+                                split,
+                                &paper,
+                                |step| eprintln!("cofaas bench: {step}"),
+                            )
+                            .await?;
+                            print!("{}", cofaas::bench::paper_table(&rows));
+                        }
                         Experiment::Load => {
                             let mut lo = cofaas::bench::LoadOptions::default();
                             lo.requests = requests;
