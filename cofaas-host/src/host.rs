@@ -205,16 +205,36 @@ pub struct MemoryLimitExceeded {
     pub requested: usize,
 }
 
-/// Counts the linear memory of one store against a cap.
+/// Counts the linear memory of one store against a cap, and into its
+/// unit's total (the `cofaas_unit_memory_bytes` gauge) while it lives.
 #[derive(Debug)]
 pub(crate) struct MemoryLimiter {
     limit: usize,
     used: usize,
+    unit_total: Option<Arc<AtomicU64>>,
 }
 
 impl MemoryLimiter {
     pub(crate) fn new(limit: usize) -> Self {
-        Self { limit, used: 0 }
+        Self {
+            limit,
+            used: 0,
+            unit_total: None,
+        }
+    }
+
+    /// Counts this store's memory into `total` from now on.
+    pub(crate) fn count_into(&mut self, total: Arc<AtomicU64>) {
+        total.fetch_add(self.used as u64, Ordering::Relaxed);
+        self.unit_total = Some(total);
+    }
+}
+
+impl Drop for MemoryLimiter {
+    fn drop(&mut self) {
+        if let Some(total) = &self.unit_total {
+            total.fetch_sub(self.used as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -231,6 +251,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
                 limit: self.limit,
                 requested,
             }));
+        }
+        if let Some(total) = &self.unit_total {
+            total.fetch_add((requested - self.used) as u64, Ordering::Relaxed);
         }
         self.used = requested;
         Ok(true)
@@ -369,8 +392,11 @@ impl<E: Exports> Unit<E> {
             unit: unit.clone(),
             source,
         };
-        let state =
+        let mut state =
             State::for_unit(&self.spec.capabilities, inner.config.memory_limit).map_err(inst)?;
+        state
+            .limiter
+            .count_into(inner.metrics.unit_memory(self.name()));
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(ticks_until(Instant::now() + inner.config.init_timeout));

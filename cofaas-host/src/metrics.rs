@@ -126,6 +126,7 @@ pub struct Metrics {
     edges: Family,
     remotes: Family,
     bytes: Mutex<BTreeMap<Labels, Arc<AtomicU64>>>,
+    memory: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
     traps: Mutex<BTreeMap<String, u64>>,
     rejected: AtomicU64,
     started: Instant,
@@ -139,6 +140,7 @@ impl Default for Metrics {
             edges: Family::default(),
             remotes: Family::default(),
             bytes: Mutex::default(),
+            memory: Mutex::default(),
             traps: Mutex::default(),
             rejected: AtomicU64::new(0),
             started: Instant::now(),
@@ -195,6 +197,13 @@ impl Metrics {
                 .entry(edge_labels(caller, callee, method))
                 .or_default(),
         )
+    }
+
+    /// The gauge of the linear memory of unit `unit`'s live instances, in
+    /// bytes.
+    pub fn unit_memory(&self, unit: &str) -> Arc<AtomicU64> {
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(memory.entry(unit.to_string()).or_default())
     }
 
     /// Remote calls so far from `caller` to `callee` (any method).
@@ -254,6 +263,22 @@ impl Metrics {
                     out,
                     "cofaas_edge_bytes_total{{{}}} {}",
                     fmt_labels(labels),
+                    n.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP cofaas_unit_memory_bytes linear memory of a unit's live instances"
+        );
+        let _ = writeln!(out, "# TYPE cofaas_unit_memory_bytes gauge");
+        {
+            let memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+            for (unit, n) in memory.iter() {
+                let _ = writeln!(
+                    out,
+                    "cofaas_unit_memory_bytes{{{}}} {}",
+                    fmt_labels(&vec![("unit", unit.clone())]),
                     n.load(Ordering::Relaxed)
                 );
             }
@@ -348,6 +373,7 @@ mod tests {
             .observe(Duration::from_micros(300));
         m.edge_bytes("front", "cart", "get-cart")
             .fetch_add(42, Ordering::Relaxed);
+        m.unit_memory("cart").fetch_add(1 << 20, Ordering::Relaxed);
         m.trap("consumer");
         m.rejected();
         let text = m.render();
@@ -379,6 +405,7 @@ mod tests {
             "cofaas_edge_bytes_total{caller=\"front\",callee=\"cart\",method=\"get-cart\"} 42"
         ));
         assert!(text.contains("cofaas_uptime_seconds "));
+        assert!(text.contains("cofaas_unit_memory_bytes{unit=\"cart\"} 1048576"));
         assert_eq!(m.remote_calls("front", "cart"), 1);
         assert_eq!(m.remote_calls("front", "other"), 0);
     }

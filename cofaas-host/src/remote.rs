@@ -14,15 +14,22 @@
 //!   headers and trailers, back, for the function to take;
 //! * the peer's status code, message and details, unchanged.
 //!
-//! One HTTP/2 connection per peer is shared by all calls to it (tonic's
-//! `Channel`), made on first use and remade after a failure. A peer that is
-//! down fails its calls with `UNAVAILABLE` within the connect timeout; the
-//! next call tries again, so calls recover when the peer is back.
+//! A remote call runs on the blocking thread its caller's call runs on, and
+//! so does its network I/O: each such thread keeps a current-thread tokio
+//! runtime of its own and, on it, one HTTP/2 connection (tonic `Channel`)
+//! per peer, made on first use and remade after a failure. The call then
+//! never hands off to another thread (a hand-off to the host's worker
+//! threads doubled a remote call's latency); the connections are pooled,
+//! one per thread executing calls, which the host bounds by
+//! [`crate::HostConfig::max_concurrent`]. A peer that is down fails its
+//! calls with `UNAVAILABLE` within the connect timeout; the next call tries
+//! again, so calls recover when the peer is back.
 
 use std::{
-    collections::BTreeMap,
+    cell::RefCell,
+    collections::{BTreeMap, HashMap},
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -86,12 +93,22 @@ pub fn parse_peer(entry: &str) -> Result<(String, String), String> {
     Ok((service.to_string(), url.to_string()))
 }
 
-/// A peer: where one service is served, and the connection to it.
+/// A peer: where one service is served.
 #[derive(Debug)]
 pub struct Peer {
     url: String,
     endpoint: Endpoint,
-    channel: OnceLock<Channel>,
+}
+
+/// A blocking thread's own runtime for remote calls, and its connections
+/// by peer address.
+struct Local {
+    runtime: tokio::runtime::Runtime,
+    channels: HashMap<String, Channel>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
 impl Peer {
@@ -107,7 +124,6 @@ impl Peer {
         Ok(Self {
             url: url.to_string(),
             endpoint,
-            channel: OnceLock::new(),
         })
     }
 
@@ -116,11 +132,39 @@ impl Peer {
         &self.url
     }
 
-    /// The shared channel, made on first use (it needs the async runtime).
-    fn channel(&self) -> Channel {
-        self.channel
-            .get_or_init(|| self.endpoint.connect_lazy())
-            .clone()
+    /// Runs `exchange` with this thread's connection to the peer, on this
+    /// thread's runtime, until it completes.
+    fn run<F: Future>(&self, exchange: impl FnOnce(Channel) -> F) -> Result<F::Output, Status> {
+        LOCAL.with(|local| {
+            let mut local = local
+                .try_borrow_mut()
+                .map_err(|_| Status::internal("a remote call was made from inside another one"))?;
+            if local.is_none() {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        Status::internal(format!("cannot start a runtime for remote calls: {e}"))
+                    })?;
+                *local = Some(Local {
+                    runtime,
+                    channels: HashMap::new(),
+                });
+            }
+            let Some(local) = local.as_mut() else {
+                return Err(Status::internal("no runtime for remote calls"));
+            };
+            let channel = match local.channels.get(&self.url) {
+                Some(channel) => channel.clone(),
+                None => {
+                    let _entered = local.runtime.enter();
+                    let channel = self.endpoint.connect_lazy();
+                    local.channels.insert(self.url.clone(), channel.clone());
+                    channel
+                }
+            };
+            Ok(local.runtime.block_on(exchange(channel)))
+        })
     }
 }
 
@@ -202,36 +246,26 @@ impl RemoteEdge {
         *grpc_request.metadata_mut() = MetadataMap::from_headers(to_headers(metadata));
         grpc_request.set_timeout(timeout);
 
-        let handle = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle,
-            Err(_) => {
-                return Err(Status::internal(
-                    "a remote call was made outside the host's runtime",
-                ));
-            }
-        };
-        let channel = {
-            let _guard = handle.enter();
-            self.peer.channel()
-        };
         let path = self.path.clone();
         let url = self.peer.url().to_string();
-        let exchange = async move {
-            let mut grpc = tonic::client::Grpc::new(channel);
-            grpc.ready()
-                .await
-                .map_err(|e| Status::unavailable(format!("peer {url} is unavailable: {e}")))?;
-            let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
-            let response = grpc.server_streaming(grpc_request, path, codec).await?;
-            let (headers, mut stream, _) = response.into_parts();
-            let reply = stream.message().await?;
-            let trailers = stream.trailers().await?;
-            let reply =
-                reply.ok_or_else(|| Status::internal(format!("peer {url} answered no message")))?;
-            Ok::<_, Status>((reply, headers, trailers.unwrap_or_default()))
+        let exchange = move |channel: Channel| {
+            tokio::time::timeout(timeout, async move {
+                let mut grpc = tonic::client::Grpc::new(channel);
+                grpc.ready()
+                    .await
+                    .map_err(|e| Status::unavailable(format!("peer {url} is unavailable: {e}")))?;
+                let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+                let response = grpc.server_streaming(grpc_request, path, codec).await?;
+                let (headers, mut stream, _) = response.into_parts();
+                let reply = stream.message().await?;
+                let trailers = stream.trailers().await?;
+                let reply = reply
+                    .ok_or_else(|| Status::internal(format!("peer {url} answered no message")))?;
+                Ok::<_, Status>((reply, headers, trailers.unwrap_or_default()))
+            })
         };
         let started = Instant::now();
-        let outcome = handle.block_on(tokio::time::timeout(timeout, exchange));
+        let outcome = self.peer.run(exchange)?;
         self.latency.observe(started.elapsed());
         let data = caller.data_mut();
         match outcome {

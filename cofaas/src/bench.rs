@@ -619,8 +619,22 @@ pub async fn run_remote(
             let (nm, _) = percentiles(round_trips(native.addr, calls, kib, opts.requests).await?);
             let (lm, _) = percentiles(round_trips(host.addr, calls, kib, opts.requests).await?);
             let (sm, _) = percentiles(round_trips(split_addr, calls, kib, opts.requests).await?);
-            rows.push(BenchRow::time("round-trip", "one-node", Some(calls), Some(kib), nm, lm));
-            rows.push(BenchRow::time("round-trip", "two-nodes", Some(calls), Some(kib), nm, sm));
+            rows.push(BenchRow::time(
+                "round-trip",
+                "one-node",
+                Some(calls),
+                Some(kib),
+                nm,
+                lm,
+            ));
+            rows.push(BenchRow::time(
+                "round-trip",
+                "two-nodes",
+                Some(calls),
+                Some(kib),
+                nm,
+                sm,
+            ));
         }
     }
     Ok(rows)

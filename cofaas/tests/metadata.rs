@@ -11,26 +11,11 @@ mod common;
 use std::net::SocketAddr;
 
 use cofaas::units::LinkMode;
-use common::{descriptors, same, unary_request};
+use common::{app_entries, descriptors, same, unary_request};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
-use tonic::metadata::{KeyAndValueRef, MetadataMap, MetadataValue};
+use tonic::metadata::MetadataValue;
 
 const CALL: &str = "/md.Front/Call";
-
-/// The `x-` and `-bin` entries of `map` (not the transport's), sorted, a
-/// binary value decoded.
-fn app_entries(map: &MetadataMap) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = map
-        .iter()
-        .map(|kv| match kv {
-            KeyAndValueRef::Ascii(k, v) => (k.to_string(), v.as_bytes().to_vec()),
-            KeyAndValueRef::Binary(k, v) => (k.to_string(), v.to_bytes().unwrap().to_vec()),
-        })
-        .filter(|(k, _)| k.starts_with("x-") || (k.ends_with("-bin") && !k.starts_with("grpc-")))
-        .collect();
-    out.sort();
-    out
-}
 
 /// The request: every kind of metadata a client sends.
 fn request(ask: &MessageDescriptor, text: &str, fail: bool) -> tonic::Request<Vec<u8>> {

@@ -11,25 +11,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cofaas::units::{EdgeMode, LinkMode};
-use common::{descriptors, unary_request};
+use common::{app_entries, descriptors, unary_request};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
-use tonic::metadata::{KeyAndValueRef, MetadataMap, MetadataValue};
+use tonic::metadata::MetadataValue;
 
 const CALL: &str = "/md.Front/Call";
-
-/// The app's entries of `map` (`x-` and `-bin` keys), sorted.
-fn app_entries(map: &MetadataMap) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = map
-        .iter()
-        .map(|kv| match kv {
-            KeyAndValueRef::Ascii(k, v) => (k.to_string(), v.as_bytes().to_vec()),
-            KeyAndValueRef::Binary(k, v) => (k.to_string(), v.to_bytes().unwrap().to_vec()),
-        })
-        .filter(|(k, _)| k.starts_with("x-") || (k.ends_with("-bin") && !k.starts_with("grpc-")))
-        .collect();
-    out.sort();
-    out
-}
 
 fn request(ask: &MessageDescriptor, text: &str, fail: bool) -> tonic::Request<Vec<u8>> {
     let message =

@@ -218,3 +218,19 @@ pub async fn both_ways(app_dir: &Path, link: LinkMode, out: &str) -> BothWays {
     assert_eq!(before, hash_tree(app_dir), "the build modified the app");
     BothWays { bins, native, host }
 }
+
+/// The app's entries of `map` (`x-` and `-bin` keys, not the transport's
+/// `grpc-` ones), sorted, a binary value decoded.
+pub fn app_entries(map: &tonic::metadata::MetadataMap) -> Vec<(String, Vec<u8>)> {
+    use tonic::metadata::KeyAndValueRef;
+    let mut out: Vec<(String, Vec<u8>)> = map
+        .iter()
+        .map(|kv| match kv {
+            KeyAndValueRef::Ascii(k, v) => (k.to_string(), v.as_bytes().to_vec()),
+            KeyAndValueRef::Binary(k, v) => (k.to_string(), v.to_bytes().unwrap().to_vec()),
+        })
+        .filter(|(k, _)| k.starts_with("x-") || (k.ends_with("-bin") && !k.starts_with("grpc-")))
+        .collect();
+    out.sort();
+    out
+}
