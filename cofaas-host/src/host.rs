@@ -752,7 +752,11 @@ impl<E: Exports> Host<E> {
             queued: AtomicUsize::new(0),
             metrics,
             sites: parking_lot::Mutex::new(HashMap::new()),
-            serves: (!deployment.serves.is_empty()).then(|| deployment.serves.clone()),
+            // A node of a placed app serves exactly its list, even an empty
+            // one; an app on one node without a list serves the public
+            // services.
+            serves: (deployment.node.is_some() || !deployment.serves.is_empty())
+                .then(|| deployment.serves.clone()),
         });
         let units: Arc<dyn Units> = inner.clone();
         let _ = registry.set(Arc::downgrade(&units));

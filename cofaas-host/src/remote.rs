@@ -54,6 +54,9 @@ use crate::{
 /// `UNAVAILABLE` after at most this long, not at the deadline.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// The longest timeout `grpc-timeout` can carry.
+const MAX_GRPC_TIMEOUT: Duration = Duration::from_secs(99_999_999 * 3600);
+
 /// The environment variable holding peer addresses (`svc=url,svc=url`),
 /// used where no `--peer` names the service.
 pub const PEERS_ENV: &str = "COFAAS_PEERS";
@@ -163,6 +166,14 @@ impl Peer {
                     channel
                 }
             };
+            // This runtime only runs during this thread's calls: first let
+            // the connection see what arrived while it was idle (a peer's
+            // GOAWAY or close after a restart), so that a dead connection
+            // is remade now instead of failing this call.
+            local.runtime.block_on(async {
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+            });
             Ok(local.runtime.block_on(exchange(channel)))
         })
     }
@@ -244,7 +255,9 @@ impl RemoteEdge {
         self.count_bytes(request.encoded_len());
         let mut grpc_request = tonic::Request::new(request);
         *grpc_request.metadata_mut() = MetadataMap::from_headers(to_headers(metadata));
-        grpc_request.set_timeout(timeout);
+        // tonic refuses timeouts beyond `grpc-timeout`'s range (8 digits
+        // of hours); a longer one means no deadline in practice.
+        grpc_request.set_timeout(timeout.min(MAX_GRPC_TIMEOUT));
 
         let path = self.path.clone();
         let url = self.peer.url().to_string();

@@ -710,13 +710,16 @@ impl Placement<'_> {
         description.remote = services
             .remote
             .into_iter()
-            .filter_map(|(service, function, node)| {
-                let interface = self.map.interface_path(self.map.services.get(&service)?);
-                Some(cofaas_host::RemoteSpec::new(
-                    service, interface, function, node,
-                ))
+            .map(|(service, function, node)| {
+                let mapped = self.map.services.get(&service).ok_or_else(|| {
+                    BuildError::Layout(format!(
+                        "service `{service}` (of function `{function}`, called remotely) is not in the app's protos"
+                    ))
+                })?;
+                let interface = self.map.interface_path(mapped);
+                Ok(cofaas_host::RemoteSpec::new(service, interface, function, node))
             })
-            .collect();
+            .collect::<Result<_, BuildError>>()?;
         let mut text = serde_json::to_string_pretty(&description)
             .map_err(std::io::Error::other)
             .map_err(io(&path))?;

@@ -219,4 +219,15 @@ async fn remote_edges_answer_as_local_edges_and_natively() {
         remote = observe(entry.addr, &seen, request(&ask, "back", false)).await;
     }
     assert_eq!(remote, native, "after the node came back");
+
+    // Ledger's node restarts between two calls: the connections to the
+    // old one are remade, and not one call fails.
+    let books_addr = books.addr;
+    drop(books);
+    let _books = start("books", Some(books_addr), vec![]).await;
+    for text in ["first", "second", "third"] {
+        let native = observe(both.native.addr, &seen, request(&ask, text, false)).await;
+        let remote = observe(entry.addr, &seen, request(&ask, text, false)).await;
+        assert_eq!(remote, native, "right after a restart, {text:?}");
+    }
 }
