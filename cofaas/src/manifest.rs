@@ -186,6 +186,17 @@ impl Manifest {
     /// Checks `language = "external"` functions and `node = ...`
     /// placements; the message names the function.
     fn check_placement(&self) -> Result<(), String> {
+        // One function serves a service: a call to it must have one target.
+        let mut exporters: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, f) in &self.functions {
+            for service in &f.exports {
+                if let Some(other) = exporters.insert(service, name) {
+                    return Err(format!(
+                        "service `{service}` is exported by both `{other}` and `{name}`; one function serves a service"
+                    ));
+                }
+            }
+        }
         let placed = self.functions.values().any(|f| f.node.is_some());
         for (name, f) in &self.functions {
             if f.is_external() {
@@ -283,5 +294,65 @@ impl Manifest {
                 .collect(),
             self.app.entries.clone(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(functions: &str) -> Manifest {
+        toml::from_str(&format!(
+            "[app]\nname = \"t\"\nprotos = []\nentries = [\"a\"]\n{functions}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn placement_and_externals_are_checked() {
+        let ok = manifest(
+            "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\nexports = [\"A\"]\nimports = [\"E\"]\nnode = \"x\"\n\
+             [functions.e]\nlanguage = \"external\"\nexports = [\"E\"]\n",
+        );
+        assert_eq!(ok.check_placement(), Ok(()));
+        assert_eq!(ok.nodes(), ["x"]);
+        assert_eq!(ok.node_of("e"), None);
+        for (functions, expected) in [
+            (
+                "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\nexports = [\"A\"]\n\
+                 [functions.b]\npath = \"b\"\nlanguage = \"rust\"\nexports = [\"A\"]\n",
+                "service `A` is exported by both `a` and `b`",
+            ),
+            (
+                "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\nnode = \"x\"\n\
+                 [functions.b]\npath = \"b\"\nlanguage = \"rust\"\n",
+                "function `b` has no `node`, but others do",
+            ),
+            (
+                "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\nnode = \"X_1\"\n",
+                "node `X_1` is not a valid name",
+            ),
+            (
+                "[functions.a]\nlanguage = \"rust\"\n",
+                "function `a` needs a `path`",
+            ),
+            (
+                "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\n\
+                 [functions.e]\npath = \"e\"\nlanguage = \"external\"\nexports = [\"E\"]\n",
+                "function `e` is external (not built by cofaas) and has a `path`",
+            ),
+            (
+                "[functions.a]\nlanguage = \"external\"\nexports = [\"A\"]\n",
+                "entry `a` is external",
+            ),
+            (
+                "[functions.a]\npath = \"a\"\nlanguage = \"rust\"\nnode = \"x\"\n\
+                 [functions.e]\nlanguage = \"external\"\nexports = [\"E\"]\nnode = \"x\"\n",
+                "external function `e` has a `node`",
+            ),
+        ] {
+            let err = manifest(functions).check_placement().unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }
