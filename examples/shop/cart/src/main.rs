@@ -39,6 +39,11 @@ fn answer(view: CartView, seen: AsciiMetadataValue) -> Response<CartView> {
     response
 }
 
+/// The carts' lock was poisoned by a panic in another request.
+fn poisoned() -> Status {
+    Status::internal("the carts are unavailable: a request panicked while holding them")
+}
+
 #[tonic::async_trait]
 impl Cart for App {
     async fn add(&self, request: Request<AddItemRequest>) -> Result<Response<CartView>, Status> {
@@ -47,7 +52,7 @@ impl Cart for App {
         if add.quantity == 0 {
             return Err(Status::invalid_argument("quantity must be positive"));
         }
-        let mut carts = self.carts.lock().unwrap();
+        let mut carts = self.carts.lock().map_err(|_| poisoned())?;
         let items = carts.entry(add.user.clone()).or_default();
         match items.iter_mut().find(|i| i.product == add.product) {
             Some(item) => item.quantity = item.quantity.saturating_add(add.quantity),
@@ -71,7 +76,7 @@ impl Cart for App {
         if query.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(query.delay_ms.into())).await;
         }
-        let carts = self.carts.lock().unwrap();
+        let carts = self.carts.lock().map_err(|_| poisoned())?;
         let view = CartView {
             items: carts.get(&query.user).cloned().unwrap_or_default(),
             user: query.user,
