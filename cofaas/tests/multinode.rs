@@ -240,34 +240,27 @@ const ADD: &str = "/shop.Frontend/AddItem";
 const CHECKOUT: &str = "/shop.Frontend/Checkout";
 const PEEK: &str = "/shop.Frontend/Peek";
 
+/// `Frontend.AddItem` with the request in text format.
+async fn add_item(pool: &DescriptorPool, addr: SocketAddr, text: &str) -> Outcome {
+    call(addr, ADD, message(pool, "shop.AddItemRequest", text)).await
+}
+
+/// `Frontend.Checkout` with the request in text format.
+async fn checkout(pool: &DescriptorPool, addr: SocketAddr, text: &str) -> Outcome {
+    call(addr, CHECKOUT, message(pool, "shop.CheckoutRequest", text)).await
+}
+
 /// The same calls on any deployment of the app.
 async fn scenario(pool: &DescriptorPool, addr: SocketAddr) -> Vec<Outcome> {
-    let add = |text: &str| message(pool, "shop.AddItemRequest", text);
-    let checkout = |text: &str| message(pool, "shop.CheckoutRequest", text);
     vec![
-        call(
-            addr,
-            ADD,
-            add(r#"user: "ana" product: "socks" quantity: 2"#),
-        )
-        .await,
-        call(addr, ADD, add(r#"user: "ana" product: "hat" quantity: 1"#)).await,
-        call(
-            addr,
-            ADD,
-            add(r#"user: "ana" product: "socks" quantity: 1"#),
-        )
-        .await,
-        call(
-            addr,
-            ADD,
-            add(r#"user: "ana" product: "scarf" quantity: 0"#),
-        )
-        .await,
-        call(addr, CHECKOUT, checkout(r#"user: "ana" currency: "EUR""#)).await,
-        call(addr, CHECKOUT, checkout(r#"user: "ana" currency: "JPY""#)).await,
-        call(addr, CHECKOUT, checkout(r#"user: "ana" currency: "XXX""#)).await,
-        call(addr, CHECKOUT, checkout(r#"user: "bob" currency: "USD""#)).await,
+        add_item(pool, addr, r#"user: "ana" product: "socks" quantity: 2"#).await,
+        add_item(pool, addr, r#"user: "ana" product: "hat" quantity: 1"#).await,
+        add_item(pool, addr, r#"user: "ana" product: "socks" quantity: 1"#).await,
+        add_item(pool, addr, r#"user: "ana" product: "scarf" quantity: 0"#).await,
+        checkout(pool, addr, r#"user: "ana" currency: "EUR""#).await,
+        checkout(pool, addr, r#"user: "ana" currency: "JPY""#).await,
+        checkout(pool, addr, r#"user: "ana" currency: "XXX""#).await,
+        checkout(pool, addr, r#"user: "bob" currency: "USD""#).await,
         call(
             addr,
             PEEK,
@@ -484,14 +477,10 @@ async fn shop_on_three_nodes_and_an_external_function() {
     let all = ["edge", "core", "store", "ads"];
     let snapshot = || all.map(veth_bytes);
     let before = snapshot();
-    call(
+    add_item(
+        &pool,
         addr("edge", 80),
-        ADD,
-        message(
-            &pool,
-            "shop.AddItemRequest",
-            r#"user: "dee" product: "pen" quantity: 3"#,
-        ),
+        r#"user: "dee" product: "pen" quantity: 3"#,
     )
     .await
     .unwrap();
@@ -503,17 +492,9 @@ async fn shop_on_three_nodes_and_an_external_function() {
         "edge, core, store, ads: AddItem"
     );
     let before = snapshot();
-    call(
-        addr("edge", 80),
-        CHECKOUT,
-        message(
-            &pool,
-            "shop.CheckoutRequest",
-            r#"user: "dee" currency: "GBP""#,
-        ),
-    )
-    .await
-    .unwrap();
+    checkout(&pool, addr("edge", 80), r#"user: "dee" currency: "GBP""#)
+        .await
+        .unwrap();
     let after = snapshot();
     let moved: Vec<bool> = before.iter().zip(&after).map(|(b, a)| a > b).collect();
     assert_eq!(
@@ -562,16 +543,7 @@ async fn shop_on_three_nodes_and_an_external_function() {
     // Core goes down: exactly the calls needing it fail, UNAVAILABLE, fast.
     drop(core);
     let started = Instant::now();
-    let down = call(
-        addr("edge", 80),
-        CHECKOUT,
-        message(
-            &pool,
-            "shop.CheckoutRequest",
-            r#"user: "ana" currency: "EUR""#,
-        ),
-    )
-    .await;
+    let down = checkout(&pool, addr("edge", 80), r#"user: "ana" currency: "EUR""#).await;
     assert_eq!(
         down.as_ref().unwrap_err().0,
         tonic::Code::Unavailable,
@@ -582,14 +554,10 @@ async fn shop_on_three_nodes_and_an_external_function() {
         "{:?}",
         started.elapsed()
     );
-    call(
+    add_item(
+        &pool,
         addr("edge", 80),
-        ADD,
-        message(
-            &pool,
-            "shop.AddItemRequest",
-            r#"user: "eve" product: "cap" quantity: 1"#,
-        ),
+        r#"user: "eve" product: "cap" quantity: 1"#,
     )
     .await
     .expect("AddItem does not need core");
@@ -598,28 +566,10 @@ async fn shop_on_three_nodes_and_an_external_function() {
     tokio::task::spawn_blocking(|| wait_listening(addr("core", 80), "core"))
         .await
         .unwrap();
-    let expected = call(
-        addr("native", 80),
-        CHECKOUT,
-        message(
-            &pool,
-            "shop.CheckoutRequest",
-            r#"user: "ana" currency: "EUR""#,
-        ),
-    )
-    .await;
+    let expected = checkout(&pool, addr("native", 80), r#"user: "ana" currency: "EUR""#).await;
     let mut again = Err((tonic::Code::Unknown, String::new()));
     for _ in 0..50 {
-        again = call(
-            addr("edge", 80),
-            CHECKOUT,
-            message(
-                &pool,
-                "shop.CheckoutRequest",
-                r#"user: "ana" currency: "EUR""#,
-            ),
-        )
-        .await;
+        again = checkout(&pool, addr("edge", 80), r#"user: "ana" currency: "EUR""#).await;
         if again.is_ok() {
             break;
         }
