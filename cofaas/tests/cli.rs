@@ -115,7 +115,7 @@ fn build_shows_a_proto_diagnostic_once_with_its_line() {
 }
 
 #[test]
-fn a_streaming_rpc_is_refused_unless_skipped() {
+fn a_streaming_rpc_maps_to_a_resource_unless_skipped() {
     let dir = scratch("stream");
     std::fs::write(
         dir.join("s.proto"),
@@ -123,11 +123,16 @@ fn a_streaming_rpc_is_refused_unless_skipped() {
     )
     .unwrap();
     let out = cofaas(&["wit", "-I", ".", "s.proto"], &dir);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.contains("s.proto: s.S.Many: server-streaming rpc is not supported yet"),
-        "{err}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wit = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        wit.contains("resource many-stream {")
+            && wit.contains("many: func(request: m) -> result<many-stream, rpc-status>;"),
+        "{wit}"
     );
 
     let out = cofaas(&["wit", "-I", ".", "s.proto", "--skip-streaming"], &dir);

@@ -1,7 +1,7 @@
 //! `cofaas wit -o <dir>` on every file of the real-world corpus (proto2wit's
 //! `tests/corpus`, see its SOURCES.md) writes a package directory that
-//! `wasm-tools component wit <dir>` accepts. Files the default options refuse
-//! (streaming rpcs) are checked with `--skip-streaming`. So are proto2wit's
+//! `wasm-tools component wit <dir>` accepts, streaming rpcs (resources)
+//! included. So do proto2wit's
 //! mapping fixtures for each class of real-API trouble (empty messages in
 //! every position, wrappers everywhere, two packages' `Value`s, a oneof
 //! variant named like a message, a package cycle). wasm-tools refuses what
@@ -105,6 +105,7 @@ fn wasm_tools_accepts_the_wit_of_the_mapping_fixtures() {
         "two_packages",
         "variant_collision",
         "package_cycle",
+        "streaming",
         "well_known",
         "oneof",
         "recursion",
@@ -135,7 +136,7 @@ fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
     let wasm_tools = wasm_tools();
     let corpus = common::repo().join("proto2wit/tests/corpus");
     let scratch = std::env::temp_dir().join(format!("cofaas-wasm-tools-{}", std::process::id()));
-    let (mut accepted, mut skipped_streaming, mut total) = (0, 0, 0);
+    let (mut accepted, mut streaming, mut total) = (0, 0, 0);
     for corpus_files::CorpusFile {
         name,
         file,
@@ -146,33 +147,28 @@ fn wasm_tools_accepts_the_wit_of_every_corpus_file() {
         let out_dir = scratch.join(total.to_string());
         let files = [file];
         let run = |extra: &[&str]| cofaas_wit(&files, &includes, &out_dir, extra);
-        let mut out = run(&[]);
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                stderr.contains("streaming rpc is not supported"),
-                "{name}: cofaas wit failed:\n{stderr}"
-            );
-            skipped_streaming += 1;
-            out = run(&["--skip-streaming"]);
-            assert!(
-                out.status.success(),
-                "{name}: cofaas wit --skip-streaming failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let out = run(&[]);
+        assert!(
+            out.status.success(),
+            "{name}: cofaas wit failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let printed = wasm_tools_accepts(&wasm_tools, &name, &out_dir);
         assert!(
             printed.contains("package cofaas:protos"),
             "{name}: {printed}"
         );
+        if printed.contains("resource ") {
+            streaming += 1;
+        }
         accepted += 1;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     println!(
         "wasm-tools {WASM_TOOLS} accepts the WIT of {accepted} of {total} files \
-         ({skipped_streaming} with --skip-streaming)"
+         ({streaming} with streaming rpcs)"
     );
+    assert!(streaming >= 7, "only {streaming} files have streaming rpcs");
     assert_eq!(accepted, total);
     assert!(total >= 35, "the corpus has shrunk: {total} files");
 }

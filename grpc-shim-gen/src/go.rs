@@ -103,6 +103,7 @@ impl<'a> GoGuest<'a> {
                 .ok_or_else(|| Error::UnknownFunction {
                     function: self.function.to_string(),
                 })?;
+        crate::refuse_streaming(self.map, world, "Go")?;
         let mut bindings = wit_bindgen_go_files(wit, &world.name)?;
         let mut main_package = BTreeMap::new();
         let exports_file = bindings.remove("wit_exports.go").unwrap_or_default();

@@ -59,6 +59,20 @@ pub enum Error {
          (wit-bindgen 0.61 does not lower them); map `map<K, V>` as list<tuple<K, V>>"
     )]
     WitMaps,
+    /// A service the function serves or calls has a streaming rpc, which
+    /// proto2wit maps but the shims do not generate yet.
+    #[error(
+        "{rpc}: {kind}s are mapped to WIT, but the {backend} shims do not \
+         generate streaming rpcs yet"
+    )]
+    Streaming {
+        /// The rpc (`routeguide.RouteGuide.ListFeatures`).
+        rpc: String,
+        /// `server-streaming rpc`, `client-streaming rpc` or `bidi-streaming rpc`.
+        kind: &'static str,
+        /// The backend (`Rust`, `Go`).
+        backend: &'static str,
+    },
     /// The map has no world for the function.
     #[error("the map has no world for function `{function}`")]
     UnknownFunction {
@@ -191,6 +205,7 @@ impl<'a> RustGuest<'a> {
             return Err(Error::WitMaps);
         }
         let world = self.world()?;
+        refuse_streaming(self.map, world, "Rust")?;
         let dir = tempfile::tempdir().map_err(|source| Error::Prost { source })?;
         let mut config = prost_build::Config::new();
         config.out_dir(dir.path());
@@ -837,6 +852,28 @@ fn split_inner_attributes(source: &str) -> (String, String) {
         }
     }
     (hoisted, rest)
+}
+
+/// [`Error::Streaming`] for the first streaming rpc of a service `world`
+/// exports or imports.
+pub(crate) fn refuse_streaming(
+    map: &Map,
+    world: &proto2wit::WorldMap,
+    backend: &'static str,
+) -> Result<(), Error> {
+    for name in world.exports.iter().chain(&world.imports) {
+        let Some(service) = map.services.get(name) else {
+            continue;
+        };
+        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
+            return Err(Error::Streaming {
+                rpc: format!("{}.{}", service.proto_name, m.proto_name),
+                kind: m.streaming.describe(),
+                backend,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

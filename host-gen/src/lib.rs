@@ -116,6 +116,15 @@ pub enum Error {
          map `map<K, V>` as list<tuple<K, V>>"
     )]
     WitMaps,
+    /// A service of the app has a streaming rpc, which proto2wit maps but
+    /// the host does not serve or mediate yet.
+    #[error("{rpc}: {kind}s are mapped to WIT, but the generated host does not carry them yet")]
+    Streaming {
+        /// The rpc (`routeguide.RouteGuide.ListFeatures`).
+        rpc: String,
+        /// `server-streaming rpc`, `client-streaming rpc` or `bidi-streaming rpc`.
+        kind: &'static str,
+    },
     /// The map has no top-level `app` world: it was generated without an app.
     #[error("the map has no top-level world `{APP_WORLD}` (was proto2wit run with an app?)")]
     NoAppWorld,
@@ -243,6 +252,14 @@ pub fn generate(
 ) -> Result<HostCrate, Error> {
     if map.wit_maps {
         return Err(Error::WitMaps);
+    }
+    for service in map.services.values() {
+        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
+            return Err(Error::Streaming {
+                rpc: format!("{}.{}", service.proto_name, m.proto_name),
+                kind: m.streaming.describe(),
+            });
+        }
     }
     let mut files = BTreeMap::new();
     let mut binary_files = BTreeMap::new();

@@ -50,7 +50,10 @@
 //! | gRPC deadline (`grpc-timeout`) | `rpc-context.deadline() -> option<u64>` (rpc served), `set-call-deadline(option<u64>)` (calls made) | nanoseconds left; not part of any rpc's signature |
 //! | request metadata (ASCII and `-bin`) | `type metadata = list<tuple<string, list<u8>>>`; `take-request-metadata() -> metadata` (rpc served), `set-call-metadata(metadata)` (next call) | lowercase keys in order, repeated keys repeated, a `-bin` value decoded; taken, never copied: none reaches a call unless the function sets it (as tonic and grpc-go) |
 //! | response headers and trailers | `record response-metadata { headers: metadata, trailers: metadata }`; `set-response-metadata` (rpc served), `take-response-metadata` (after each call) | an error status's metadata travels as trailers |
-//! | streaming rpcs | refused, naming the rpc and file | [`Options::skip_streaming`] skips them with a warning; never made unary |
+//! | server-streaming `rpc M(Req) returns (stream Resp)` | `m: func(request: req) -> result<m-stream, rpc-status>`; `resource m-stream { next: func() -> option<result<resp, rpc-status>>; }` | pulled by the caller, one message a call (backpressure); `none` is the end with OK, `err` a status after any messages; dropping the stream cancels the rpc. An `err` of `m` is a status before any message |
+//! | client-streaming `rpc M(stream Req) returns (Resp)` | `m: func() -> m-call`; `resource m-call { send: func(message: req) -> bool; finish: static func(call: m-call) -> result<resp, rpc-status>; }` | `send` returns once the server took the message; `false` once the rpc has ended (its status comes from `finish`); dropping the call unfinished cancels the rpc |
+//! | bidi-streaming `rpc M(stream Req) returns (stream Resp)` | `m: func() -> m-call`; `resource m-call { send, close-send: func(), poll-next: func() -> m-poll }`; `variant m-poll { message(resp), pending, end(result<_, rpc-status>) }` | driven by the caller, which alone may block: `poll-next` never waits for the caller's input (`pending`: poll again), so a server may send while the client is idle and the other way round. A component cannot be re-entered while on the call stack, so a callee never pulls from its caller: requests are pushed, replies pulled |
+//! | streaming rpc, [`Options::skip_streaming`] | left out of the interface, with a warning naming the rpc | [`ServiceMap::skipped`]; never made unary |
 //! | groups, extensions | refused (groups) / ignored (extensions are not part of a service contract) | |
 //!
 //! For example, with [`Options::default`]:
@@ -95,8 +98,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_types::field_descriptor_proto::{Label as PLabel, Type as PType};
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 use wit_encoder::{
-    EnumCase, Field, Interface, Package, PackageName, Params, Result_, StandaloneFunc, Type,
-    TypeDef, VariantCase, World,
+    EnumCase, Field, Interface, Package, PackageName, Params, ResourceFunc, Result_,
+    StandaloneFunc, Type, TypeDef, VariantCase, World,
 };
 
 pub use map::*;
@@ -190,7 +193,8 @@ pub struct Options {
     /// WIT package name (`ns:name`); defaults to `cofaas:<app>` with an app,
     /// `cofaas:protos` without.
     pub package_name: Option<String>,
-    /// Skip streaming rpcs with a warning instead of failing.
+    /// Leave streaming rpcs out of the interfaces, with a warning each,
+    /// instead of mapping them to resources.
     pub skip_streaming: bool,
     /// Refuse recursive messages instead of carrying their back-edges as
     /// protobuf-encoded `list<u8>`.
@@ -865,25 +869,15 @@ pub fn generate(
             let mut fn_names = Names::default();
             for m in &service.method {
                 let element = format!("{proto_name}.{}", m.name());
-                if m.client_streaming() || m.server_streaming() {
-                    let kind = match (m.client_streaming(), m.server_streaming()) {
-                        (true, true) => "bidi-streaming rpc",
-                        (true, false) => "client-streaming rpc",
-                        _ => "server-streaming rpc",
-                    };
-                    if options.skip_streaming {
-                        warnings.push(format!(
-                            "{}: {element}: {kind} skipped (streaming is not supported yet)",
-                            file.name()
-                        ));
-                        skipped.push(m.name().to_string());
-                        continue;
-                    }
-                    return Err(Error::Unsupported {
-                        file: file.name().to_string(),
-                        element,
-                        what: kind.into(),
-                    });
+                let streaming = Streaming::of(m.client_streaming(), m.server_streaming());
+                if !streaming.is_unary() && options.skip_streaming {
+                    warnings.push(format!(
+                        "{}: {element}: {} skipped (--skip-streaming)",
+                        file.name(),
+                        streaming.describe()
+                    ));
+                    skipped.push(m.name().to_string());
+                    continue;
                 }
                 let input = m.input_type().trim_start_matches('.').to_string();
                 let output = m.output_type().trim_start_matches('.').to_string();
@@ -927,6 +921,9 @@ pub fn generate(
                     output,
                     input_empty,
                     output_empty,
+                    streaming,
+                    resource: None,
+                    poll: None,
                 });
             }
             let types = mapper.reachable(&roots);
@@ -1290,6 +1287,36 @@ fn name_functions(map: &mut Map) -> Result<(), Error> {
             );
             m.wit_name = names.claim(&[format!("{}-rpc", m.wit_name)], &owner, &scope)?;
         }
+        // Then a streaming rpc's resource (and a bidi rpc's poll variant),
+        // named after its function: `<fn>-stream`, `<fn>-call`,
+        // `<fn>-poll`, or with `-rpc-` when that is taken.
+        for m in &mut service.methods {
+            let (suffix, poll) = match m.streaming {
+                Streaming::Server => ("stream", false),
+                Streaming::Client => ("call", false),
+                Streaming::Bidi => ("call", true),
+                _ => continue,
+            };
+            let owner = format!("{}.{}", service.proto_name, m.proto_name);
+            let candidates = |suffix: &str| {
+                [
+                    format!("{}-{suffix}", m.wit_name),
+                    format!("{}-rpc-{suffix}", m.wit_name),
+                ]
+            };
+            m.resource = Some(names.claim(
+                &candidates(suffix),
+                &format!("the resource of {owner}"),
+                &scope,
+            )?);
+            if poll {
+                m.poll = Some(names.claim(
+                    &candidates("poll"),
+                    &format!("the poll variant of {owner}"),
+                    &scope,
+                )?);
+            }
+        }
     }
     Ok(())
 }
@@ -1583,6 +1610,163 @@ fn enum_def(e: &EnumMap) -> TypeDef {
     def
 }
 
+/// `result<T, rpc-status>`, or `result<_, rpc-status>` without `T`.
+fn status_result(ok: Option<Type>) -> Type {
+    Type::result(match ok {
+        Some(ok) => Result_::both(ok, Type::named("rpc-status")),
+        None => Result_::err(Type::named("rpc-status")),
+    })
+}
+
+/// The function of an rpc: `m(request) -> result<reply, rpc-status>`
+/// (unary), `m(request) -> result<m-stream, rpc-status>` (server
+/// streaming), `m() -> m-call` (client and bidi streaming).
+fn rpc_func(scope: &Scope, m: &MethodMap) -> StandaloneFunc {
+    let mut func = StandaloneFunc::new(ident(&m.wit_name), false);
+    let request = (!m.input_empty).then(|| named(scope, &m.input));
+    let reply = (!m.output_empty).then(|| named(scope, &m.output));
+    let resource = || Type::named(ident(m.resource.as_deref().unwrap_or_default()));
+    let mut params = Params::empty();
+    let (docs, result) = match m.streaming {
+        Streaming::Server => {
+            if let Some(request) = request {
+                params.push("request", request);
+            }
+            (
+                format!(
+                    "rpc `{}` (server streaming): its reply messages are pulled from the stream.",
+                    m.proto_name
+                ),
+                status_result(Some(resource())),
+            )
+        }
+        Streaming::Client | Streaming::Bidi => (
+            format!(
+                "rpc `{}` ({}): starts it; its messages go through the call.",
+                m.proto_name,
+                if m.streaming == Streaming::Bidi {
+                    "bidi streaming"
+                } else {
+                    "client streaming"
+                }
+            ),
+            resource(),
+        ),
+        _ => {
+            if let Some(request) = request {
+                params.push("request", request);
+            }
+            (format!("rpc `{}`.", m.proto_name), status_result(reply))
+        }
+    };
+    func.set_docs(Some(docs));
+    func.set_params(params);
+    func.set_result(Some(result));
+    func
+}
+
+/// The resource (and, for bidi, the poll variant) of a streaming rpc.
+fn stream_defs(scope: &Scope, m: &MethodMap) -> Vec<TypeDef> {
+    let Some(resource) = m.resource.as_deref() else {
+        return Vec::new();
+    };
+    let request = (!m.input_empty).then(|| named(scope, &m.input));
+    let reply = (!m.output_empty).then(|| named(scope, &m.output));
+    let send = || {
+        let mut f = ResourceFunc::method("send", false);
+        f.set_docs(Some(
+            "Sends one request message, waiting until the server has taken it \
+             (backpressure); `false` once the rpc has ended, whose status the \
+             end of the call gives.",
+        ));
+        let mut params = Params::empty();
+        if let Some(request) = request.clone() {
+            params.push("message", request);
+        }
+        f.set_params(params);
+        f.set_result(Some(Type::Bool));
+        f
+    };
+    let mut defs = Vec::new();
+    let (docs, funcs) = match m.streaming {
+        Streaming::Server => {
+            let mut next = ResourceFunc::method("next", false);
+            next.set_docs(Some(
+                "The next reply message; `none` once the stream ended with OK, \
+                 `err` with the status it ended with (after any messages).",
+            ));
+            next.set_result(Some(Type::option(status_result(reply))));
+            (
+                format!(
+                    "The reply stream of rpc `{}`, pulled by the caller. Dropping \
+                     it before its end cancels the rpc.",
+                    m.proto_name
+                ),
+                vec![next],
+            )
+        }
+        Streaming::Client => {
+            let mut finish = ResourceFunc::static_("finish", false);
+            finish.set_docs(Some(
+                "Ends the request stream and waits for the reply or the status.",
+            ));
+            let mut params = Params::empty();
+            params.push("call", Type::named(ident(resource)));
+            finish.set_params(params);
+            finish.set_result(Some(status_result(reply)));
+            (
+                format!(
+                    "A call of rpc `{}` (client streaming): `send` its request \
+                     messages, then `finish`. Dropping it unfinished cancels the rpc.",
+                    m.proto_name
+                ),
+                vec![send(), finish],
+            )
+        }
+        _ => {
+            let poll = m.poll.as_deref().unwrap_or_default();
+            let mut message = match reply {
+                Some(reply) => VariantCase::value("message", reply),
+                None => VariantCase::empty("message"),
+            };
+            message.set_docs(Some("A reply message."));
+            let mut pending = VariantCase::empty("pending");
+            pending.set_docs(Some(
+                "No reply yet: the server waits for a request message or for \
+                 time to pass; poll again.",
+            ));
+            let mut end = VariantCase::value("end", status_result(None));
+            end.set_docs(Some("The rpc ended, with OK or the status."));
+            let mut variant = TypeDef::variant(ident(poll), [message, pending, end]);
+            variant.set_docs(Some(format!(
+                "What polling a call of rpc `{}` gives.",
+                m.proto_name
+            )));
+            defs.push(variant);
+            let mut close = ResourceFunc::method("close-send", false);
+            close.set_docs(Some("Ends the request stream; replies go on."));
+            let mut next = ResourceFunc::method("poll-next", false);
+            next.set_docs(Some(
+                "The next reply, or `pending` without waiting for the caller.",
+            ));
+            next.set_result(Some(Type::named(ident(poll))));
+            (
+                format!(
+                    "A call of rpc `{}` (bidi streaming), driven by the caller: \
+                     `send` and `close-send` requests, `poll-next` replies, in any \
+                     order. Dropping it before its end cancels the rpc.",
+                    m.proto_name
+                ),
+                vec![send(), close, next],
+            )
+        }
+    };
+    let mut def = TypeDef::resource(ident(resource), funcs);
+    def.set_docs(Some(docs));
+    defs.push(def);
+    defs
+}
+
 fn encode(map: &Map) -> Result<Package, Error> {
     let (ns, name) = map
         .wit_package
@@ -1634,20 +1818,10 @@ fn encode(map: &Map) -> Result<Package, Error> {
         status.set_docs(Some("A gRPC status: code, message and encoded details."));
         iface.type_def(status);
         for m in &service.methods {
-            let mut func = StandaloneFunc::new(ident(&m.wit_name), false);
-            func.set_docs(Some(format!("rpc `{}`.", m.proto_name)));
-            let mut params = Params::empty();
-            if !m.input_empty {
-                params.push("request", named(&scope, &m.input));
+            for def in stream_defs(&scope, m) {
+                iface.type_def(def);
             }
-            func.set_params(params);
-            let ok = (!m.output_empty).then(|| named(&scope, &m.output));
-            let result = match ok {
-                Some(ok) => Result_::both(ok, Type::named("rpc-status")),
-                None => Result_::err(Type::named("rpc-status")),
-            };
-            func.set_result(Some(Type::result(result)));
-            iface.function(func);
+            iface.function(rpc_func(&scope, m));
         }
         package.interface(iface);
     }

@@ -37,7 +37,7 @@ pub struct Map {
 }
 
 /// Current [`Map::format`].
-pub const MAP_FORMAT: u32 = 2;
+pub const MAP_FORMAT: u32 = 3;
 
 impl Map {
     /// Serialises the map as pretty JSON (deterministic: every collection is ordered).
@@ -113,7 +113,8 @@ pub struct ServiceMap {
     pub file: String,
     /// WIT interface name (`helloworld-greeter`).
     pub interface: String,
-    /// Unary methods, in declaration order.
+    /// Methods, in declaration order: unary and streaming
+    /// ([`MethodMap::streaming`]).
     pub methods: Vec<MethodMap>,
     /// Messages and enums its rpcs reach (fully-qualified proto names), in a
     /// deterministic order. Each is defined in its package's types interface
@@ -140,6 +141,70 @@ pub struct MethodMap {
     pub input_empty: bool,
     /// The response message has no fields: the WIT result's ok type is unit.
     pub output_empty: bool,
+    /// Whether and which way the rpc streams.
+    #[serde(default, skip_serializing_if = "Streaming::is_unary")]
+    pub streaming: Streaming,
+    /// A streaming rpc's WIT resource, defined in the service interface:
+    /// `<rpc>-stream` (server streaming: `next`), `<rpc>-call` (client
+    /// streaming: `send`, `finish`; bidi: `send`, `close-send`,
+    /// `poll-next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// A bidi rpc's variant that `poll-next` returns (`<rpc>-poll`:
+    /// `message(T)`, `pending`, `end(result<_, rpc-status>)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<String>,
+}
+
+impl MethodMap {
+    /// The rpc is unary: one request, one reply.
+    pub fn is_unary(&self) -> bool {
+        self.streaming.is_unary()
+    }
+}
+
+/// Which way an rpc streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Streaming {
+    /// One request, one reply.
+    #[default]
+    Unary,
+    /// One request, a stream of replies (`returns (stream T)`).
+    Server,
+    /// A stream of requests, one reply (`rpc M(stream T)`).
+    Client,
+    /// Streams both ways.
+    Bidi,
+}
+
+impl Streaming {
+    /// The kind of a method with these two flags of its descriptor.
+    pub fn of(client_streaming: bool, server_streaming: bool) -> Self {
+        match (client_streaming, server_streaming) {
+            (false, false) => Streaming::Unary,
+            (false, true) => Streaming::Server,
+            (true, false) => Streaming::Client,
+            (true, true) => Streaming::Bidi,
+        }
+    }
+
+    /// `Unary`.
+    pub fn is_unary(&self) -> bool {
+        *self == Streaming::Unary
+    }
+
+    /// How gRPC calls the kind: `unary rpc`, `server-streaming rpc`,
+    /// `client-streaming rpc`, `bidi-streaming rpc`.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Streaming::Unary => "unary rpc",
+            Streaming::Server => "server-streaming rpc",
+            Streaming::Client => "client-streaming rpc",
+            Streaming::Bidi => "bidi-streaming rpc",
+        }
+    }
 }
 
 /// A message and the WIT record it became.

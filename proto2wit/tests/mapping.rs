@@ -68,18 +68,103 @@ fn cases() {
 
 #[test]
 fn streaming_can_be_skipped_with_a_warning() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/streaming_error");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/streaming");
     let fds = proto2wit::compile_protos(&["route.proto"], &[&dir]).unwrap();
     let mut opts = proto2wit::Options::default();
     opts.skip_streaming = true;
     let out = proto2wit::generate(&fds, None, &opts).unwrap();
+    let service = &out.map.services["routeguide.RouteGuide"];
     assert_eq!(
-        out.map.services["routeguide.RouteGuide"].skipped,
-        ["ListFeatures"]
+        service.skipped,
+        [
+            "ListFeatures",
+            "RecordRoute",
+            "RouteChat",
+            "Ticks",
+            "Drain",
+            "Chat"
+        ]
     );
-    assert!(out.warnings[0].contains("routeguide.RouteGuide.ListFeatures"));
+    assert!(service.methods.iter().all(|m| m.is_unary()));
+    assert!(out.warnings[0].contains("routeguide.RouteGuide.ListFeatures: server-streaming rpc"));
     assert!(out.wit.contains("get-feature:"));
-    assert!(!out.wit.contains("list-features"));
+    assert!(!out.wit.contains("list-features") && !out.wit.contains("resource"));
+}
+
+/// By default every streaming rpc maps, with its kind and resource in the
+/// map, and the WIT defines the resources the map names.
+#[test]
+fn streaming_rpcs_map_to_resources() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/streaming");
+    let fds = proto2wit::compile_protos(&["route.proto"], &[&dir]).unwrap();
+    let out = proto2wit::generate(&fds, None, &proto2wit::Options::default()).unwrap();
+    let service = &out.map.services["routeguide.RouteGuide"];
+    assert!(service.skipped.is_empty());
+    let kinds: Vec<_> = service
+        .methods
+        .iter()
+        .map(|m| {
+            (
+                m.proto_name.as_str(),
+                m.streaming,
+                m.resource.as_deref(),
+                m.poll.as_deref(),
+            )
+        })
+        .collect();
+    use proto2wit::Streaming::*;
+    assert_eq!(
+        kinds,
+        [
+            ("GetFeature", Unary, None, None),
+            ("ListFeatures", Server, Some("list-features-stream"), None),
+            ("RecordRoute", Client, Some("record-route-call"), None),
+            (
+                "RouteChat",
+                Bidi,
+                Some("route-chat-call"),
+                Some("route-chat-poll")
+            ),
+            ("Ticks", Server, Some("ticks-stream"), None),
+            ("Drain", Client, Some("drain-call"), None),
+            // `chat-call` is the function of rpc ChatCall.
+            ("Chat", Bidi, Some("chat-rpc-call"), Some("chat-poll")),
+            ("ChatCall", Unary, None, None),
+        ]
+    );
+    for (name, _, resource, poll) in kinds {
+        for def in [
+            resource.map(|r| format!("resource {r} {{")),
+            poll.map(|p| format!("variant {p} {{")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!(out.wit.contains(&def), "{name}: no `{def}` in\n{}", out.wit);
+        }
+    }
+    assert!(out.wit.contains(
+        "list-features: func(request: point) -> result<list-features-stream, rpc-status>;"
+    ));
+    assert!(
+        out.wit
+            .contains("next: func() -> option<result<point, rpc-status>>;")
+    );
+    assert!(
+        out.wit.contains(
+            "finish: static func(call: record-route-call) -> result<summary, rpc-status>;"
+        )
+    );
+    assert!(
+        out.wit
+            .contains("ticks: func() -> result<ticks-stream, rpc-status>;")
+    );
+    assert!(
+        out.wit
+            .contains("next: func() -> option<result<_, rpc-status>>;")
+    );
+    assert!(out.wit.contains("send: func() -> bool;"));
+    assert!(out.wit.contains("route-chat: func() -> route-chat-call;"));
 }
 
 /// With `reject_recursion`, a recursive message is refused, naming the cycle.
