@@ -38,6 +38,7 @@ mod host;
 mod metadata;
 pub mod metrics;
 mod remote;
+mod streams;
 mod trace;
 
 use std::{
@@ -68,6 +69,7 @@ pub use metrics::Metrics;
 pub use remote::{
     CONNECT_TIMEOUT, PEERS_ENV, Peer, RemoteEdge, RemoteFactory, parse_peer, parse_peers,
 };
+pub use streams::{Backoff, Replies, ReplyStream, Request, Requests};
 pub use trace::{TraceParent, init_tracing, parse_traceparent};
 
 pub use tokio;

@@ -590,11 +590,18 @@ fn compose_units(
     let mut wiring = Vec::new();
     let mut specs = Vec::new();
     let engine = cofaas_host::engine_config(false);
-    let fuse = |service: &str| match opts.link {
-        crate::units::LinkMode::Fused => true,
-        crate::units::LinkMode::Mediated => false,
-        crate::units::LinkMode::Auto => crate::units::fuse_by_cost(map, service),
+    // A streaming edge is always fused: only a fused edge carries a
+    // stream resource from callee to caller yet.
+    let fuse = |service: &str| {
+        crate::units::has_streaming(map, service)
+            || match opts.link {
+                crate::units::LinkMode::Fused => true,
+                crate::units::LinkMode::Mediated => false,
+                crate::units::LinkMode::Auto => crate::units::fuse_by_cost(map, service),
+            }
     };
+    crate::units::check_streaming_edges(manifest, map, &crate::units::plan_units(manifest, fuse))
+        .map_err(BuildError::Layout)?;
     let component = |f: &str| {
         built
             .get(f)

@@ -63,6 +63,54 @@ pub fn fuse_by_cost(map: &proto2wit::Map, service: &str) -> bool {
     })
 }
 
+/// Whether service `service` (proto name) has a streaming rpc.
+pub fn has_streaming(map: &proto2wit::Map, service: &str) -> bool {
+    map.services
+        .get(service)
+        .is_some_and(|s| s.methods.iter().any(|m| !m.is_unary()))
+}
+
+/// Every call through a service with streaming rpcs must be fused (only
+/// a fused edge carries a stream resource yet): the error names the first
+/// that is not, and why.
+pub fn check_streaming_edges(
+    manifest: &Manifest,
+    map: &proto2wit::Map,
+    units: &[UnitPlan],
+) -> Result<(), String> {
+    for e in edges(manifest, units) {
+        if e.mode == EdgeMode::Fused || !has_streaming(map, &e.service) {
+            continue;
+        }
+        let why = match e.mode {
+            EdgeMode::Remote => {
+                "they are on different nodes (or the callee is external)".to_string()
+            }
+            _ => {
+                let stateless =
+                    |name: &str| manifest.functions.get(name).is_some_and(|f| f.stateless);
+                if !stateless(&e.callee) {
+                    format!(
+                        "`{}` is not stateless (a single instance is reached through the host)",
+                        e.callee
+                    )
+                } else if !stateless(&e.caller) {
+                    format!("`{}` is not stateless", e.caller)
+                } else {
+                    "one of them has grants".to_string()
+                }
+            }
+        };
+        return Err(format!(
+            "{} calls `{}` of {}, which has streaming rpcs: such a call must be fused \
+             (composed into one unit), which it cannot be because {why}; streaming \
+             over host-mediated and remote edges is not supported yet",
+            e.caller, e.service, e.callee
+        ));
+    }
+    Ok(())
+}
+
 /// One planned unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitPlan {

@@ -33,6 +33,7 @@
 mod convert;
 pub mod go;
 pub mod rust_names;
+mod streaming;
 
 use std::collections::BTreeMap;
 
@@ -205,7 +206,6 @@ impl<'a> RustGuest<'a> {
             return Err(Error::WitMaps);
         }
         let world = self.world()?;
-        refuse_streaming(self.map, world, "Rust")?;
         let dir = tempfile::tempdir().map_err(|source| Error::Prost { source })?;
         let mut config = prost_build::Config::new();
         config.out_dir(dir.path());
@@ -287,11 +287,25 @@ impl<'a> RustGuest<'a> {
         let conv = conv_module(service);
         let funcs = self.bindings_path(service, false);
         let mut methods = Vec::new();
+        let sctx = streaming::Ctx {
+            map: self.map,
+            conv: &conv,
+            wit_types: &funcs,
+            ctx,
+        };
         for m in &service.methods {
             let name = method_ident(&m.proto_name);
             let input = prost_relative_path(self.map, package, &m.input, 1);
             let output = prost_relative_path(self.map, package, &m.output, 1);
-            let body = if imported {
+            if !imported {
+                methods.push(self.unimported_client_method(service, m, &input, &output));
+                continue;
+            }
+            if !m.is_unary() {
+                methods.push(streaming::client_method(&sctx, m, &input, &output));
+                continue;
+            }
+            let body = {
                 let wit_fn = wit_fn_ident(&m.wit_name);
                 let call = if m.input_empty {
                     quote!(let _ = request; let result = #funcs::#wit_fn();)
@@ -319,36 +333,15 @@ impl<'a> RustGuest<'a> {
                     quote!(Ok(reply))
                 };
                 quote! {
-                    // A timeout set on the request (`set_timeout`, or a
-                    // `grpc-timeout` put in its metadata) goes with the
-                    // call: the callee sees it, and the host enforces it on
-                    // a host-mediated call.
                     let request = request.into_request();
-                    let timeout = tonic::cofaas::grpc_timeout(request.metadata());
-                    // So does the request's metadata (none is sent unless
-                    // the caller put some on it, as natively).
-                    if let Some(metadata) = tonic::cofaas::outbound_metadata(request.metadata()) {
-                        #ctx::set_call_metadata(&metadata);
-                    }
+                    let started = __cofaas_begin(request.metadata());
                     let request = request.into_inner();
-                    // The clock is read only for a call with a timeout.
-                    let started = timeout.map(|t| {
-                        #ctx::set_call_deadline(Some(tonic::cofaas::nanos(t)));
-                        (t, std::time::Instant::now())
-                    });
                     #call
                     // The callee's response headers and trailers, merged
                     // into the response's (or the status's) metadata as
                     // tonic's client merges them.
                     let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
-                    if let Some((t, started)) = started {
-                        #ctx::set_call_deadline(None);
-                        // tonic's client gives up when the timeout passes,
-                        // whatever the callee does.
-                        if started.elapsed() >= t {
-                            return Err(tonic::Status::cancelled("Timeout expired"));
-                        }
-                    }
+                    __cofaas_end(started)?;
                     match result {
                         #ok => {
                             let mut response = #reply;
@@ -364,15 +357,6 @@ impl<'a> RustGuest<'a> {
                         }
                     }
                 }
-            } else {
-                let msg = format!(
-                    "cofaas: function `{}` does not import `{}`; add it to the function's `imports` in cofaas.toml",
-                    self.function, service.proto_name
-                );
-                quote! {
-                    let _ = request;
-                    Err(tonic::Status::unimplemented(#msg))
-                }
             };
             let doc = format!(" rpc `{}`.", m.proto_name);
             methods.push(quote! {
@@ -385,6 +369,42 @@ impl<'a> RustGuest<'a> {
                 }
             });
         }
+        let helpers = imported.then(|| {
+            quote! {
+                /// Sends the request's metadata (none unless the caller put
+                /// some on it, as natively) and its timeout (`set_timeout`,
+                /// or a `grpc-timeout` in its metadata) with the next call:
+                /// the callee sees it, and the host enforces it on a
+                /// host-mediated call. The clock is read only for a call
+                /// with a timeout.
+                fn __cofaas_begin(
+                    metadata: &tonic::metadata::MetadataMap,
+                ) -> Option<(std::time::Duration, std::time::Instant)> {
+                    let timeout = tonic::cofaas::grpc_timeout(metadata);
+                    if let Some(metadata) = tonic::cofaas::outbound_metadata(metadata) {
+                        #ctx::set_call_metadata(&metadata);
+                    }
+                    timeout.map(|t| {
+                        #ctx::set_call_deadline(Some(tonic::cofaas::nanos(t)));
+                        (t, std::time::Instant::now())
+                    })
+                }
+
+                /// After the call: tonic's client gives up when the timeout
+                /// passes, whatever the callee does.
+                fn __cofaas_end(
+                    started: Option<(std::time::Duration, std::time::Instant)>,
+                ) -> Result<(), tonic::Status> {
+                    if let Some((t, started)) = started {
+                        #ctx::set_call_deadline(None);
+                        if started.elapsed() >= t {
+                            return Err(tonic::Status::cancelled("Timeout expired"));
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        });
         let doc = format!(
             " Client of `{}`: calls go through the component's WIT import.",
             service.proto_name
@@ -394,6 +414,8 @@ impl<'a> RustGuest<'a> {
             pub mod #module {
                 #![allow(unused_variables, dead_code, missing_docs, clippy::all)]
                 use tonic::codegen::*;
+
+                #helpers
 
                 #[doc = #doc]
                 #[derive(Debug, Clone)]
@@ -439,6 +461,48 @@ impl<'a> RustGuest<'a> {
         }
     }
 
+    /// A client method of a service the function does not import:
+    /// `UNIMPLEMENTED`, with tonic-build's signature.
+    fn unimported_client_method(
+        &self,
+        service: &ServiceMap,
+        m: &proto2wit::MethodMap,
+        input: &TokenStream,
+        output: &TokenStream,
+    ) -> TokenStream {
+        let name = method_ident(&m.proto_name);
+        let msg = format!(
+            "cofaas: function `{}` does not import `{}`; add it to the function's `imports` in cofaas.toml",
+            self.function, service.proto_name
+        );
+        let doc = format!(" rpc `{}`.", m.proto_name);
+        let (request, reply) = match m.streaming {
+            proto2wit::Streaming::Server => (
+                quote!(impl tonic::IntoRequest<#input>),
+                quote!(tonic::Streaming<#output>),
+            ),
+            proto2wit::Streaming::Client => (
+                quote!(impl tonic::IntoStreamingRequest<Message = #input>),
+                quote!(#output),
+            ),
+            proto2wit::Streaming::Bidi => (
+                quote!(impl tonic::IntoStreamingRequest<Message = #input>),
+                quote!(tonic::Streaming<#output>),
+            ),
+            _ => (quote!(impl tonic::IntoRequest<#input>), quote!(#output)),
+        };
+        quote! {
+            #[doc = #doc]
+            pub async fn #name(
+                &mut self,
+                request: #request,
+            ) -> std::result::Result<tonic::Response<#reply>, tonic::Status> {
+                let _ = request;
+                Err(tonic::Status::unimplemented(#msg))
+            }
+        }
+    }
+
     fn server(
         &self,
         service: &ServiceMap,
@@ -453,11 +517,37 @@ impl<'a> RustGuest<'a> {
         let proto_name = &service.proto_name;
         let mut trait_methods = Vec::new();
         let mut guest_methods = Vec::new();
+        let mut guest_assoc = Vec::new();
+        let mut guest_items = Vec::new();
+        let mut adapter_methods = Vec::new();
+        let mut dyn_assoc = Vec::new();
         let wit_types = self.bindings_path(service, true);
+        let sctx = streaming::Ctx {
+            map: self.map,
+            conv: &conv,
+            wit_types: &wit_types,
+            ctx,
+        };
         for m in &service.methods {
             let name = method_ident(&m.proto_name);
             let input = prost_relative_path(self.map, package, &m.input, 1);
             let output = prost_relative_path(self.map, package, &m.output, 1);
+            adapter_methods.push(streaming::adapter_items(m, &input, &output));
+            if streaming::streams_replies(m) {
+                let assoc = streaming::assoc_stream(m);
+                dyn_assoc.push(quote!(#assoc = tonic::codegen::BoxStream<#output>));
+            }
+            if !m.is_unary() {
+                trait_methods.push(streaming::trait_items(m, &input, &output));
+                if exported {
+                    let parts =
+                        streaming::guest(&sctx, m, &input, &output, &|full| self.wit_type(full));
+                    guest_methods.push(parts.method);
+                    guest_assoc.push(parts.assoc);
+                    guest_items.push(parts.items);
+                }
+                continue;
+            }
             let doc = format!(" rpc `{}`.", m.proto_name);
             trait_methods.push(quote! {
                 #[doc = #doc]
@@ -488,58 +578,22 @@ impl<'a> RustGuest<'a> {
             } else {
                 let ty = self.wit_type(&m.output);
                 let to = to_wit_fn(self.map, &m.output);
-                (
-                    quote!(#ty),
-                    quote!(super::#conv::#to(response.into_inner())),
-                )
+                (quote!(#ty), quote!(super::#conv::#to(response)))
             };
-            let not_registered = format!(
-                "cofaas: `{proto_name}` was not registered by function `{}`'s main (Server::builder().add_service(..).serve(..))",
-                self.function
-            );
-            let init_failed = format!("cofaas: function `{}` failed to start: {{}}", self.function);
             guest_methods.push(quote! {
                 fn #wit_fn(#param) -> Result<#ok_ty, #wit_types::RpcStatus> {
                     // Taken first, so that none is left for a call this rpc
                     // makes, whatever fails below.
                     let metadata = #ctx::take_request_metadata();
                     let run = || -> Result<#ok_ty, tonic::Status> {
-                        crate::__cofaas_init()
-                            .map_err(|e| tonic::Status::unavailable(format!(#init_failed, e)))?;
-                        let service = SERVICE
-                            .get()
-                            .ok_or_else(|| tonic::Status::unimplemented(#not_registered))?;
-                        let mut request = tonic::Request::new(#request);
-                        tonic::cofaas::extend_metadata(request.metadata_mut(), metadata);
-                        // The rpc's deadline, as the `grpc-timeout` the
-                        // handler would see natively.
-                        if let Some(ns) = #ctx::deadline() {
-                            let timeout = std::time::Duration::from_nanos(ns);
-                            if let Ok(value) = tonic::cofaas::format_grpc_timeout(timeout).parse() {
-                                request.metadata_mut().insert("grpc-timeout", value);
-                            }
-                        }
+                        let service = __cofaas_service()?;
+                        let request = __cofaas_request(#request, metadata);
                         // Response headers, and an error status's metadata
                         // (tonic sends it as trailers), go to the caller.
                         let response = match tonic::cofaas::block_on(service.#name(request)) {
-                            Ok(mut response) => {
-                                let headers = std::mem::take(response.metadata_mut());
-                                if !headers.is_empty() {
-                                    #ctx::set_response_metadata(&#ctx::ResponseMetadata {
-                                        headers: tonic::cofaas::metadata_to_wit(&headers),
-                                        trailers: Vec::new(),
-                                    });
-                                }
-                                response
-                            }
+                            Ok(response) => __cofaas_headers(response),
                             Err(status) => {
-                                if !status.metadata().is_empty() {
-                                    #ctx::set_response_metadata(&#ctx::ResponseMetadata {
-                                        headers: Vec::new(),
-                                        trailers: tonic::cofaas::metadata_to_wit(status.metadata()),
-                                    });
-                                }
-                                return Err(status);
+                                return Err(tonic::cofaas::trailers_of(status, __cofaas_report));
                             }
                         };
                         #reply
@@ -548,13 +602,78 @@ impl<'a> RustGuest<'a> {
                 }
             });
         }
+        let not_registered = format!(
+            "cofaas: `{proto_name}` was not registered by function `{}`'s main (Server::builder().add_service(..).serve(..))",
+            self.function
+        );
+        let init_failed = format!("cofaas: function `{}` failed to start: {{}}", self.function);
         let guest_impl = exported.then(|| {
             quote! {
                 impl #wit_types::Guest for crate::__cofaas_bindings::Component {
+                    #(#guest_assoc)*
                     #(#guest_methods)*
+                }
+
+                #(#guest_items)*
+
+                /// The registered service, once the function's `main` ran.
+                fn __cofaas_service() -> Result<&'static Arc<__CofaasDyn>, tonic::Status> {
+                    crate::__cofaas_init()
+                        .map_err(|e| tonic::Status::unavailable(format!(#init_failed, e)))?;
+                    SERVICE
+                        .get()
+                        .ok_or_else(|| tonic::Status::unimplemented(#not_registered))
+                }
+
+                /// The request a handler sees: the caller's metadata, and
+                /// the rpc's deadline as the `grpc-timeout` it would see
+                /// natively.
+                fn __cofaas_request<M>(message: M, metadata: tonic::cofaas::Entries) -> tonic::Request<M> {
+                    let mut request = tonic::Request::new(message);
+                    tonic::cofaas::extend_metadata(request.metadata_mut(), metadata);
+                    if let Some(ns) = #ctx::deadline() {
+                        let timeout = std::time::Duration::from_nanos(ns);
+                        if let Ok(value) = tonic::cofaas::format_grpc_timeout(timeout).parse() {
+                            request.metadata_mut().insert("grpc-timeout", value);
+                        }
+                    }
+                    request
+                }
+
+                /// Response headers and trailers, for the caller to take.
+                fn __cofaas_report(headers: tonic::cofaas::Entries, trailers: tonic::cofaas::Entries) {
+                    #ctx::set_response_metadata(&#ctx::ResponseMetadata { headers, trailers });
+                }
+
+                /// A response's message, its headers reported.
+                fn __cofaas_headers<R>(mut response: tonic::Response<R>) -> R {
+                    let headers = std::mem::take(response.metadata_mut());
+                    if !headers.is_empty() {
+                        __cofaas_report(tonic::cofaas::metadata_to_wit(&headers), Vec::new());
+                    }
+                    response.into_inner()
                 }
             }
         });
+        // A service whose rpcs stream replies is kept behind an adapter
+        // boxing its streams, so that one trait object can hold it.
+        let (dyn_type, registered, adapter) = if dyn_assoc.is_empty() {
+            (quote!(dyn #trait_name), quote!(self.inner), quote!())
+        } else {
+            (
+                quote!(dyn #trait_name<#(#dyn_assoc),*>),
+                quote!(Arc::new(__CofaasBoxed(self.inner))),
+                quote! {
+                    /// The registered service with its reply streams boxed.
+                    struct __CofaasBoxed<T>(Arc<T>);
+
+                    #[async_trait]
+                    impl<T: #trait_name> #trait_name for __CofaasBoxed<T> {
+                        #(#adapter_methods)*
+                    }
+                },
+            )
+        };
         let trait_doc = format!(
             " Generated trait containing gRPC methods that should be implemented for use with {}Server.",
             service.name
@@ -612,13 +731,18 @@ impl<'a> RustGuest<'a> {
                     const NAME: &'static str = #proto_name;
                 }
 
+                /// The registered service, as one trait object.
+                type __CofaasDyn = #dyn_type;
+
                 /// The service `main` registered.
-                static SERVICE: std::sync::OnceLock<Arc<dyn #trait_name>> = std::sync::OnceLock::new();
+                static SERVICE: std::sync::OnceLock<Arc<__CofaasDyn>> = std::sync::OnceLock::new();
+
+                #adapter
 
                 impl<T: #trait_name> tonic::cofaas::Service for #server<T> {
                     fn register(self) -> Result<(), tonic::transport::Error> {
                         SERVICE
-                            .set(self.inner)
+                            .set(#registered)
                             .map_err(|_| tonic::cofaas::already_registered(#proto_name))
                     }
                 }

@@ -47,6 +47,7 @@ use std::{
 
 mod mediated;
 mod remote;
+mod streaming;
 
 use grpc_shim_gen::{
     ConvTarget, conv_module, conversions, from_wit_fn, method_ident, prost_type_segments,
@@ -116,15 +117,6 @@ pub enum Error {
          map `map<K, V>` as list<tuple<K, V>>"
     )]
     WitMaps,
-    /// A service of the app has a streaming rpc, which proto2wit maps but
-    /// the host does not serve or mediate yet.
-    #[error("{rpc}: {kind}s are mapped to WIT, but the generated host does not carry them yet")]
-    Streaming {
-        /// The rpc (`routeguide.RouteGuide.ListFeatures`).
-        rpc: String,
-        /// `server-streaming rpc`, `client-streaming rpc` or `bidi-streaming rpc`.
-        kind: &'static str,
-    },
     /// The map has no top-level `app` world: it was generated without an app.
     #[error("the map has no top-level world `{APP_WORLD}` (was proto2wit run with an app?)")]
     NoAppWorld,
@@ -252,14 +244,6 @@ pub fn generate(
 ) -> Result<HostCrate, Error> {
     if map.wit_maps {
         return Err(Error::WitMaps);
-    }
-    for service in map.services.values() {
-        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
-            return Err(Error::Streaming {
-                rpc: format!("{}.{}", service.proto_name, m.proto_name),
-                kind: m.streaming.describe(),
-            });
-        }
     }
     let mut files = BTreeMap::new();
     let mut binary_files = BTreeMap::new();
@@ -709,7 +693,7 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
         interface,
     } = export_field(map, service);
     let conv = conv_module(service);
-    let conv_fns = host_conversions(map, service, wit_types);
+    let conv_fns = host_conversions(map, service, wit_types.clone());
 
     let mut pkg_path = vec!["crate".to_string(), "pb".to_string()];
     pkg_path.extend(
@@ -751,6 +735,16 @@ fn service_handler(map: &Map, service: &ServiceMap) -> Result<(TokenStream, Toke
             };
             let inbound = cofaas_host::Inbound::of(&request);
         };
+        if !m.is_unary() {
+            let ctx = streaming::Ctx {
+                map,
+                conv: &conv,
+                getter: &getter,
+                wit_types: &wit_types,
+            };
+            methods.push(streaming::handler(&ctx, m, &input, &output, &site));
+            continue;
+        }
         let call = if m.input_empty {
             quote! {
                 #site

@@ -136,6 +136,17 @@ pub(crate) fn module(map: &Map) -> TokenStream {
     let mut arms = Vec::new();
     for service in map.services.values() {
         let interface = map.interface_path(service);
+        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
+            let message = format!(
+                "`{}.{}` is a {}, which a host-mediated edge does not carry yet \
+                 (`cofaas build` fuses streaming edges between stateless functions)",
+                service.proto_name,
+                m.proto_name,
+                m.streaming.describe()
+            );
+            arms.push(quote!(#interface => Err(wasmtime::Error::msg(#message)),));
+            continue;
+        }
         let funcs = service.methods.iter().map(|m| {
             let wit = &m.wit_name;
             let output = if m.output_empty {

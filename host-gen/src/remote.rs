@@ -16,6 +16,17 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
     let mut convs = Vec::new();
     let mut arms = Vec::new();
     for service in map.services.values() {
+        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
+            let interface = map.interface_path(service);
+            let message = format!(
+                "`{}.{}` is a {}, which a remote edge does not carry yet",
+                service.proto_name,
+                m.proto_name,
+                m.streaming.describe()
+            );
+            arms.push(quote!(#interface => Err(wasmtime::Error::msg(#message)),));
+            continue;
+        }
         let conv = format_ident!(
             "__cofaas_remote_{}",
             grpc_shim_gen::rust_names::tonic_snake(&service.name)

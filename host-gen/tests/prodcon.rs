@@ -106,28 +106,3 @@ fn prodcon_host_compiles() {
     krate.write(&dir).unwrap();
     common::assert_builds(&dir);
 }
-
-/// An app whose service streams: proto2wit maps it, and host-gen says it
-/// does not carry streaming rpcs yet, naming the rpc.
-#[test]
-fn a_streaming_rpc_is_named_in_the_error() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto2wit/tests/cases/streaming");
-    let fds = proto2wit::compile_protos(&[dir.join("route.proto")], &[&dir]).unwrap();
-    let app = proto2wit::App::new(
-        "route",
-        vec![proto2wit::Function::new(
-            "guide",
-            ["routeguide.RouteGuide"],
-            Vec::<String>::new(),
-        )],
-        ["guide"],
-    );
-    let out = proto2wit::generate(&fds, Some(&app), &Default::default()).unwrap();
-    let err = host_gen::generate(&out.map, &fds, &options(dir)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "routeguide.RouteGuide.ListFeatures: server-streaming rpcs are mapped to WIT, \
-         but the generated host does not carry them yet"
-    );
-}

@@ -33,6 +33,13 @@ pub mod codegen {
     pub use std::sync::Arc;
     /// Boxed error, as tonic's.
     pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
+    /// A boxed stream of messages or statuses, as tonic's.
+    pub type BoxStream<T> =
+        std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<T, crate::Status>> + Send + 'static>>;
+    pub mod tokio_stream {
+        //! The `Stream` trait, where tonic's generated code finds it.
+        pub use futures_core::Stream;
+    }
     /// Unused by cofaas shims; kept for source compatibility.
     #[derive(Debug, Clone, Copy)]
     pub enum CompressionEncoding {
@@ -694,6 +701,113 @@ impl From<transport::Error> for Status {
     }
 }
 
+pub use codec::Streaming;
+
+pub mod codec {
+    //! [`Streaming`]: the messages of a stream, as tonic's.
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::metadata::MetadataMap;
+    use super::Status;
+
+    /// Where a [`Streaming`]'s messages come from: a WIT stream resource, or
+    /// the queue a client-streaming rpc's requests are pushed into.
+    pub trait Source<T>: Send + 'static {
+        /// The next message; `Ready(None)` at the end with OK.
+        fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Status>>>;
+        /// The trailers, once the stream has ended.
+        fn trailers(&mut self) -> Option<MetadataMap> {
+            None
+        }
+    }
+
+    /// A stream of messages: the replies of a server-streaming call, or
+    /// the requests of a client-streaming rpc. It ends after `None` or
+    /// after its one error status.
+    pub struct Streaming<T> {
+        source: Box<dyn Source<T>>,
+        done: bool,
+    }
+
+    impl<T> std::fmt::Debug for Streaming<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Streaming").field("done", &self.done).finish()
+        }
+    }
+
+    impl<T: 'static> Streaming<T> {
+        /// A stream over `source` (used by the generated shims).
+        pub fn new(source: impl Source<T>) -> Self {
+            Streaming {
+                source: Box::new(source),
+                done: false,
+            }
+        }
+
+        /// The next message, `None` at the end, or the status the stream
+        /// ended with.
+        pub async fn message(&mut self) -> Result<Option<T>, Status> {
+            std::future::poll_fn(|cx| self.poll_message(cx)).await.transpose()
+        }
+
+        /// The trailing metadata, after draining what is left of the stream.
+        pub async fn trailers(&mut self) -> Result<Option<MetadataMap>, Status> {
+            while self.message().await?.is_some() {}
+            Ok(self.source.trailers())
+        }
+
+        fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Status>>> {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let polled = self.source.poll_message(cx);
+            if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+                self.done = true;
+            }
+            polled
+        }
+    }
+
+    impl<T: 'static> futures_core::Stream for Streaming<T> {
+        type Item = Result<T, Status>;
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.get_mut().poll_message(cx)
+        }
+    }
+}
+
+/// Conversion into a [`Request`] whose message is a stream of messages.
+pub trait IntoStreamingRequest: sealed::Sealed {
+    /// The stream.
+    type Stream: futures_core::Stream<Item = Self::Message> + Send + 'static;
+    /// Its messages.
+    type Message;
+    fn into_streaming_request(self) -> Request<Self::Stream>;
+}
+
+impl<T> IntoStreamingRequest for T
+where
+    T: futures_core::Stream + Send + 'static,
+{
+    type Stream = T;
+    type Message = T::Item;
+    fn into_streaming_request(self) -> Request<Self> {
+        Request::new(self)
+    }
+}
+
+impl<T> IntoStreamingRequest for Request<T>
+where
+    T: futures_core::Stream + Send + 'static,
+{
+    type Stream = T;
+    type Message = T::Item;
+    fn into_streaming_request(self) -> Self {
+        self
+    }
+}
+
 pub mod server {
     //! Server-side traits.
 
@@ -1037,6 +1151,454 @@ pub mod cofaas {
             });
             rt.block_on(future)
         })
+    }
+
+    /// A stream's next item, waiting for it on this instance's runtime.
+    pub fn next_blocking<T>(stream: &mut crate::codegen::BoxStream<T>) -> Option<Result<T, crate::Status>> {
+        block_on(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)))
+    }
+
+    /// A handler's future, as the generated server shims hold it.
+    pub type Handler<R> = std::pin::Pin<
+        Box<dyn Future<Output = Result<crate::Response<R>, crate::Status>> + Send + 'static>,
+    >;
+
+    /// Reports a handler's response headers or an error status's trailers
+    /// (the rpc-context's `set-response-metadata`).
+    pub type Report = fn(Entries, Entries);
+
+    struct Queue<T> {
+        items: std::collections::VecDeque<T>,
+        closed: bool,
+        waker: Option<std::task::Waker>,
+    }
+
+    /// The request messages of a client- or bidi-streaming rpc: the shim
+    /// pushes what the caller sends; the handler reads them as a
+    /// [`crate::Streaming`].
+    struct Inbox<T>(std::sync::Arc<std::sync::Mutex<Queue<T>>>);
+
+    impl<T: Send + 'static> Inbox<T> {
+        fn new() -> (Self, crate::Streaming<T>) {
+            let queue = std::sync::Arc::new(std::sync::Mutex::new(Queue {
+                items: std::collections::VecDeque::new(),
+                closed: false,
+                waker: None,
+            }));
+            (Inbox(queue.clone()), crate::Streaming::new(InboxSource(queue)))
+        }
+        fn with<R>(&self, f: impl FnOnce(&mut Queue<T>) -> R) -> R {
+            let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let r = f(&mut q);
+            if let Some(w) = q.waker.take() {
+                w.wake();
+            }
+            r
+        }
+        fn push(&self, item: T) {
+            self.with(|q| q.items.push_back(item));
+        }
+        fn close(&self) {
+            self.with(|q| q.closed = true);
+        }
+        fn len(&self) -> usize {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).items.len()
+        }
+    }
+
+    struct InboxSource<T>(std::sync::Arc<std::sync::Mutex<Queue<T>>>);
+
+    impl<T: Send + 'static> crate::codec::Source<T> for InboxSource<T> {
+        fn poll_message(
+            &mut self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<T, crate::Status>>> {
+            let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(item) = q.items.pop_front() {
+                return std::task::Poll::Ready(Some(Ok(item)));
+            }
+            if q.closed {
+                return std::task::Poll::Ready(None);
+            }
+            q.waker = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        }
+    }
+
+    /// Polls `handler` on this instance's runtime until it completes or
+    /// `enough()` holds; the runtime's other tasks and timers run meanwhile.
+    fn drive<R>(handler: &mut Handler<R>, enough: impl Fn() -> bool) -> Option<Result<crate::Response<R>, crate::Status>> {
+        block_on(std::future::poll_fn(|cx| match handler.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
+            std::task::Poll::Pending if enough() => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }))
+    }
+
+    /// Reports a response's headers, and returns its message.
+    fn headers_of<R>(response: crate::Response<R>, report: Report) -> R {
+        let mut response = response;
+        let headers = std::mem::take(response.metadata_mut());
+        if !headers.is_empty() {
+            report(metadata_to_wit(&headers), Vec::new());
+        }
+        response.into_inner()
+    }
+
+    /// Reports an error status's metadata as trailers, and returns it.
+    pub fn trailers_of(status: crate::Status, report: Report) -> crate::Status {
+        if !status.metadata().is_empty() {
+            report(Vec::new(), metadata_to_wit(status.metadata()));
+        }
+        status
+    }
+
+    /// The server side of a client-streaming rpc: requests are pushed by
+    /// `send`, one at a time (each waits until the handler took it), and
+    /// `finish` ends them and waits for the reply.
+    pub struct ClientStreamCall<I, O> {
+        inbox: Option<Inbox<I>>,
+        handler: Option<Handler<O>>,
+        outcome: Option<Result<O, crate::Status>>,
+        report: Report,
+    }
+
+    impl<I: Send + 'static, O> ClientStreamCall<I, O> {
+        /// Starts the handler `start` makes from the request stream.
+        pub fn start(
+            start: impl FnOnce(crate::Streaming<I>) -> Result<Handler<O>, crate::Status>,
+            report: Report,
+        ) -> Self {
+            let (inbox, stream) = Inbox::new();
+            let (handler, outcome) = match start(stream) {
+                Ok(h) => (Some(h), None),
+                Err(status) => (None, Some(Err(status))),
+            };
+            ClientStreamCall { inbox: Some(inbox), handler, outcome, report }
+        }
+
+        fn settle(&mut self, out: Option<Result<crate::Response<O>, crate::Status>>) {
+            if let Some(out) = out {
+                let report = self.report;
+                self.handler = None;
+                self.outcome = Some(match out {
+                    Ok(response) => Ok(headers_of(response, report)),
+                    Err(status) => Err(trailers_of(status, report)),
+                });
+            }
+        }
+
+        /// Sends one request; `false` once the handler has returned.
+        pub fn send(&mut self, message: I) -> bool {
+            let (Some(inbox), Some(handler)) = (&self.inbox, &mut self.handler) else {
+                return false;
+            };
+            inbox.push(message);
+            let out = drive(handler, || inbox.len() == 0);
+            self.settle(out);
+            self.outcome.is_none()
+        }
+
+        /// A request that could not be converted: the rpc fails with `status`.
+        pub fn fail(&mut self, status: crate::Status) {
+            if self.outcome.is_none() {
+                self.handler = None;
+                self.outcome = Some(Err(status));
+            }
+        }
+
+        /// Ends the requests and waits for the reply.
+        pub fn finish(mut self) -> Result<O, crate::Status> {
+            if let Some(inbox) = self.inbox.take() {
+                inbox.close();
+            }
+            if let Some(handler) = &mut self.handler {
+                let out = drive(handler, || false);
+                self.settle(out);
+            }
+            self.outcome
+                .take()
+                .unwrap_or_else(|| Err(crate::Status::internal("cofaas: the rpc ended without an outcome")))
+        }
+    }
+
+    enum Bidi<O> {
+        Starting(Handler<crate::codegen::BoxStream<O>>),
+        Streaming(crate::codegen::BoxStream<O>),
+        Ended,
+    }
+
+    /// What polling a bidi call gives.
+    pub enum BidiPoll<O> {
+        /// A reply.
+        Message(O),
+        /// Nothing yet.
+        Pending,
+        /// The end, with OK or the status.
+        End(Result<(), crate::Status>),
+    }
+
+    /// The server side of a bidi-streaming rpc, driven by the caller:
+    /// `send` pushes a request, `poll_next` takes a reply or says none is
+    /// ready. Neither waits for the caller, who may be idle; each lets the
+    /// handler (and the tasks it spawned) run until it stalls.
+    pub struct BidiCall<I, O> {
+        inbox: Inbox<I>,
+        state: Bidi<O>,
+        outbox: std::collections::VecDeque<Result<O, crate::Status>>,
+        report: Report,
+    }
+
+    impl<I: Send + 'static, O> BidiCall<I, O> {
+        /// Starts the handler `start` makes from the request stream.
+        pub fn start(
+            start: impl FnOnce(crate::Streaming<I>) -> Result<Handler<crate::codegen::BoxStream<O>>, crate::Status>,
+            report: Report,
+        ) -> Self {
+            let (inbox, stream) = Inbox::new();
+            let mut outbox = std::collections::VecDeque::new();
+            let state = match start(stream) {
+                Ok(h) => Bidi::Starting(h),
+                Err(status) => {
+                    outbox.push_back(Err(trailers_of(status, report)));
+                    Bidi::Ended
+                }
+            };
+            BidiCall { inbox, state, outbox, report }
+        }
+
+        fn ended(&self) -> bool {
+            matches!(self.state, Bidi::Ended)
+        }
+
+        /// Sends one request; `false` once the rpc has ended.
+        pub fn send(&mut self, message: I) -> bool {
+            if self.ended() {
+                return false;
+            }
+            self.inbox.push(message);
+            self.pump();
+            !self.ended() || !self.outbox.is_empty()
+        }
+
+        /// A request that could not be converted: the rpc fails with `status`.
+        pub fn fail(&mut self, status: crate::Status) {
+            if !self.ended() {
+                self.state = Bidi::Ended;
+                self.outbox.push_back(Err(status));
+            }
+        }
+
+        /// Ends the requests; replies go on.
+        pub fn close_send(&mut self) {
+            self.inbox.close();
+            self.pump();
+        }
+
+        /// The next reply, or `Pending` when the handler waits.
+        pub fn poll_next(&mut self) -> BidiPoll<O> {
+            if self.outbox.is_empty() {
+                self.pump();
+            }
+            match self.outbox.pop_front() {
+                Some(Ok(message)) => BidiPoll::Message(message),
+                Some(Err(status)) => BidiPoll::End(Err(status)),
+                None if self.ended() => BidiPoll::End(Ok(())),
+                None => BidiPoll::Pending,
+            }
+        }
+
+        /// Polls the handler, then its reply stream, until one reply is
+        /// out, the rpc ends, or nothing moves for two rounds of the
+        /// runtime (its spawned tasks run between rounds).
+        fn pump(&mut self) {
+            let report = self.report;
+            let (state, outbox, inbox) = (&mut self.state, &mut self.outbox, &self.inbox);
+            block_on(async {
+                let mut idle = 0;
+                for _ in 0..64 {
+                    let before = inbox.len();
+                    let moved = std::future::poll_fn(|cx| {
+                        std::task::Poll::Ready(step(state, outbox, report, cx))
+                    })
+                    .await;
+                    if !outbox.is_empty() || matches!(state, Bidi::Ended) {
+                        return;
+                    }
+                    if moved || inbox.len() != before {
+                        idle = 0;
+                    } else {
+                        idle += 1;
+                        if idle >= 2 {
+                            return;
+                        }
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+    }
+
+    /// One poll of a bidi rpc's handler or reply stream; whether it moved.
+    fn step<O>(
+        state: &mut Bidi<O>,
+        outbox: &mut std::collections::VecDeque<Result<O, crate::Status>>,
+        report: Report,
+        cx: &mut std::task::Context<'_>,
+    ) -> bool {
+        use std::task::Poll;
+        match state {
+            Bidi::Starting(handler) => match handler.as_mut().poll(cx) {
+                Poll::Ready(Ok(response)) => {
+                    *state = Bidi::Streaming(headers_of(response, report));
+                    true
+                }
+                Poll::Ready(Err(status)) => {
+                    outbox.push_back(Err(trailers_of(status, report)));
+                    *state = Bidi::Ended;
+                    true
+                }
+                Poll::Pending => false,
+            },
+            Bidi::Streaming(stream) => match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(message))) => {
+                    outbox.push_back(Ok(message));
+                    true
+                }
+                Poll::Ready(Some(Err(status))) => {
+                    outbox.push_back(Err(trailers_of(status, report)));
+                    *state = Bidi::Ended;
+                    true
+                }
+                Poll::Ready(None) => {
+                    *state = Bidi::Ended;
+                    true
+                }
+                Poll::Pending => false,
+            },
+            Bidi::Ended => false,
+        }
+    }
+
+    /// The caller's side of a bidi call: what the shim's source needs of
+    /// the WIT call resource.
+    pub trait BidiImport<I, O>: Send + 'static {
+        /// `send`.
+        fn send(&mut self, message: I) -> Result<bool, crate::Status>;
+        /// `close-send`.
+        fn close_send(&mut self);
+        /// `poll-next`.
+        fn poll_next(&mut self) -> BidiPoll<Result<O, crate::Status>>;
+        /// The trailers, after the end.
+        fn trailers(&mut self) -> Option<super::metadata::MetadataMap>;
+    }
+
+    /// The replies of a bidi call, as a [`crate::Streaming`] source: each
+    /// poll first sends what the caller's request stream has ready, then
+    /// polls the call; when neither moves it polls again after a pause
+    /// (growing from 20 µs to 1 ms), since the callee cannot wake it.
+    pub struct BidiSource<I, O, C> {
+        call: Option<C>,
+        requests: Option<std::pin::Pin<Box<dyn futures_core::Stream<Item = I> + Send + 'static>>>,
+        pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+        backoff: Duration,
+        trailers: Option<super::metadata::MetadataMap>,
+        _o: std::marker::PhantomData<fn() -> O>,
+    }
+
+    impl<I, O, C: BidiImport<I, O>> BidiSource<I, O, C> {
+        /// Replies of `call`, sending `requests` as they come.
+        pub fn new(call: C, requests: impl futures_core::Stream<Item = I> + Send + 'static) -> Self {
+            BidiSource {
+                call: Some(call),
+                requests: Some(Box::pin(requests)),
+                pause: None,
+                backoff: Duration::from_micros(20),
+                trailers: None,
+                _o: std::marker::PhantomData,
+            }
+        }
+
+        fn end(&mut self) {
+            if let Some(mut call) = self.call.take() {
+                self.trailers = call.trailers();
+            }
+        }
+    }
+
+    impl<I: 'static, O: 'static, C: BidiImport<I, O>> crate::codec::Source<O> for BidiSource<I, O, C> {
+        fn poll_message(
+            &mut self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<O, crate::Status>>> {
+            use std::task::Poll;
+            loop {
+                let Some(call) = self.call.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                let mut moved = false;
+                if let Some(requests) = self.requests.as_mut() {
+                    match requests.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(message)) => {
+                            moved = true;
+                            match call.send(message) {
+                                Ok(true) => {}
+                                Ok(false) => self.requests = None,
+                                Err(status) => {
+                                    self.end();
+                                    return Poll::Ready(Some(Err(status)));
+                                }
+                            }
+                        }
+                        Poll::Ready(None) => {
+                            moved = true;
+                            call.close_send();
+                            self.requests = None;
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+                let Some(call) = self.call.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                match call.poll_next() {
+                    BidiPoll::Message(Ok(message)) => {
+                        self.backoff = Duration::from_micros(20);
+                        return Poll::Ready(Some(Ok(message)));
+                    }
+                    BidiPoll::Message(Err(status)) | BidiPoll::End(Err(status)) => {
+                        self.end();
+                        return Poll::Ready(Some(Err(status)));
+                    }
+                    BidiPoll::End(Ok(())) => {
+                        self.end();
+                        return Poll::Ready(None);
+                    }
+                    BidiPoll::Pending if moved => continue,
+                    BidiPoll::Pending => {}
+                }
+                let pause = self
+                    .pause
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::ZERO)));
+                if pause.as_mut().poll(cx).is_ready() {
+                    let next = tokio::time::Instant::now() + self.backoff;
+                    self.backoff = (self.backoff * 2).min(Duration::from_millis(1));
+                    pause.as_mut().reset(next);
+                    if pause.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
+                return Poll::Pending;
+            }
+        }
+
+        fn trailers(&mut self) -> Option<super::metadata::MetadataMap> {
+            self.trailers.take()
+        }
     }
 
     /// What `main` returned, as the `init` export reports it.
