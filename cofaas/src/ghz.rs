@@ -53,8 +53,10 @@ pub fn install_go_tool(tools: &Path, name: &str, package_at_version: &str) -> Re
 /// The native deployment of an app, running.
 #[derive(Debug)]
 pub struct NativeApp {
-    /// The entry function's address.
+    /// The first entry function's address.
     pub addr: SocketAddr,
+    /// Every function's address, by name.
+    pub addrs: BTreeMap<String, SocketAddr>,
     /// The functions' processes, callees first.
     pub processes: Vec<Guard>,
 }
@@ -73,15 +75,15 @@ fn env_name(function: &str) -> String {
 
 /// Starts every function of the app in `app_dir` (built natively as
 /// `bins`) on free loopback ports by the convention of this module, callees
-/// first; the app must have one entry.
+/// first; [`NativeApp::addr`] is its first entry's.
 pub fn start_native_app(
     app_dir: &Path,
     bins: &BTreeMap<String, NativeFunction>,
     verbose: bool,
 ) -> Result<NativeApp> {
     let (_, manifest) = Manifest::load(app_dir)?;
-    let [entry] = manifest.app.entries.as_slice() else {
-        bail!("a load run needs an app with one entry function");
+    let Some(entry) = manifest.app.entries.first() else {
+        bail!("the app has no entry function");
     };
     let owner: BTreeMap<&str, &str> = manifest
         .functions
@@ -121,6 +123,7 @@ pub fn start_native_app(
     }
     Ok(NativeApp {
         addr: addrs[entry],
+        addrs,
         processes,
     })
 }

@@ -1,9 +1,12 @@
-//! Streaming rpcs across a fused edge (`examples/routeguide`): the tour
-//! calls the guide with all four kinds of rpc in one request, and the
-//! consolidated app must report exactly what the native one reports, for a
-//! full run, a server stream that ends with an error status after three
-//! messages, an empty stream, a stream the caller drops after two
-//! messages, and empty client and bidi streams.
+//! Streaming rpcs (`examples/routeguide`), consolidated against native:
+//!
+//! * across a fused edge: the tour calls the guide with all four kinds of
+//!   rpc in one request, for a full run, a server stream that ends with an
+//!   error status after three messages, an empty stream, a stream the
+//!   caller drops after two messages, and empty client and bidi streams;
+//! * served by the host to an outside tonic client: the guide's server,
+//!   client and bidi streams (an error after three messages, empty
+//!   streams, a chat in lockstep where each side waits for the other).
 
 mod common;
 
@@ -32,10 +35,17 @@ const NOTES: &str = "notes { location { latitude: 1 longitude: 1 } message: \"fi
                      notes { location { latitude: 1 longitude: 1 } message: \"fifth\" } \
                      notes { location { latitude: 2 longitude: 2 } message: \"sixth\" }";
 
+/// One build of the app serves both halves (they would race on its
+/// build directory as two tests).
 #[tokio::test(flavor = "multi_thread")]
-async fn every_kind_crosses_a_fused_edge_as_natively() {
+async fn streaming_rpcs_answer_as_natively() {
     let app = common::repo().join("examples/routeguide");
     let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
+    every_kind_crosses_a_fused_edge_as_natively(&both).await;
+    public_streaming_methods_answer_as_natively(&both).await;
+}
+
+async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
     let pool = descriptors(
         "examples/routeguide/proto",
         &["route_guide.proto", "tour.proto"],
@@ -126,4 +136,190 @@ async fn every_kind_crosses_a_fused_edge_as_natively() {
             .len(),
         2
     );
+}
+
+/// Encodes the text-format message `text` of type `name`.
+fn encode(pool: &prost_reflect::DescriptorPool, name: &str, text: &str) -> Vec<u8> {
+    let desc = pool.get_message_by_name(name).unwrap();
+    prost::Message::encode_to_vec(&DynamicMessage::parse_text_format(desc, text).unwrap())
+}
+
+/// What a client sees of a streaming call: the messages, then the end (OK,
+/// or a status's code and message).
+type Seen = (Vec<Vec<u8>>, Option<(tonic::Code, String)>);
+
+async fn grpc(addr: std::net::SocketAddr) -> tonic::client::Grpc<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    grpc
+}
+
+async fn drain(
+    response: Result<tonic::Response<tonic::Streaming<Vec<u8>>>, tonic::Status>,
+) -> Seen {
+    let mut stream = match response {
+        Ok(r) => r.into_inner(),
+        Err(status) => {
+            return (
+                Vec::new(),
+                Some((status.code(), status.message().to_string())),
+            );
+        }
+    };
+    let mut messages = Vec::new();
+    loop {
+        match stream.message().await {
+            Ok(Some(m)) => messages.push(m),
+            Ok(None) => return (messages, None),
+            Err(status) => {
+                return (
+                    messages,
+                    Some((status.code(), status.message().to_string())),
+                );
+            }
+        }
+    }
+}
+
+async fn list_features(
+    addr: std::net::SocketAddr,
+    rect: Vec<u8>,
+    cap: Option<&'static str>,
+) -> Seen {
+    let mut grpc = grpc(addr).await;
+    let mut request = tonic::Request::new(rect);
+    if let Some(cap) = cap {
+        request
+            .metadata_mut()
+            .insert("x-max-features", cap.parse().unwrap());
+    }
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/ListFeatures");
+    drain(grpc.server_streaming(request, path, common::RawCodec).await).await
+}
+
+async fn record_route(
+    addr: std::net::SocketAddr,
+    points: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, (tonic::Code, String)> {
+    let mut grpc = grpc(addr).await;
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/RecordRoute");
+    let request = tonic::Request::new(tonic::codegen::tokio_stream::iter(points));
+    grpc.client_streaming(request, path, common::RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| (s.code(), s.message().to_string()))
+}
+
+/// A chat in lockstep: each note is sent only after the replies it should
+/// bring (`expect[i]` of them) have arrived, so the server must answer
+/// while the client waits and take notes while it has nothing to say.
+async fn route_chat(addr: std::net::SocketAddr, notes: Vec<Vec<u8>>, expect: &[usize]) -> Seen {
+    let mut grpc = grpc(addr).await;
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/routeguide.RouteGuide/RouteChat");
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let request = tonic::Request::new(tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(
+        rx,
+    ));
+    let mut stream = grpc
+        .streaming(request, path, common::RawCodec)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut messages = Vec::new();
+    for (note, want) in notes.into_iter().zip(expect) {
+        tx.send(note).await.unwrap();
+        for _ in 0..*want {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message()).await {
+                Ok(Ok(Some(m))) => messages.push(m),
+                other => panic!("expected a reply: {other:?}"),
+            }
+        }
+    }
+    drop(tx);
+    let (rest, end) = drain(Ok(tonic::Response::new(stream))).await;
+    messages.extend(rest);
+    (messages, end)
+}
+
+async fn public_streaming_methods_answer_as_natively(both: &common::BothWays) {
+    let native = both.native.addrs["guide"];
+    let host = both.host.addr;
+    let pool = descriptors(
+        "examples/routeguide/proto",
+        &["route_guide.proto", "tour.proto"],
+    );
+    let whole = encode(
+        &pool,
+        "routeguide.Rectangle",
+        "lo { latitude: 400000000 longitude: -750000000 } hi { latitude: 420000000 longitude: -730000000 }",
+    );
+    let nowhere = encode(&pool, "routeguide.Rectangle", "lo { } hi { }");
+
+    // Server streaming: in full, an error status after three messages, empty.
+    for (rect, cap, messages, code) in [
+        (&whole, None, 100, None),
+        (&whole, Some("3"), 3, Some(tonic::Code::ResourceExhausted)),
+        (&nowhere, None, 0, None),
+        (&whole, Some("x"), 0, Some(tonic::Code::InvalidArgument)),
+    ] {
+        let n = list_features(native, rect.clone(), cap).await;
+        let c = list_features(host, rect.clone(), cap).await;
+        assert_eq!(n, c, "ListFeatures cap {cap:?}");
+        assert_eq!(
+            (n.0.len(), n.1.map(|e| e.0)),
+            (messages, code),
+            "what the case means"
+        );
+    }
+
+    // Client streaming: a route, and no points at all.
+    let point = |lat: i32, lng: i32| {
+        encode(
+            &pool,
+            "routeguide.Point",
+            &format!("latitude: {lat} longitude: {lng}"),
+        )
+    };
+    let route = vec![
+        point(407838351, -746143763),
+        point(408122808, -743999179),
+        point(1, 2),
+        point(413628156, -749015468),
+    ];
+    for points in [route, Vec::new()] {
+        let n = record_route(native, points.clone()).await;
+        let c = record_route(host, points.clone()).await;
+        assert_eq!(n, c, "RecordRoute of {} points", points.len());
+        assert!(n.is_ok());
+    }
+
+    // Bidi: replies arrive while the client waits to send, notes are taken
+    // while the server has nothing to say.
+    let note = |at: i32, text: &str| {
+        encode(
+            &pool,
+            "routeguide.RouteNote",
+            &format!("location {{ latitude: {at} longitude: {at} }} message: {text:?}"),
+        )
+    };
+    let notes = vec![
+        note(1, "a"),
+        note(2, "b"),
+        note(1, "c"),
+        note(1, "d"),
+        note(2, "e"),
+    ];
+    let expect = [0, 0, 1, 2, 1];
+    let n = route_chat(native, notes.clone(), &expect).await;
+    let c = route_chat(host, notes, &expect).await;
+    assert_eq!(n, c, "RouteChat");
+    assert_eq!((n.0.len(), n.1), (4, None));
 }
