@@ -43,6 +43,56 @@ async fn streaming_rpcs_answer_as_natively() {
     let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
     every_kind_crosses_a_fused_edge_as_natively(&both).await;
     public_streaming_methods_answer_as_natively(&both).await;
+    grpcurl_streams(&both);
+}
+
+/// grpcurl, as gRPC users stream: a server stream from the .proto gives
+/// the same JSON from both apps; health's `Watch` stream answers from the
+/// host (tonic-health's, which the host serves).
+fn grpcurl_streams(both: &common::BothWays) {
+    let grpcurl = common::grpcurl();
+    let proto = common::repo().join("examples/routeguide/proto");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&grpcurl)
+            .arg("-plaintext")
+            .args(args)
+            .output()
+            .expect("running grpcurl");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let list = |addr: std::net::SocketAddr| {
+        run(&[
+            "-import-path",
+            proto.to_str().unwrap(),
+            "-proto",
+            "route_guide.proto",
+            "-d",
+            r#"{"lo":{"latitude":400000000,"longitude":-750000000},"hi":{"latitude":410000000,"longitude":-740000000}}"#,
+            &addr.to_string(),
+            "routeguide.RouteGuide/ListFeatures",
+        ])
+    };
+    let native = list(both.native.addrs["guide"]);
+    let consolidated = list(both.host.addr);
+    assert_eq!(native.0, Some(0), "{native:?}");
+    assert_eq!(native, consolidated);
+    assert!(native.1.matches("\"name\"").count() > 3, "{}", native.1);
+
+    // Watch sends the status, then waits for changes: grpcurl prints the
+    // first message and stops at its deadline.
+    let (_, out, err) = run(&[
+        "-max-time",
+        "1",
+        "-d",
+        r#"{"service":"routeguide.RouteGuide"}"#,
+        &both.host.addr.to_string(),
+        "grpc.health.v1.Health/Watch",
+    ]);
+    assert!(out.contains("\"status\": \"SERVING\""), "{out}{err}");
 }
 
 async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
