@@ -373,3 +373,123 @@ async fn public_streaming_methods_answer_as_natively(both: &common::BothWays) {
     assert_eq!(n, c, "RouteChat");
     assert_eq!((n.0.len(), n.1), (4, None));
 }
+
+/// The ticker fixture: a client drops a server stream after 10 of 1 000 000
+/// chunks of 1 KiB, and the producing task stops within 100 ms with nothing
+/// left running; a bidi stream sends five heartbeats while the client sends
+/// nothing, then echoes 100 chunks one at a time, as natively.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_stream_stops_its_producer_and_heartbeats_flow() {
+    let app = common::repo().join("cofaas/tests/fixtures/ticker");
+    let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
+    let pool = descriptors("cofaas/tests/fixtures/ticker/proto", &["tick.proto"]);
+    let stats_reply = pool.get_message_by_name("tick.StatsReply").unwrap();
+    let stats = |addr| {
+        let stats_reply = stats_reply.clone();
+        async move {
+            let reply = unary(addr, "/tick.Ticker/Stats", Vec::new()).await.unwrap();
+            let reply = DynamicMessage::decode(stats_reply, &*reply).unwrap();
+            let field = |name: &str| reply.get_field_by_name(name).unwrap().into_owned();
+            (
+                field("produced").as_u64().unwrap(),
+                field("running").as_u32().unwrap(),
+                field("cancelled").as_u32().unwrap(),
+            )
+        }
+    };
+    let mut echoes = Vec::new();
+    for (name, addr) in [
+        ("native", both.native.addr),
+        ("consolidated", both.host.addr),
+    ] {
+        let mut grpc = grpc(addr).await;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static("/tick.Ticker/Count");
+        let request =
+            tonic::Request::new(encode(&pool, "tick.CountRequest", "n: 1000000 size: 1024"));
+        let mut stream = grpc
+            .server_streaming(request, path, common::RawCodec)
+            .await
+            .unwrap()
+            .into_inner();
+        for _ in 0..10 {
+            let chunk = stream.message().await.unwrap().unwrap();
+            assert!(chunk.len() > 1024, "{name}: a 1 KiB chunk");
+        }
+        drop(stream);
+        let dropped = std::time::Instant::now();
+        let (produced, stopped_after) = loop {
+            let (produced, running, cancelled) = stats(addr).await;
+            if running == 0 {
+                assert_eq!(cancelled, 1, "{name}: the producer saw the cancellation");
+                break (produced, dropped.elapsed());
+            }
+            assert!(
+                dropped.elapsed() < std::time::Duration::from_secs(5),
+                "{name}: still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        };
+        assert!(
+            stopped_after < std::time::Duration::from_millis(100),
+            "{name}: the producer stopped {stopped_after:?} after the drop"
+        );
+        assert!(
+            produced < 1000,
+            "{name}: {produced} chunks produced for 10 read"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            stats(addr).await,
+            (produced, 0, 1),
+            "{name}: nothing keeps running"
+        );
+
+        // Heartbeats while the client is idle, then an echo in lockstep.
+        let mut grpc = self::grpc(addr).await;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static("/tick.Ticker/Echo");
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+        let request = tonic::Request::new(
+            tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rx),
+        );
+        let mut stream = grpc
+            .streaming(request, path, common::RawCodec)
+            .await
+            .unwrap()
+            .into_inner();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            seen.push(next_message(&mut stream, name).await);
+        }
+        for seq in 0..100 {
+            let text = format!("seq: {seq} data: \"chunk {seq}\"");
+            tx.send(encode(&pool, "tick.Chunk", &text)).await.unwrap();
+            seen.push(next_message(&mut stream, name).await);
+        }
+        drop(tx);
+        let (rest, end) = drain(Ok(tonic::Response::new(stream))).await;
+        assert_eq!(
+            (rest.len(), end),
+            (0, None),
+            "{name}: the echo ends with OK"
+        );
+        echoes.push(seen);
+    }
+    assert_eq!(echoes[0], echoes[1], "the same heartbeats and echoes");
+    let heartbeat = pool.get_message_by_name("tick.Chunk").unwrap();
+    let beats = echoes[0][..5]
+        .iter()
+        .filter(|m| {
+            let m = DynamicMessage::decode(heartbeat.clone(), &***m).unwrap();
+            m.get_field_by_name("heartbeat").unwrap().as_bool() == Some(true)
+        })
+        .count();
+    assert_eq!(beats, 5);
+}
+
+/// The stream's next message, within 10 s.
+async fn next_message(stream: &mut tonic::Streaming<Vec<u8>>, name: &str) -> Vec<u8> {
+    match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message()).await {
+        Ok(Ok(Some(m))) => m,
+        other => panic!("{name}: expected a message: {other:?}"),
+    }
+}

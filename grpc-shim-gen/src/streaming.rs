@@ -239,6 +239,15 @@ pub(crate) fn guest(
                         stream: std::cell::RefCell<Option<tonic::codegen::BoxStream<#output>>>,
                     }
 
+                    impl Drop for #strukt {
+                        fn drop(&mut self) {
+                            // The handler's stream goes (a cancellation if
+                            // it had not ended); its producer tasks see it.
+                            self.stream.get_mut().take();
+                            tonic::cofaas::settle();
+                        }
+                    }
+
                     impl #wit_types::#guest_trait for #strukt {
                         fn next(&self) -> Option<Result<#ok_ty, #wit_types::RpcStatus>> {
                             let mut slot = self.stream.borrow_mut();
@@ -287,6 +296,13 @@ pub(crate) fn guest(
                         call: std::cell::RefCell<Option<tonic::cofaas::ClientStreamCall<#input, #output>>>,
                     }
 
+                    impl Drop for #strukt {
+                        fn drop(&mut self) {
+                            self.call.get_mut().take();
+                            tonic::cofaas::settle();
+                        }
+                    }
+
                     impl #wit_types::#guest_trait for #strukt {
                         fn send(&self, #send_param) -> bool {
                             let mut call = self.call.borrow_mut();
@@ -305,7 +321,7 @@ pub(crate) fn guest(
 
                         fn finish(this: #wit_types::#res) -> Result<#ok_ty, #wit_types::RpcStatus> {
                             let this: #strukt = this.into_inner();
-                            let Some(call) = this.call.into_inner() else {
+                            let Some(call) = this.call.borrow_mut().take() else {
                                 return Err(super::#conv::status_to_wit(tonic::Status::internal(
                                     "cofaas: the call was finished twice",
                                 )));
@@ -348,7 +364,7 @@ pub(crate) fn guest(
                             __cofaas_report,
                         );
                         #wit_types::#res::new(#strukt {
-                            call: std::cell::RefCell::new(call),
+                            call: std::cell::RefCell::new(Some(call)),
                         })
                     }
                 },
@@ -356,12 +372,22 @@ pub(crate) fn guest(
                 items: quote! {
                     /// A bidi-streaming rpc in progress, driven by the caller.
                     pub struct #strukt {
-                        call: std::cell::RefCell<tonic::cofaas::BidiCall<#input, #output>>,
+                        call: std::cell::RefCell<Option<tonic::cofaas::BidiCall<#input, #output>>>,
+                    }
+
+                    impl Drop for #strukt {
+                        fn drop(&mut self) {
+                            self.call.get_mut().take();
+                            tonic::cofaas::settle();
+                        }
                     }
 
                     impl #wit_types::#guest_trait for #strukt {
                         fn send(&self, #send_param) -> bool {
                             let mut call = self.call.borrow_mut();
+                            let Some(call) = call.as_mut() else {
+                                return false;
+                            };
                             let converted: Result<#input, tonic::Status> = #converted;
                             match converted {
                                 Ok(message) => call.send(message),
@@ -373,11 +399,17 @@ pub(crate) fn guest(
                         }
 
                         fn close_send(&self) {
-                            self.call.borrow_mut().close_send();
+                            if let Some(call) = self.call.borrow_mut().as_mut() {
+                                call.close_send();
+                            }
                         }
 
                         fn poll_next(&self) -> #wit_types::#poll {
-                            match self.call.borrow_mut().poll_next() {
+                            let mut call = self.call.borrow_mut();
+                            let Some(call) = call.as_mut() else {
+                                return #wit_types::#poll::End(Ok(()));
+                            };
+                            match call.poll_next() {
                                 tonic::cofaas::BidiPoll::Message(message) => #message_case,
                                 tonic::cofaas::BidiPoll::Pending => #wit_types::#poll::Pending,
                                 tonic::cofaas::BidiPoll::End(end) => {

@@ -1139,7 +1139,8 @@ pub mod cofaas {
         static RUNTIME: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
     }
 
-    /// Runs a handler future to completion on this instance's runtime.
+    /// Runs a handler future to completion on this instance's runtime,
+    /// then lets the tasks it woke run until they wait again ([`settle`]).
     pub fn block_on<F: Future>(future: F) -> F::Output {
         RUNTIME.with(|rt| {
             let mut rt = rt.borrow_mut();
@@ -1149,7 +1150,34 @@ pub mod cofaas {
                     .build()
                     .expect("building the component's runtime")
             });
-            rt.block_on(future)
+            let out = rt.block_on(future);
+            settle_on(rt);
+            out
+        })
+    }
+
+    /// Spawned tasks run only while the instance runs: natively they would
+    /// go on beside the handler. So before a call returns (and when a
+    /// stream is dropped), the tasks that are ready run a step or two: a
+    /// producer sees its consumer gone and ends. Costs nothing when the
+    /// instance has no task.
+    fn settle_on(rt: &tokio::runtime::Runtime) {
+        if rt.metrics().num_alive_tasks() > 0 {
+            rt.block_on(async {
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+            });
+        }
+    }
+
+    /// [`settle_on`] this instance's runtime, if it has one.
+    pub fn settle() {
+        RUNTIME.with(|rt| {
+            if let Ok(rt) = rt.try_borrow() {
+                if let Some(rt) = rt.as_ref() {
+                    settle_on(rt);
+                }
+            }
         })
     }
 
