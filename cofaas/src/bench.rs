@@ -818,3 +818,119 @@ mod tests {
         assert!(text.contains("n = 1") && text.contains("n = 10"), "{text}");
     }
 }
+
+/// The request of `tick.Ticker/Count`, the server stream the stream
+/// experiment reads (the ticker app, `cofaas/tests/fixtures/ticker`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct CountRequest {
+    #[prost(uint64, tag = "1")]
+    n: u64,
+    #[prost(uint32, tag = "2")]
+    size: u32,
+}
+
+/// A message of `tick.Ticker/Count`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Chunk {
+    #[prost(uint64, tag = "1")]
+    seq: u64,
+    #[prost(bytes = "vec", tag = "2")]
+    data: Vec<u8>,
+}
+
+/// Reads one `Count` stream of `n` messages of `kib` KiB from `addr`; the
+/// time from the request to its first message and to its end.
+async fn read_stream(addr: SocketAddr, n: u64, kib: u32) -> Result<(Duration, Duration)> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await?;
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/tick.Ticker/Count");
+    let codec = tonic_prost::ProstCodec::<CountRequest, Chunk>::default();
+    let request = CountRequest {
+        n,
+        size: kib * 1024,
+    };
+    let started = Instant::now();
+    let mut stream = grpc
+        .server_streaming(tonic::Request::new(request), path, codec)
+        .await?
+        .into_inner();
+    let mut first = None;
+    let mut got = 0;
+    while let Some(message) = stream.message().await? {
+        first.get_or_insert_with(|| started.elapsed());
+        anyhow::ensure!(
+            message.seq == got,
+            "{addr}: message {} out of order",
+            message.seq
+        );
+        got += 1;
+    }
+    anyhow::ensure!(got == n, "{addr}: {got} of {n} messages");
+    Ok((first.unwrap_or_default(), started.elapsed()))
+}
+
+/// The stream experiment: a server stream of `n` messages of 1 KiB (and
+/// 16 KiB) from the app's `tick.Ticker/Count`, read by an outside client,
+/// native (the function's own tonic server) against consolidated (the
+/// host serving the function's stream resource): the time per message and
+/// messages per second over whole streams, and the time to the first
+/// message. Medians of `repeats`.
+pub async fn run_stream(
+    native: SocketAddr,
+    host: SocketAddr,
+    n: u64,
+    repeats: usize,
+    progress: impl Fn(&str),
+) -> Result<Vec<BenchRow>> {
+    progress("warm-up");
+    for addr in [native, host] {
+        read_stream(addr, n / 10 + 1, 1).await?;
+    }
+    let mut rows = Vec::new();
+    for kib in [1u32, 16] {
+        progress(&format!("{n} messages of {kib} KiB"));
+        let (mut nf, mut nt, mut cf, mut ct) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..repeats {
+            let (f, t) = read_stream(native, n, kib).await?;
+            nf.push(f);
+            nt.push(t);
+            let (f, t) = read_stream(host, n, kib).await?;
+            cf.push(f);
+            ct.push(t);
+        }
+        let (nt, ct) = (median(nt), median(ct));
+        let per = |t: Duration| t / u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        rows.push(BenchRow::time(
+            "stream",
+            "per-message",
+            None,
+            Some(kib),
+            per(nt),
+            per(ct),
+        ));
+        let rate = |t: Duration| n as f64 / t.as_secs_f64().max(1e-9);
+        rows.push(BenchRow {
+            experiment: "stream",
+            metric: "msg/s",
+            unit: "msg/s",
+            calls: None,
+            kib: Some(kib),
+            clients: Some(1),
+            native: rate(nt),
+            cofaas: rate(ct),
+            speedup: rate(ct) / rate(nt).max(1e-9),
+        });
+        rows.push(BenchRow::time(
+            "stream",
+            "first-message",
+            None,
+            Some(kib),
+            median(nf),
+            median(cf),
+        ));
+    }
+    Ok(rows)
+}

@@ -237,6 +237,35 @@ enum Experiment {
     /// `cofaas-split.toml`) against one native gRPC hop, and round trips
     /// natively, on one host and on two.
     Remote,
+    /// A server stream read by an outside client (1 and 16 KiB messages):
+    /// time per message, messages per second, time to the first message.
+    /// The app must serve `tick.Ticker/Count`, as
+    /// `cofaas/tests/fixtures/ticker` does.
+    Stream,
+}
+
+/// `cofaas bench --experiment stream`: the stream experiment against the
+/// native app, then against the consolidated host (release builds).
+fn bench_stream(
+    app: &std::path::Path,
+    opts: &BuildOptions,
+    artifacts: &cofaas::pipeline::Artifacts,
+    quick: bool,
+) -> anyhow::Result<ExitCode> {
+    let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
+    let native = cofaas::ghz::start_native_app(app, &bins, false)?;
+    let host = cofaas::demo::start_host(artifacts, None, &[], false)?;
+    let (n, repeats) = if quick { (2_000, 3) } else { (20_000, 7) };
+    let rt = tokio::runtime::Runtime::new()?;
+    let rows = rt.block_on(cofaas::bench::run_stream(
+        native.addr,
+        host.addr,
+        n,
+        repeats,
+        |step| eprintln!("cofaas bench: {step}"),
+    ))?;
+    print!("{}", cofaas::bench::paper_table(&rows));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `cofaas bench --experiment ghz`: ghz against the native app, then
@@ -463,6 +492,9 @@ fn real_main() -> Result<ExitCode> {
             if experiment == Experiment::Ghz {
                 return bench_ghz(&app, &opts, &artifacts, call, data, requests, concurrency);
             }
+            if experiment == Experiment::Stream {
+                return bench_stream(&app, &opts, &artifacts, quick);
+            }
             let split = if experiment == Experiment::Remote {
                 let mut split_opts = BuildOptions::new(app.join("cofaas-split.toml"));
                 split_opts.verbose = false;
@@ -503,8 +535,8 @@ fn real_main() -> Result<ExitCode> {
                                 eprintln!("cofaas bench: wrote {}", path.display());
                             }
                         }
-                        // Run by `bench_ghz` above.
-                        Experiment::Ghz => {}
+                        // Run by `bench_ghz` and `bench_stream` above.
+                        Experiment::Ghz | Experiment::Stream => {}
                         Experiment::Remote => {
                             let split = split.as_ref().context("the split app was not built")?;
                             let paper = if quick {
