@@ -4,8 +4,8 @@
 //! A streaming call holds one instance of the exporting unit (and one of
 //! the host's blocking threads) from its start to its end, as a native
 //! server holds a handler task: the stream resource lives in that
-//! instance's store. Replies go to the client through a channel of one
-//! message, so a function that produces faster than the client reads
+//! instance's store. Replies go to the client through a channel of a few
+//! messages, so a function that produces faster than the client reads
 //! waits for it (backpressure); when the client goes, the next send fails,
 //! the generated loop drops the resource, and the function's stream is
 //! dropped with it (cancellation). Requests come from the client's stream
@@ -23,6 +23,12 @@ use wasmtime::Store;
 use crate::State;
 use crate::host::{CallSite, Exports, Host};
 use crate::metadata::{Inbound, ResponseMetadata};
+
+/// Replies a streaming call may have produced that the client has not
+/// taken yet: enough that the function and the connection do not wait on
+/// each other for every message, few enough to bound what a fast producer
+/// buffers (16 of 64 KiB messages is 1 MiB).
+const REPLY_BUFFER: usize = 16;
 
 /// The reply stream a generated handler returns for a streaming rpc.
 pub type ReplyStream<T> = ReceiverStream<Result<T, Status>>;
@@ -81,7 +87,8 @@ impl<T> Replies<T> {
         }
     }
 
-    /// Sends one reply, waiting while the client has not taken the last;
+    /// Sends one reply, waiting while the client has not taken the ones
+    /// before it ([`REPLY_BUFFER`]);
     /// `false` once the client has gone.
     pub fn send(&self, reply: T) -> bool {
         self.tx.blocking_send(Ok(reply)).is_ok()
@@ -239,7 +246,7 @@ impl<E: Exports> Host<E> {
         T: Send + 'static,
         F: FnOnce(&mut Store<State>, &E, &mut Replies<T>) -> wasmtime::Result<()> + Send + 'static,
     {
-        let (tx, rx) = mpsc::channel(1);
+        let (tx, rx) = mpsc::channel(REPLY_BUFFER);
         let (opened_tx, opened_rx) = oneshot::channel();
         let opened: Opened = Arc::new(Mutex::new(Some(opened_tx)));
         let mut replies = Replies {

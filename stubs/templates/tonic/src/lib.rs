@@ -1142,6 +1142,10 @@ pub mod cofaas {
     /// Runs a handler future to completion on this instance's runtime,
     /// then lets the tasks it woke run until they wait again ([`settle`]).
     pub fn block_on<F: Future>(future: F) -> F::Output {
+        run(future, true)
+    }
+
+    fn run<F: Future>(future: F, settle: bool) -> F::Output {
         RUNTIME.with(|rt| {
             let mut rt = rt.borrow_mut();
             let rt = rt.get_or_insert_with(|| {
@@ -1151,7 +1155,9 @@ pub mod cofaas {
                     .expect("building the component's runtime")
             });
             let out = rt.block_on(future);
-            settle_on(rt);
+            if settle {
+                settle_on(rt);
+            }
             out
         })
     }
@@ -1183,7 +1189,9 @@ pub mod cofaas {
 
     /// A stream's next item, waiting for it on this instance's runtime.
     pub fn next_blocking<T>(stream: &mut crate::codegen::BoxStream<T>) -> Option<Result<T, crate::Status>> {
-        block_on(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)))
+        // No settling between messages: the stream's producers run while
+        // it is polled.
+        run(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)), false)
     }
 
     /// A handler's future, as the generated server shims hold it.
