@@ -88,7 +88,7 @@ impl<T> Replies<T> {
     }
 
     /// Sends one reply, waiting while the client has not taken the ones
-    /// before it ([`REPLY_BUFFER`]);
+    /// before it (a buffer of 16);
     /// `false` once the client has gone.
     pub fn send(&self, reply: T) -> bool {
         self.tx.blocking_send(Ok(reply)).is_ok()

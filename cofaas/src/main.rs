@@ -176,7 +176,8 @@ enum Cmd {
         /// Write `<dir>/<package>.wit` and `<dir>/map.json` instead of printing.
         #[arg(short, long)]
         out: Option<PathBuf>,
-        /// Skip streaming rpcs with a warning instead of failing.
+        /// Leave streaming rpcs out, with a warning each, instead of mapping
+        /// them to resources.
         #[arg(long)]
         skip_streaming: bool,
         /// Map enums open (a variant keeping unnamed numbers).
