@@ -293,7 +293,18 @@ fn bench_ghz(
     let native = {
         let n = ghz::start_native_app(app, &bins, false)?;
         eprintln!("cofaas bench: ghz against the native app ({requests} requests)");
-        ghz::load(&g, n.addr, &n.pids())?
+        // The function serving the call's service (`pkg.Service/Method` or
+        // `pkg.Service.Method`), which need not be the first entry.
+        let (_, manifest) = cofaas::manifest::Manifest::load(app)?;
+        let service = g
+            .call
+            .rsplit_once(['/', '.'])
+            .map_or(g.call.as_str(), |(service, _)| service);
+        let addr = manifest
+            .exporter(service)
+            .and_then(|f| n.addrs.get(f).copied())
+            .unwrap_or(n.addr);
+        ghz::load(&g, addr, &n.pids())?
     };
     let consolidated = {
         let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;

@@ -234,9 +234,16 @@ async fn an_endless_loop_hits_the_deadline() {
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
-    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
-    // The 500 ms header, plus a margin for a loaded debug build, and well
-    // under the 2 s default.
+    // The host answers DEADLINE_EXCEEDED a little before the header's
+    // 500 ms; on a loaded machine the client's own timer may still fire
+    // first (tonic's CANCELLED "Timeout expired"). Either way the call
+    // ends at the header's deadline, not the host's 2 s default; that the
+    // host itself stops the loop is checked below, without a header.
+    assert!(
+        err.code() == Code::DeadlineExceeded
+            || (err.code() == Code::Cancelled && err.message() == "Timeout expired"),
+        "{err:?}"
+    );
     assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
     // The host's default deadline (--timeout-ms 2000) without a header.
     let started = Instant::now();
