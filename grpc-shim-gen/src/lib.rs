@@ -332,6 +332,7 @@ impl<'a> RustGuest<'a> {
                 } else {
                     quote!(Ok(reply))
                 };
+                let merged = reply_or_status(&conv, ok, reply, true);
                 quote! {
                     let request = request.into_request();
                     let started = __cofaas_begin(request.metadata());
@@ -342,20 +343,7 @@ impl<'a> RustGuest<'a> {
                     // tonic's client merges them.
                     let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
                     __cofaas_end(started)?;
-                    match result {
-                        #ok => {
-                            let mut response = #reply;
-                            tonic::cofaas::extend_metadata(response.metadata_mut(), headers);
-                            tonic::cofaas::extend_metadata(response.metadata_mut(), trailers);
-                            Ok(response)
-                        }
-                        Err(status) => {
-                            let mut status = super::#conv::status_from_wit(status);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), headers);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), trailers);
-                            Err(status)
-                        }
-                    }
+                    #merged
                 }
             };
             let doc = format!(" rpc `{}`.", m.proto_name);
@@ -976,6 +964,35 @@ fn split_inner_attributes(source: &str) -> (String, String) {
         }
     }
     (hoisted, rest)
+}
+
+/// `match result { .. }` of a call: on `ok`, `response` with the callee's
+/// `headers` (and `trailers`, with `trailers`) merged into its metadata;
+/// on an error, the status with both, as tonic's client merges them.
+pub(crate) fn reply_or_status(
+    conv: &proc_macro2::Ident,
+    ok: TokenStream,
+    response: TokenStream,
+    trailers: bool,
+) -> TokenStream {
+    let trailers = trailers
+        .then(|| quote!(tonic::cofaas::extend_metadata(response.metadata_mut(), trailers);));
+    quote! {
+        match result {
+            #ok => {
+                let mut response = #response;
+                tonic::cofaas::extend_metadata(response.metadata_mut(), headers);
+                #trailers
+                Ok(response)
+            }
+            Err(status) => {
+                let mut status = super::#conv::status_from_wit(status);
+                tonic::cofaas::extend_metadata(status.metadata_mut(), headers);
+                tonic::cofaas::extend_metadata(status.metadata_mut(), trailers);
+                Err(status)
+            }
+        }
+    }
 }
 
 /// [`Error::Streaming`] for the first streaming rpc of a service `world`

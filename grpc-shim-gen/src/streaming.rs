@@ -201,6 +201,56 @@ pub(crate) fn guest(
         // Taken first, so that none is left for a call this rpc makes.
         let metadata = #ctx::take_request_metadata();
     };
+    // A client or bidi call: the `Guest` function starting the handler on
+    // `driver`, the resource's struct over it, its drop, and its `send`.
+    let call_parts = |driver: TokenStream, doc: &str| {
+        let converted = from_request(send_message.clone());
+        let method = quote! {
+            fn #wit_fn() -> #wit_types::#res {
+                #prelude
+                let call = tonic::cofaas::#driver::start(
+                    |requests| {
+                        let service = __cofaas_service()?;
+                        Ok(service.#name(__cofaas_request(requests, metadata)))
+                    },
+                    __cofaas_report,
+                );
+                #wit_types::#res::new(#strukt {
+                    call: std::cell::RefCell::new(Some(call)),
+                })
+            }
+        };
+        let items = quote! {
+            #[doc = #doc]
+            pub struct #strukt {
+                call: std::cell::RefCell<Option<tonic::cofaas::#driver<#input, #output>>>,
+            }
+
+            impl Drop for #strukt {
+                fn drop(&mut self) {
+                    self.call.get_mut().take();
+                    tonic::cofaas::settle();
+                }
+            }
+        };
+        let send = quote! {
+            fn send(&self, #send_param) -> bool {
+                let mut call = self.call.borrow_mut();
+                let Some(call) = call.as_mut() else {
+                    return false;
+                };
+                let converted: Result<#input, tonic::Status> = #converted;
+                match converted {
+                    Ok(message) => call.send(message),
+                    Err(status) => {
+                        call.fail(status);
+                        false
+                    }
+                }
+            }
+        };
+        (method, items, send)
+    };
     match m.streaming {
         Streaming::Server => {
             let (param, request) = if m.input_empty {
@@ -272,52 +322,18 @@ pub(crate) fn guest(
         }
         Streaming::Client => {
             let finish = reply_to_wit(c, m, quote!(reply));
-            let converted = from_request(send_message.clone());
+            let (method, items, send) = call_parts(
+                quote!(ClientStreamCall),
+                " A client-streaming rpc in progress.",
+            );
             GuestParts {
-                method: quote! {
-                    fn #wit_fn() -> #wit_types::#res {
-                        #prelude
-                        let call = tonic::cofaas::ClientStreamCall::start(
-                            |requests| {
-                                let service = __cofaas_service()?;
-                                Ok(service.#name(__cofaas_request(requests, metadata)))
-                            },
-                            __cofaas_report,
-                        );
-                        #wit_types::#res::new(#strukt {
-                            call: std::cell::RefCell::new(Some(call)),
-                        })
-                    }
-                },
+                method,
                 assoc,
                 items: quote! {
-                    /// A client-streaming rpc in progress.
-                    pub struct #strukt {
-                        call: std::cell::RefCell<Option<tonic::cofaas::ClientStreamCall<#input, #output>>>,
-                    }
-
-                    impl Drop for #strukt {
-                        fn drop(&mut self) {
-                            self.call.get_mut().take();
-                            tonic::cofaas::settle();
-                        }
-                    }
+                    #items
 
                     impl #wit_types::#guest_trait for #strukt {
-                        fn send(&self, #send_param) -> bool {
-                            let mut call = self.call.borrow_mut();
-                            let Some(call) = call.as_mut() else {
-                                return false;
-                            };
-                            let converted: Result<#input, tonic::Status> = #converted;
-                            match converted {
-                                Ok(message) => call.send(message),
-                                Err(status) => {
-                                    call.fail(status);
-                                    false
-                                }
-                            }
-                        }
+                        #send
 
                         fn finish(this: #wit_types::#res) -> Result<#ok_ty, #wit_types::RpcStatus> {
                             let this: #strukt = this.into_inner();
@@ -336,7 +352,6 @@ pub(crate) fn guest(
         }
         _ => {
             let poll = ident(&wit_camel(m.poll.as_deref().unwrap_or_default()));
-            let converted = from_request(send_message.clone());
             let message_case = if m.output_empty {
                 quote!(match {
                     let _ = message;
@@ -352,51 +367,18 @@ pub(crate) fn guest(
                     Err(status) => #wit_types::#poll::End(Err(super::#conv::status_to_wit(status))),
                 })
             };
+            let (method, items, send) = call_parts(
+                quote!(BidiCall),
+                " A bidi-streaming rpc in progress, driven by the caller.",
+            );
             GuestParts {
-                method: quote! {
-                    fn #wit_fn() -> #wit_types::#res {
-                        #prelude
-                        let call = tonic::cofaas::BidiCall::start(
-                            |requests| {
-                                let service = __cofaas_service()?;
-                                Ok(service.#name(__cofaas_request(requests, metadata)))
-                            },
-                            __cofaas_report,
-                        );
-                        #wit_types::#res::new(#strukt {
-                            call: std::cell::RefCell::new(Some(call)),
-                        })
-                    }
-                },
+                method,
                 assoc,
                 items: quote! {
-                    /// A bidi-streaming rpc in progress, driven by the caller.
-                    pub struct #strukt {
-                        call: std::cell::RefCell<Option<tonic::cofaas::BidiCall<#input, #output>>>,
-                    }
-
-                    impl Drop for #strukt {
-                        fn drop(&mut self) {
-                            self.call.get_mut().take();
-                            tonic::cofaas::settle();
-                        }
-                    }
+                    #items
 
                     impl #wit_types::#guest_trait for #strukt {
-                        fn send(&self, #send_param) -> bool {
-                            let mut call = self.call.borrow_mut();
-                            let Some(call) = call.as_mut() else {
-                                return false;
-                            };
-                            let converted: Result<#input, tonic::Status> = #converted;
-                            match converted {
-                                Ok(message) => call.send(message),
-                                Err(status) => {
-                                    call.fail(status);
-                                    false
-                                }
-                            }
-                        }
+                        #send
 
                         fn close_send(&self) {
                             if let Some(call) = self.call.borrow_mut().as_mut() {
@@ -492,6 +474,16 @@ pub(crate) fn client_method(
                 }
             };
             let message = reply_from_wit(quote!(message));
+            // Headers only: the trailers come at the stream's end.
+            let merged = crate::reply_or_status(
+                conv,
+                quote!(Ok(stream)),
+                quote!(tonic::Response::new(tonic::Streaming::new(#source {
+                    stream: Some(stream),
+                    trailers: None,
+                }))),
+                false,
+            );
             quote! {
                 #[doc = #doc]
                 pub async fn #name(
@@ -545,28 +537,19 @@ pub(crate) fn client_method(
                     #call
                     let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
                     __cofaas_end(started)?;
-                    match result {
-                        Ok(stream) => {
-                            let mut response = tonic::Response::new(tonic::Streaming::new(#source {
-                                stream: Some(stream),
-                                trailers: None,
-                            }));
-                            tonic::cofaas::extend_metadata(response.metadata_mut(), headers);
-                            Ok(response)
-                        }
-                        Err(status) => {
-                            let mut status = super::#conv::status_from_wit(status);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), headers);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), trailers);
-                            Err(status)
-                        }
-                    }
+                    #merged
                 }
             }
         }
         Streaming::Client => {
             let to = request_to_wit(quote!(message));
             let reply = reply_from_wit(quote!(reply));
+            let merged = crate::reply_or_status(
+                conv,
+                quote!(Ok(reply)),
+                quote!(tonic::Response::new(#reply?)),
+                true,
+            );
             quote! {
                 #[doc = #doc]
                 pub async fn #name(
@@ -593,20 +576,7 @@ pub(crate) fn client_method(
                     let result = #funcs::#res::finish(call);
                     let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
                     __cofaas_end(started)?;
-                    match result {
-                        Ok(reply) => {
-                            let mut response = tonic::Response::new(#reply?);
-                            tonic::cofaas::extend_metadata(response.metadata_mut(), headers);
-                            tonic::cofaas::extend_metadata(response.metadata_mut(), trailers);
-                            Ok(response)
-                        }
-                        Err(status) => {
-                            let mut status = super::#conv::status_from_wit(status);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), headers);
-                            tonic::cofaas::extend_metadata(status.metadata_mut(), trailers);
-                            Err(status)
-                        }
-                    }
+                    #merged
                 }
             }
         }
