@@ -74,6 +74,19 @@ pub enum Error {
         /// The backend (`Rust`, `Go`).
         backend: &'static str,
     },
+    /// The map gives a streaming rpc no resource (or no poll variant).
+    #[error(
+        "{rpc}: the map names no {missing} for this {kind} \
+         (a map not written by this proto2wit?)"
+    )]
+    StreamNames {
+        /// The rpc.
+        rpc: String,
+        /// `resource` or `poll`.
+        missing: &'static str,
+        /// Its kind.
+        kind: &'static str,
+    },
     /// The map has no world for the function.
     #[error("the map has no world for function `{function}`")]
     UnknownFunction {
@@ -206,6 +219,7 @@ impl<'a> RustGuest<'a> {
             return Err(Error::WitMaps);
         }
         let world = self.world()?;
+        check_stream_names(self.map, world.exports.iter().chain(&world.imports))?;
         let dir = tempfile::tempdir().map_err(|source| Error::Prost { source })?;
         let mut config = prost_build::Config::new();
         config.out_dir(dir.path());
@@ -964,6 +978,26 @@ fn split_inner_attributes(source: &str) -> (String, String) {
         }
     }
     (hoisted, rest)
+}
+
+/// [`Error::StreamNames`] for the first streaming rpc of `services`
+/// (proto names) whose resource or poll variant the map does not name.
+pub fn check_stream_names<'s>(
+    map: &Map,
+    services: impl IntoIterator<Item = &'s String>,
+) -> Result<(), Error> {
+    for service in services.into_iter().filter_map(|s| map.services.get(s)) {
+        for m in &service.methods {
+            if let Some(missing) = m.missing_stream_name() {
+                return Err(Error::StreamNames {
+                    rpc: format!("{}.{}", service.proto_name, m.proto_name),
+                    missing,
+                    kind: m.streaming.describe(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `match result { .. }` of a call: on `ok`, `response` with the callee's

@@ -48,3 +48,31 @@ fn the_go_backend_names_the_first_streaming_rpc() {
         "{err}"
     );
 }
+
+/// A map whose streaming rpc names no resource (not written by this
+/// proto2wit) is refused, naming the rpc, rather than generating a guess.
+#[test]
+fn a_streaming_rpc_without_its_resource_name_is_an_error() {
+    let (fds, mut out) = app_output();
+    let service = out.map.services.get_mut("routeguide.RouteGuide").unwrap();
+    service.methods[3].poll = None;
+    let err = grpc_shim_gen::RustGuest::new(&out.map, "guide")
+        .generate(&fds)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "routeguide.RouteGuide.RouteChat: the map names no poll for this bidi-streaming rpc \
+         (a map not written by this proto2wit?)"
+    );
+    let service = out.map.services.get_mut("routeguide.RouteGuide").unwrap();
+    service.methods[1].resource = None;
+    let err = grpc_shim_gen::RustGuest::new(&out.map, "client")
+        .generate(&fds)
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "routeguide.RouteGuide.ListFeatures: the map names no resource for this server-streaming rpc"
+        ),
+        "{err}"
+    );
+}

@@ -117,6 +117,10 @@ pub enum Error {
          map `map<K, V>` as list<tuple<K, V>>"
     )]
     WitMaps,
+    /// The map is not one the host can be generated from (a streaming rpc
+    /// without its resource names, for one).
+    #[error(transparent)]
+    Map(#[from] grpc_shim_gen::Error),
     /// The map has no top-level `app` world: it was generated without an app.
     #[error("the map has no top-level world `{APP_WORLD}` (was proto2wit run with an app?)")]
     NoAppWorld,
@@ -245,6 +249,7 @@ pub fn generate(
     if map.wit_maps {
         return Err(Error::WitMaps);
     }
+    grpc_shim_gen::check_stream_names(map, map.services.keys())?;
     let mut files = BTreeMap::new();
     let mut binary_files = BTreeMap::new();
     let pb = protobuf_files(fds)?;

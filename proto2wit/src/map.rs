@@ -161,6 +161,18 @@ impl MethodMap {
     pub fn is_unary(&self) -> bool {
         self.streaming.is_unary()
     }
+
+    /// For a streaming rpc, the WIT name the map lacks (`resource`, or
+    /// `poll` for bidi), as in a map not written by [`crate::generate`];
+    /// later stages refuse such a map instead of guessing names.
+    pub fn missing_stream_name(&self) -> Option<&'static str> {
+        match self.streaming {
+            Streaming::Unary => None,
+            _ if self.resource.as_deref().is_none_or(str::is_empty) => Some("resource"),
+            Streaming::Bidi if self.poll.as_deref().is_none_or(str::is_empty) => Some("poll"),
+            _ => None,
+        }
+    }
 }
 
 /// Which way an rpc streams.
