@@ -320,21 +320,6 @@ impl<'a> RustGuest<'a> {
                 continue;
             }
             let body = {
-                let wit_fn = wit_fn_ident(&m.wit_name);
-                let call = if m.input_empty {
-                    quote!(let _ = request; let result = #funcs::#wit_fn();)
-                } else {
-                    let to = to_wit_fn(self.map, &m.input);
-                    let arg = if wit_has_list(self.map, &m.input) {
-                        quote!(&request)
-                    } else {
-                        quote!(request)
-                    };
-                    quote! {
-                        let request = super::#conv::#to(request)?;
-                        let result = #funcs::#wit_fn(#arg);
-                    }
-                };
                 let reply = if m.output_empty {
                     quote!(tonic::Response::new(<#output>::default()))
                 } else {
@@ -347,18 +332,7 @@ impl<'a> RustGuest<'a> {
                     quote!(Ok(reply))
                 };
                 let merged = reply_or_status(&conv, ok, reply, true);
-                quote! {
-                    let request = request.into_request();
-                    let started = __cofaas_begin(request.metadata());
-                    let request = request.into_inner();
-                    #call
-                    // The callee's response headers and trailers, merged
-                    // into the response's (or the status's) metadata as
-                    // tonic's client merges them.
-                    let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
-                    __cofaas_end(started)?;
-                    #merged
-                }
+                request_call(self.map, &conv, &funcs, ctx, m, merged)
             };
             let doc = format!(" rpc `{}`.", m.proto_name);
             methods.push(quote! {
@@ -593,7 +567,7 @@ impl<'a> RustGuest<'a> {
                         // Response headers, and an error status's metadata
                         // (tonic sends it as trailers), go to the caller.
                         let response = match tonic::cofaas::block_on(service.#name(request)) {
-                            Ok(response) => __cofaas_headers(response),
+                            Ok(response) => tonic::cofaas::headers_of(response, __cofaas_report),
                             Err(status) => {
                                 return Err(tonic::cofaas::trailers_of(status, __cofaas_report));
                             }
@@ -645,15 +619,6 @@ impl<'a> RustGuest<'a> {
                 /// Response headers and trailers, for the caller to take.
                 fn __cofaas_report(headers: tonic::cofaas::Entries, trailers: tonic::cofaas::Entries) {
                     #ctx::set_response_metadata(&#ctx::ResponseMetadata { headers, trailers });
-                }
-
-                /// A response's message, its headers reported.
-                fn __cofaas_headers<R>(mut response: tonic::Response<R>) -> R {
-                    let headers = std::mem::take(response.metadata_mut());
-                    if !headers.is_empty() {
-                        __cofaas_report(tonic::cofaas::metadata_to_wit(&headers), Vec::new());
-                    }
-                    response.into_inner()
                 }
             }
         });
@@ -998,6 +963,44 @@ pub fn check_stream_names<'s>(
         }
     }
     Ok(())
+}
+
+/// The body of a client method whose request is one message: the
+/// request's metadata and timeout go with the call of the import, whose
+/// `result` and response metadata (`headers`, `trailers`) `merged` turns
+/// into the method's result.
+pub(crate) fn request_call(
+    map: &Map,
+    conv: &proc_macro2::Ident,
+    funcs: &TokenStream,
+    ctx: &TokenStream,
+    m: &proto2wit::MethodMap,
+    merged: TokenStream,
+) -> TokenStream {
+    let wit_fn = wit_fn_ident(&m.wit_name);
+    let call = if m.input_empty {
+        quote!(let _ = request; let result = #funcs::#wit_fn();)
+    } else {
+        let to = to_wit_fn(map, &m.input);
+        let arg = if wit_has_list(map, &m.input) {
+            quote!(&request)
+        } else {
+            quote!(request)
+        };
+        quote! {
+            let request = super::#conv::#to(request)?;
+            let result = #funcs::#wit_fn(#arg);
+        }
+    };
+    quote! {
+        let request = request.into_request();
+        let started = __cofaas_begin(request.metadata());
+        let request = request.into_inner();
+        #call
+        let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
+        __cofaas_end(started)?;
+        #merged
+    }
 }
 
 /// `match result { .. }` of a call: on `ok`, `response` with the callee's

@@ -144,8 +144,7 @@ fn reply_to_wit(c: &Ctx, m: &MethodMap, message: TokenStream) -> TokenStream {
 }
 
 /// The WIT type of the reply (unit when empty), from the service module.
-fn reply_wit_type(c: &Ctx, m: &MethodMap, wit_type: &dyn Fn(&str) -> TokenStream) -> TokenStream {
-    let _ = c;
+fn reply_wit_type(m: &MethodMap, wit_type: &dyn Fn(&str) -> TokenStream) -> TokenStream {
     if m.output_empty {
         quote!(())
     } else {
@@ -173,7 +172,7 @@ pub(crate) fn guest(
     let name = method_ident(&m.proto_name);
     let wit_fn = wit_fn_ident(&m.wit_name);
     let (res, guest_trait, strukt) = resource_idents(m);
-    let ok_ty = reply_wit_type(c, m, wit_type);
+    let ok_ty = reply_wit_type(m, wit_type);
     let assoc = quote!(type #res = #strukt;);
     let from_request = |message: TokenStream| {
         if m.input_empty {
@@ -269,7 +268,7 @@ pub(crate) fn guest(
                             let service = __cofaas_service()?;
                             let request = __cofaas_request(#request, metadata);
                             let stream = match tonic::cofaas::block_on(service.#name(request)) {
-                                Ok(response) => __cofaas_headers(response),
+                                Ok(response) => tonic::cofaas::headers_of(response, __cofaas_report),
                                 Err(status) => {
                                     return Err(tonic::cofaas::trailers_of(status, __cofaas_report));
                                 }
@@ -459,20 +458,6 @@ pub(crate) fn client_method(
     };
     match m.streaming {
         Streaming::Server => {
-            let call = if m.input_empty {
-                quote!(let _ = request; let result = #funcs::#wit_fn();)
-            } else {
-                let arg = if by_ref {
-                    quote!(&request)
-                } else {
-                    quote!(request)
-                };
-                let to = to_wit_fn(c.map, &m.input);
-                quote! {
-                    let request = super::#conv::#to(request)?;
-                    let result = #funcs::#wit_fn(#arg);
-                }
-            };
             let message = reply_from_wit(quote!(message));
             // Headers only: the trailers come at the stream's end.
             let merged = crate::reply_or_status(
@@ -484,6 +469,7 @@ pub(crate) fn client_method(
                 }))),
                 false,
             );
+            let body = crate::request_call(c.map, conv, funcs, ctx, m, merged);
             quote! {
                 #[doc = #doc]
                 pub async fn #name(
@@ -531,13 +517,7 @@ pub(crate) fn client_method(
                             self.trailers.take()
                         }
                     }
-                    let request = request.into_request();
-                    let started = __cofaas_begin(request.metadata());
-                    let request = request.into_inner();
-                    #call
-                    let #ctx::ResponseMetadata { headers, trailers } = #ctx::take_response_metadata();
-                    __cofaas_end(started)?;
-                    #merged
+                    #body
                 }
             }
         }

@@ -1275,8 +1275,7 @@ pub mod cofaas {
     }
 
     /// Reports a response's headers, and returns its message.
-    fn headers_of<R>(response: crate::Response<R>, report: Report) -> R {
-        let mut response = response;
+    pub fn headers_of<R>(mut response: crate::Response<R>, report: Report) -> R {
         let headers = std::mem::take(response.metadata_mut());
         if !headers.is_empty() {
             report(metadata_to_wit(&headers), Vec::new());
