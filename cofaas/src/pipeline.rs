@@ -590,24 +590,14 @@ fn compose_units(
     let mut wiring = Vec::new();
     let mut specs = Vec::new();
     let engine = cofaas_host::engine_config(false);
-    // A streaming edge is always fused: only a fused edge carries a
-    // stream resource from callee to caller yet.
-    let fuse = |service: &str| {
-        crate::units::has_streaming(map, service)
-            || match opts.link {
-                crate::units::LinkMode::Fused => true,
-                crate::units::LinkMode::Mediated => false,
-                crate::units::LinkMode::Auto => crate::units::fuse_by_cost(map, service),
-            }
-    };
-    crate::units::check_streaming_edges(manifest, map, &crate::units::plan_units(manifest, fuse))
-        .map_err(BuildError::Layout)?;
+    let plans = crate::units::plan_units(manifest, |s| crate::units::fuses(map, opts.link, s));
+    crate::units::check_streaming_edges(manifest, map, &plans).map_err(BuildError::Layout)?;
     let component = |f: &str| {
         built
             .get(f)
             .ok_or_else(|| BuildError::Layout(format!("no component for `{f}`")))
     };
-    for unit in crate::units::plan_units(manifest, fuse) {
+    for unit in plans {
         let path = units_dir.join(format!("{}.wasm", unit.name));
         let bytes = if let [only] = unit.functions.as_slice() {
             component(only)?.bytes.clone()

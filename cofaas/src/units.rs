@@ -63,6 +63,19 @@ pub fn fuse_by_cost(map: &proto2wit::Map, service: &str) -> bool {
     })
 }
 
+/// Whether a call through `service` (proto name) is fused under `link`:
+/// always for a service with streaming rpcs (only a fused edge carries a
+/// stream resource yet), else as `link` says, [`fuse_by_cost`] for
+/// [`LinkMode::Auto`].
+pub fn fuses(map: &proto2wit::Map, link: LinkMode, service: &str) -> bool {
+    has_streaming(map, service)
+        || match link {
+            LinkMode::Fused => true,
+            LinkMode::Mediated => false,
+            LinkMode::Auto => fuse_by_cost(map, service),
+        }
+}
+
 /// Whether service `service` (proto name) has a streaming rpc.
 pub fn has_streaming(map: &proto2wit::Map, service: &str) -> bool {
     map.services
@@ -378,6 +391,56 @@ mod tests {
         format!(
             "[functions.{name}]\npath = \"{name}\"\nlanguage = \"rust\"\nexports = [{exports}]\nimports = [{imports}]\n{extra}\n"
         )
+    }
+
+    /// The map of services `s.Flat` (unary) and `s.Stream` (one
+    /// server-streaming rpc).
+    fn streaming_map() -> proto2wit::Map {
+        let fds = proto2wit::compile_sources(&[(
+            "s.proto",
+            "syntax = \"proto3\"; package s; message M { string v = 1; }\n\
+             service Flat { rpc One(M) returns (M); }\n\
+             service Stream { rpc Many(M) returns (stream M); }",
+        )])
+        .unwrap();
+        proto2wit::generate(&fds, None, &Default::default())
+            .unwrap()
+            .map
+    }
+
+    #[test]
+    fn a_streaming_edge_is_fused_or_refused() {
+        let map = streaming_map();
+        // Even `--link mediated` fuses a streaming edge; a flat service
+        // with a string goes by the link mode.
+        assert!(fuses(&map, LinkMode::Mediated, "s.Stream"));
+        assert!(!fuses(&map, LinkMode::Mediated, "s.Flat"));
+        assert!(!fuses(&map, LinkMode::Auto, "s.Flat"));
+        let ok = manifest(
+            &[
+                f("a", "\"A\"", "\"s.Stream\"", "stateless = true"),
+                f("b", "\"s.Stream\"", "", "stateless = true"),
+            ]
+            .concat(),
+        );
+        let units = plan_units(&ok, |s| fuses(&map, LinkMode::Auto, s));
+        assert_eq!(check_streaming_edges(&ok, &map, &units), Ok(()));
+        // Into a stateful callee the call would be host-mediated.
+        let stateful = manifest(
+            &[
+                f("a", "\"A\"", "\"s.Stream\"", "stateless = true"),
+                f("b", "\"s.Stream\"", "", ""),
+            ]
+            .concat(),
+        );
+        let units = plan_units(&stateful, |s| fuses(&map, LinkMode::Auto, s));
+        let err = check_streaming_edges(&stateful, &map, &units).unwrap_err();
+        assert!(
+            err.starts_with(
+                "a calls `s.Stream` of b, which has streaming rpcs: such a call must be fused"
+            ) && err.contains("`b` is not stateless"),
+            "{err}"
+        );
     }
 
     #[test]
