@@ -1263,14 +1263,13 @@ pub mod cofaas {
 
     /// Polls `handler` on this instance's runtime until it completes or
     /// `enough()` holds; the runtime's other tasks and timers run meanwhile.
+    /// A pending handler is polled again when what it waits for (a timer, a
+    /// task, the next request) wakes it: no spinning.
     fn drive<R>(handler: &mut Handler<R>, enough: impl Fn() -> bool) -> Option<Result<crate::Response<R>, crate::Status>> {
         block_on(std::future::poll_fn(|cx| match handler.as_mut().poll(cx) {
             std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
             std::task::Poll::Pending if enough() => std::task::Poll::Ready(None),
-            std::task::Poll::Pending => {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
         }))
     }
 
