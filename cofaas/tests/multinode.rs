@@ -473,7 +473,10 @@ async fn shop_on_three_nodes_and_an_external_function() {
         "req-remote"
     );
 
-    // Bytes move only on the veths of the nodes an edge joins.
+    // Bytes move only on the veths of the nodes an edge joins. A gRPC call
+    // moves hundreds of bytes; a lone ARP or TCP ACK of an idle connection
+    // (tens of bytes) is not an edge.
+    let grew = |before: u64, after: u64| after.saturating_sub(before) > 200;
     let all = ["edge", "core", "store", "ads"];
     let snapshot = || all.map(veth_bytes);
     let before = snapshot();
@@ -485,7 +488,11 @@ async fn shop_on_three_nodes_and_an_external_function() {
     .await
     .unwrap();
     let after = snapshot();
-    let moved: Vec<bool> = before.iter().zip(&after).map(|(b, a)| a > b).collect();
+    let moved: Vec<bool> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| grew(*b, *a))
+        .collect();
     assert_eq!(
         moved,
         [true, false, true, false],
@@ -496,7 +503,11 @@ async fn shop_on_three_nodes_and_an_external_function() {
         .await
         .unwrap();
     let after = snapshot();
-    let moved: Vec<bool> = before.iter().zip(&after).map(|(b, a)| a > b).collect();
+    let moved: Vec<bool> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| grew(*b, *a))
+        .collect();
     assert_eq!(
         moved,
         [true, true, true, true],
