@@ -21,6 +21,10 @@ use wasmtime::{
     },
 };
 
+mod leased;
+
+pub use leased::EdgeStream;
+
 use crate::{
     HostConfig, HostError, Inbound, Metadata, ResponseMetadata, State,
     deployment::{Deployment, FunctionSpec, UnitSpec},
@@ -98,6 +102,9 @@ pub struct CallSite {
 
 /// One live instance with its own store: used by one request at a time.
 struct Slot<E> {
+    /// Unique among every instance the host made: a stream leased on a
+    /// stateful unit's instance knows the instance it lives in.
+    id: u64,
     store: Store<State>,
     instance: Instance,
     exports: E,
@@ -427,7 +434,9 @@ impl<E: Exports> Unit<E> {
         }
         let exports = E::load(&self.indices, &mut store, &instance).map_err(inst)?;
         self.live.fetch_add(1, Ordering::Relaxed);
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Ok(Slot {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             store,
             instance,
             exports,
@@ -1124,6 +1133,9 @@ trait Units: Send + Sync {
     ) -> Result<Option<ResponseMetadata>, Status>;
     /// [`HostConfig::default_timeout`].
     fn default_timeout(&self) -> Duration;
+    /// An instance of unit `unit` for a stream across a host-mediated
+    /// edge (taken on the lease's first call).
+    fn lease(self: Arc<Self>, unit: usize) -> Box<dyn leased::Lease>;
 }
 
 impl<E: Exports> Units for Inner<E> {
@@ -1144,6 +1156,10 @@ impl<E: Exports> Units for Inner<E> {
 
     fn default_timeout(&self) -> Duration {
         self.config.default_timeout
+    }
+
+    fn lease(self: Arc<Self>, unit: usize) -> Box<dyn leased::Lease> {
+        leased::lease(self, unit)
     }
 }
 
@@ -1249,6 +1265,23 @@ impl Edge {
         f: &mut InSlot<'_>,
     ) -> wasmtime::Result<Result<(), Status>> {
         let units = self.units()?;
+        self.run_with(caller, true, |deadline, rpc| {
+            units.run_in(self.callee, deadline, rpc, f)
+        })
+    }
+
+    /// Runs `exec` (a call into the callee) with the caller's deadline and
+    /// records the call. A call that `opens` an rpc takes the metadata the
+    /// caller set for it and hands back the callee's response metadata;
+    /// a later call on the rpc's stream carries none, and hands back only
+    /// what the callee set.
+    fn run_with(
+        &self,
+        caller: &mut StoreContextMut<'_, State>,
+        opens: bool,
+        exec: impl FnOnce(Instant, Rpc) -> Result<Option<ResponseMetadata>, Status>,
+    ) -> wasmtime::Result<Result<(), Status>> {
+        let units = self.units()?;
         let request = caller
             .data()
             .deadline
@@ -1261,7 +1294,11 @@ impl Edge {
         // callee's response metadata comes back for the caller to take.
         let rpc = Rpc {
             deadline: call,
-            metadata: std::mem::take(&mut caller.data_mut().request_metadata),
+            metadata: if opens {
+                std::mem::take(&mut caller.data_mut().request_metadata)
+            } else {
+                Metadata::default()
+            },
         };
         let span = tracing::debug_span!(
             "edge",
@@ -1271,10 +1308,14 @@ impl Edge {
         );
         let _span = span.enter();
         let started = Instant::now();
-        let outcome = units.run_in(self.callee, deadline, rpc, f);
+        let outcome = exec(deadline, rpc);
         let elapsed = started.elapsed();
         self.latency.observe(elapsed);
-        let outcome = outcome.map(|response| caller.data_mut().response_metadata = response);
+        let outcome = outcome.map(|response| {
+            if opens || response.is_some() {
+                caller.data_mut().response_metadata = response;
+            }
+        });
         match &outcome {
             Ok(()) => self.ok.observe(elapsed),
             Err(status) => {
@@ -1318,18 +1359,7 @@ impl Edge {
         let mut out = None;
         let id = self.id;
         let outcome = self.run(&mut caller, &mut |store, instance, cache| {
-            let cached = cache
-                .get(&id)
-                .and_then(|f| f.downcast_ref::<TypedFunc<P, R>>())
-                .copied();
-            let func = match cached {
-                Some(func) => func,
-                None => {
-                    let func = instance.get_typed_func::<P, R>(&mut *store, index)?;
-                    cache.insert(id, Box::new(func));
-                    func
-                }
-            };
+            let func = typed::<P, R>(id, index, store, instance, cache)?;
             let params = params
                 .take()
                 .ok_or_else(|| wasmtime::Error::msg("host-mediated call ran twice"))?;
@@ -1364,6 +1394,33 @@ impl Edge {
         match outcome {
             Ok(()) => Ok(()),
             Err(status) => status_into(&status, results, self),
+        }
+    }
+}
+
+/// The typed function `index` of `instance`, looked up once per instance
+/// and edge (`id`).
+fn typed<P, R>(
+    id: u64,
+    index: ComponentExportIndex,
+    store: &mut Store<State>,
+    instance: &Instance,
+    cache: &mut TypedCache,
+) -> wasmtime::Result<TypedFunc<P, R>>
+where
+    P: ComponentNamedList + Lower + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    let cached = cache
+        .get(&id)
+        .and_then(|f| f.downcast_ref::<TypedFunc<P, R>>())
+        .copied();
+    match cached {
+        Some(func) => Ok(func),
+        None => {
+            let func = instance.get_typed_func::<P, R>(&mut *store, index)?;
+            cache.insert(id, Box::new(func));
+            Ok(func)
         }
     }
 }

@@ -61,13 +61,14 @@ pub use deployment::{
     Capabilities, DEPLOYMENT_FILE, Deployment, DirGrant, FunctionSpec, RemoteSpec, UnitSpec,
 };
 pub use host::{
-    CallSite, EPOCH_TICK, Edge, EdgeFactory, Exports, Host, MemoryLimitExceeded, failure_status,
-    link_rpc_context,
+    CallSite, EPOCH_TICK, Edge, EdgeFactory, EdgeStream, Exports, Host, MemoryLimitExceeded,
+    failure_status, link_rpc_context,
 };
 pub use metadata::{Inbound, Metadata, ResponseMetadata, to_headers};
 pub use metrics::Metrics;
 pub use remote::{
-    CONNECT_TIMEOUT, PEERS_ENV, Peer, RemoteEdge, RemoteFactory, parse_peer, parse_peers,
+    CONNECT_TIMEOUT, PEERS_ENV, Peer, RemoteEdge, RemoteFactory, RemoteStream, parse_peer,
+    parse_peers,
 };
 pub use streams::{Backoff, Replies, ReplyStream, Request, Requests};
 pub use trace::{TraceParent, init_tracing, parse_traceparent};

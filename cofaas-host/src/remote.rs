@@ -35,6 +35,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod streams;
+
+pub use streams::RemoteStream;
+
 use prost::Message;
 use tonic::{
     Code, Status,
@@ -101,6 +105,8 @@ pub fn parse_peer(entry: &str) -> Result<(String, String), String> {
 pub struct Peer {
     url: String,
     endpoint: Endpoint,
+    /// The connection of streaming calls, on the host's runtime.
+    shared: std::sync::OnceLock<Channel>,
 }
 
 /// A blocking thread's own runtime for remote calls, and its connections
@@ -127,6 +133,7 @@ impl Peer {
         Ok(Self {
             url: url.to_string(),
             endpoint,
+            shared: std::sync::OnceLock::new(),
         })
     }
 

@@ -591,7 +591,6 @@ fn compose_units(
     let mut specs = Vec::new();
     let engine = cofaas_host::engine_config(false);
     let plans = crate::units::plan_units(manifest, |s| crate::units::fuses(map, opts.link, s));
-    crate::units::check_streaming_edges(manifest, map, &plans).map_err(BuildError::Layout)?;
     let component = |f: &str| {
         built
             .get(f)

@@ -64,16 +64,15 @@ pub fn fuse_by_cost(map: &proto2wit::Map, service: &str) -> bool {
 }
 
 /// Whether a call through `service` (proto name) is fused under `link`:
-/// always for a service with streaming rpcs (only a fused edge carries a
-/// stream resource yet), else as `link` says, [`fuse_by_cost`] for
-/// [`LinkMode::Auto`].
+/// as `link` says; under [`LinkMode::Auto`], always for a service with
+/// streaming rpcs (a mediated stream crosses the host once a message),
+/// else by [`fuse_by_cost`].
 pub fn fuses(map: &proto2wit::Map, link: LinkMode, service: &str) -> bool {
-    has_streaming(map, service)
-        || match link {
-            LinkMode::Fused => true,
-            LinkMode::Mediated => false,
-            LinkMode::Auto => fuse_by_cost(map, service),
-        }
+    match link {
+        LinkMode::Fused => true,
+        LinkMode::Mediated => false,
+        LinkMode::Auto => has_streaming(map, service) || fuse_by_cost(map, service),
+    }
 }
 
 /// Whether service `service` (proto name) has a streaming rpc.
@@ -81,47 +80,6 @@ pub fn has_streaming(map: &proto2wit::Map, service: &str) -> bool {
     map.services
         .get(service)
         .is_some_and(|s| s.methods.iter().any(|m| !m.is_unary()))
-}
-
-/// Every call through a service with streaming rpcs must be fused (only
-/// a fused edge carries a stream resource yet): the error names the first
-/// that is not, and why.
-pub fn check_streaming_edges(
-    manifest: &Manifest,
-    map: &proto2wit::Map,
-    units: &[UnitPlan],
-) -> Result<(), String> {
-    for e in edges(manifest, units) {
-        if e.mode == EdgeMode::Fused || !has_streaming(map, &e.service) {
-            continue;
-        }
-        let why = match e.mode {
-            EdgeMode::Remote => {
-                "they are on different nodes (or the callee is external)".to_string()
-            }
-            _ => {
-                let stateless =
-                    |name: &str| manifest.functions.get(name).is_some_and(|f| f.stateless);
-                if !stateless(&e.callee) {
-                    format!(
-                        "`{}` is not stateless (a single instance is reached through the host)",
-                        e.callee
-                    )
-                } else if !stateless(&e.caller) {
-                    format!("`{}` is not stateless", e.caller)
-                } else {
-                    "one of them has grants".to_string()
-                }
-            }
-        };
-        return Err(format!(
-            "{} calls `{}` of {}, which has streaming rpcs: such a call must be fused \
-             (composed into one unit), which it cannot be because {why}; streaming \
-             over host-mediated and remote edges is not supported yet",
-            e.caller, e.service, e.callee
-        ));
-    }
-    Ok(())
 }
 
 /// One planned unit.
@@ -409,37 +367,48 @@ mod tests {
     }
 
     #[test]
-    fn a_streaming_edge_is_fused_or_refused() {
+    fn a_streaming_edge_is_fused_mediated_or_remote() {
         let map = streaming_map();
-        // Even `--link mediated` fuses a streaming edge; a flat service
-        // with a string goes by the link mode.
-        assert!(fuses(&map, LinkMode::Mediated, "s.Stream"));
-        assert!(!fuses(&map, LinkMode::Mediated, "s.Flat"));
+        // `auto` fuses a streaming edge even with a string in its messages;
+        // `--link mediated` mediates it, as a flat service.
+        assert!(fuses(&map, LinkMode::Auto, "s.Stream"));
         assert!(!fuses(&map, LinkMode::Auto, "s.Flat"));
-        let ok = manifest(
-            &[
-                f("a", "\"A\"", "\"s.Stream\"", "stateless = true"),
-                f("b", "\"s.Stream\"", "", "stateless = true"),
-            ]
-            .concat(),
+        assert!(!fuses(&map, LinkMode::Mediated, "s.Stream"));
+        assert!(!fuses(&map, LinkMode::Mediated, "s.Flat"));
+        let mode = |extra_a: &str, extra_b: &str, link: LinkMode| {
+            let m = manifest(
+                &[
+                    f("a", "\"A\"", "\"s.Stream\"", extra_a),
+                    f("b", "\"s.Stream\"", "", extra_b),
+                ]
+                .concat(),
+            );
+            let units = plan_units(&m, |s| fuses(&map, link, s));
+            let modes: Vec<EdgeMode> = edges(&m, &units).iter().map(|e| e.mode).collect();
+            (units.len(), modes)
+        };
+        let stateless = "stateless = true";
+        assert_eq!(
+            mode(stateless, stateless, LinkMode::Auto),
+            (1, vec![EdgeMode::Fused])
         );
-        let units = plan_units(&ok, |s| fuses(&map, LinkMode::Auto, s));
-        assert_eq!(check_streaming_edges(&ok, &map, &units), Ok(()));
-        // Into a stateful callee the call would be host-mediated.
-        let stateful = manifest(
-            &[
-                f("a", "\"A\"", "\"s.Stream\"", "stateless = true"),
-                f("b", "\"s.Stream\"", "", ""),
-            ]
-            .concat(),
+        assert_eq!(
+            mode(stateless, stateless, LinkMode::Mediated),
+            (2, vec![EdgeMode::Mediated])
         );
-        let units = plan_units(&stateful, |s| fuses(&map, LinkMode::Auto, s));
-        let err = check_streaming_edges(&stateful, &map, &units).unwrap_err();
-        assert!(
-            err.starts_with(
-                "a calls `s.Stream` of b, which has streaming rpcs: such a call must be fused"
-            ) && err.contains("`b` is not stateless"),
-            "{err}"
+        // Into a stateful callee the call is host-mediated.
+        assert_eq!(
+            mode(stateless, "", LinkMode::Auto),
+            (2, vec![EdgeMode::Mediated])
+        );
+        // Across nodes it is remote.
+        assert_eq!(
+            mode(
+                "stateless = true\nnode = \"one\"",
+                "stateless = true\nnode = \"two\"",
+                LinkMode::Auto
+            ),
+            (2, vec![EdgeMode::Remote])
         );
     }
 

@@ -1,16 +1,22 @@
 //! Streaming rpcs (`examples/routeguide`), consolidated against native:
 //!
-//! * across a fused edge: the tour calls the guide with all four kinds of
-//!   rpc in one request, for a full run, a server stream that ends with an
-//!   error status after three messages, an empty stream, a stream the
-//!   caller drops after two messages, and empty client and bidi streams;
+//! * across a fused edge, a host-mediated one (`--link mediated`) and a
+//!   remote one (`cofaas-split.toml`, two hosts): the tour calls the guide with all four kinds of rpc in
+//!   one request, for a full run, a server stream that ends with an error
+//!   status after three messages, an empty stream, a stream the caller
+//!   drops after two messages, and empty client and bidi streams;
+//! * across a host-mediated edge into a stateful function (the ticker
+//!   fixture's sink): 1 GiB in 64 KiB messages with the host's memory
+//!   bounded, and a stream dropped after 10 messages stopping its producer;
 //! * served by the host to an outside tonic client: the guide's server,
 //!   client and bidi streams (an error after three messages, empty
 //!   streams, a chat in lockstep where each side waits for the other).
 
 mod common;
 
-use cofaas::units::LinkMode;
+use std::net::SocketAddr;
+
+use cofaas::units::{EdgeMode, LinkMode};
 use common::{descriptors, same, unary};
 use prost_reflect::DynamicMessage;
 
@@ -41,9 +47,46 @@ const NOTES: &str = "notes { location { latitude: 1 longitude: 1 } message: \"fi
 async fn streaming_rpcs_answer_as_natively() {
     let app = common::repo().join("examples/routeguide");
     let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
-    every_kind_crosses_a_fused_edge_as_natively(&both).await;
+    assert_eq!(units(&both), 1, "tour and guide fused");
+    every_kind_crosses_an_edge_as_natively(both.native.addr, both.host.addr).await;
     public_streaming_methods_answer_as_natively(&both).await;
     grpcurl_streams(&both);
+
+    // Across a host-mediated edge.
+    let mediated = common::both_ways(&app, LinkMode::Mediated, "mediated").await;
+    assert_eq!(units(&mediated), 2, "tour and guide apart");
+    every_kind_crosses_an_edge_as_natively(both.native.addr, mediated.host.addr).await;
+    drop(mediated);
+
+    // Across a remote edge: the tour's host calls the guide's.
+    let opts = common::build_options_at(&app.join("cofaas-split.toml"), LinkMode::Auto, "split");
+    let split = tokio::task::spawn_blocking(move || cofaas::pipeline::build(&opts).unwrap())
+        .await
+        .unwrap();
+    let modes: Vec<_> = split
+        .edges
+        .iter()
+        .map(|e| (e.caller.as_str(), e.callee.as_str(), e.mode))
+        .collect();
+    assert_eq!(modes, [("tour", "guide", EdgeMode::Remote)]);
+    let start = |node: &str, extra: Vec<String>| {
+        let (bin, deployment) = (split.host_bin.clone(), split.nodes[node].clone());
+        tokio::task::spawn_blocking(move || {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            cofaas::demo::start_host_with(&bin, &deployment, None, &extra, false).unwrap()
+        })
+    };
+    let back = start("back", vec![]).await.unwrap();
+    let peer = format!("routeguide.RouteGuide=http://{}", back.addr);
+    let front = start("front", vec!["--peer".into(), peer]).await.unwrap();
+    every_kind_crosses_an_edge_as_natively(both.native.addr, front.addr).await;
+}
+
+/// The units of the consolidated app.
+fn units(both: &common::BothWays) -> usize {
+    let text = std::fs::read_to_string(&both.deployment).unwrap();
+    let deployment: serde_json::Value = serde_json::from_str(&text).unwrap();
+    deployment["units"].as_array().unwrap().len()
 }
 
 /// grpcurl, as gRPC users stream: a server stream from the .proto gives
@@ -95,7 +138,7 @@ fn grpcurl_streams(both: &common::BothWays) {
     assert!(out.contains("\"status\": \"SERVING\""), "{out}{err}");
 }
 
-async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
+async fn every_kind_crosses_an_edge_as_natively(native: SocketAddr, consolidated: SocketAddr) {
     let pool = descriptors(
         "examples/routeguide/proto",
         &["route_guide.proto", "tour.proto"],
@@ -117,16 +160,16 @@ async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
     for text in &cases {
         let request = DynamicMessage::parse_text_format(ask.clone(), text).unwrap();
         let body = prost::Message::encode_to_vec(&request);
-        let native = unary(both.native.addr, RUN, body.clone()).await;
-        let consolidated = unary(both.host.addr, RUN, body).await;
-        let (native, consolidated) = match (native, consolidated) {
+        let from_native = unary(native, RUN, body.clone()).await;
+        let from_consolidated = unary(consolidated, RUN, body).await;
+        let (n_bytes, c_bytes) = match (from_native, from_consolidated) {
             (Ok(n), Ok(c)) => (n, c),
             other => panic!("{text}: both should answer: {other:?}"),
         };
-        let n = DynamicMessage::decode(report.clone(), &*native).unwrap();
-        let c = DynamicMessage::decode(report.clone(), &*consolidated).unwrap();
+        let n = DynamicMessage::decode(report.clone(), &*n_bytes).unwrap();
+        let c = DynamicMessage::decode(report.clone(), &*c_bytes).unwrap();
         same(&n, &c, text);
-        assert_eq!(native, consolidated, "{text}: same bytes");
+        assert_eq!(n_bytes, c_bytes, "{text}: same bytes");
     }
 
     // What the cases mean to test, on the native app's answers.
@@ -135,13 +178,13 @@ async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
         prost::Message::encode_to_vec(&request)
     };
     let decode = |bytes: Vec<u8>| DynamicMessage::decode(report.clone(), &*bytes).unwrap();
-    let full = decode(unary(both.host.addr, RUN, run(&cases[0])).await.unwrap());
+    let full = decode(unary(consolidated, RUN, run(&cases[0])).await.unwrap());
     let listed = full.get_field_by_name("listed").unwrap();
     assert_eq!(listed.as_list().unwrap().len(), 100, "every feature listed");
     let chat = full.get_field_by_name("chat").unwrap();
     // first, second, (first) third, fourth, (first, third) fifth, (second) sixth.
     assert_eq!(chat.as_list().unwrap().len(), 4);
-    let capped = decode(unary(both.host.addr, RUN, run(&cases[1])).await.unwrap());
+    let capped = decode(unary(consolidated, RUN, run(&cases[1])).await.unwrap());
     assert_eq!(
         capped
             .get_field_by_name("listed")
@@ -157,7 +200,7 @@ async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
         end.get_field_by_name("code").unwrap().as_i32(),
         Some(tonic::Code::ResourceExhausted as i32)
     );
-    let empty = decode(unary(both.host.addr, RUN, run(&cases[2])).await.unwrap());
+    let empty = decode(unary(consolidated, RUN, run(&cases[2])).await.unwrap());
     assert!(
         empty
             .get_field_by_name("listed")
@@ -176,7 +219,7 @@ async fn every_kind_crosses_a_fused_edge_as_natively(both: &common::BothWays) {
             .as_i32(),
         Some(0)
     );
-    let dropped = decode(unary(both.host.addr, RUN, run(&cases[3])).await.unwrap());
+    let dropped = decode(unary(consolidated, RUN, run(&cases[3])).await.unwrap());
     assert_eq!(
         dropped
             .get_field_by_name("listed")
@@ -381,7 +424,8 @@ async fn public_streaming_methods_answer_as_natively(both: &common::BothWays) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_stream_stops_its_producer_and_heartbeats_flow() {
     let app = common::repo().join("cofaas/tests/fixtures/ticker");
-    let both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
+    let mut both = common::both_ways(&app, LinkMode::Auto, "cofaas").await;
+    assert_eq!(units(&both), 2, "the stateful ticker stands alone");
     let pool = descriptors("cofaas/tests/fixtures/ticker/proto", &["tick.proto"]);
     let stats_reply = pool.get_message_by_name("tick.StatsReply").unwrap();
     let stats = |addr| {
@@ -399,7 +443,7 @@ async fn a_dropped_stream_stops_its_producer_and_heartbeats_flow() {
     };
     let mut echoes = Vec::new();
     for (name, addr) in [
-        ("native", both.native.addr),
+        ("native", both.native.addrs["ticker"]),
         ("consolidated", both.host.addr),
     ] {
         let mut grpc = grpc(addr).await;
@@ -484,6 +528,106 @@ async fn a_dropped_stream_stops_its_producer_and_heartbeats_flow() {
         })
         .count();
     assert_eq!(beats, 5);
+
+    // The sink reads the ticker's streams across a host-mediated edge.
+    let drain_reply = pool.get_message_by_name("tick.DrainReply").unwrap();
+    let drain = |addr, text: &'static str| {
+        let (pool, drain_reply) = (pool.clone(), drain_reply.clone());
+        async move {
+            let request = encode(&pool, "tick.DrainRequest", text);
+            let reply = unary(addr, "/tick.Sink/Drain", request).await.unwrap();
+            let decoded = DynamicMessage::decode(drain_reply, &*reply).unwrap();
+            let field = |name: &str| decoded.get_field_by_name(name).unwrap().as_u64().unwrap();
+            (
+                reply,
+                (field("chunks"), field("bytes"), field("out_of_order")),
+            )
+        }
+    };
+    let host_pid = both.host.process().id();
+    let mut replies = Vec::new();
+    for (name, sink, ticker) in [
+        (
+            "native",
+            both.native.addrs["sink"],
+            both.native.addrs["ticker"],
+        ),
+        ("consolidated", both.host.addr, both.host.addr),
+    ] {
+        // Cancellation: the sink stops after 10 of 1 000 000 chunks.
+        let (before, _, cancelled) = stats(ticker).await;
+        let (_, taken) = drain(sink, "count { n: 1000000 size: 1024 } take: 10").await;
+        assert_eq!(taken, (10, 10 * 1024, 0), "{name}");
+        let dropped = std::time::Instant::now();
+        loop {
+            let (produced, running, now_cancelled) = stats(ticker).await;
+            if running == 0 {
+                assert_eq!(
+                    now_cancelled,
+                    cancelled + 1,
+                    "{name}: the producer saw the drop"
+                );
+                assert!(
+                    produced - before < 1000,
+                    "{name}: {} produced",
+                    produced - before
+                );
+                break;
+            }
+            assert!(
+                dropped.elapsed() < std::time::Duration::from_millis(100),
+                "{name}: the producer still runs {:?} after the drop",
+                dropped.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+
+        // Backpressure: 1 GiB in 64 KiB chunks, the host's memory
+        // sampled meanwhile.
+        let idle = rss(host_pid);
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let sampling = sampling.clone();
+            std::thread::spawn(move || {
+                let mut peak = 0;
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) && peak != u64::MAX {
+                    let now = rss(host_pid);
+                    peak = if now == 0 { u64::MAX } else { peak.max(now) };
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                peak
+            })
+        };
+        let (reply, drained) = drain(sink, "count { n: 16384 size: 65536 }").await;
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let peak = sampler.join().unwrap();
+        assert_eq!(drained, (16384, 1 << 30, 0), "{name}: 1 GiB, in order");
+        if name == "consolidated" {
+            assert!(
+                peak.saturating_sub(idle) < 64 << 20,
+                "the host grew from {} MiB idle to {} MiB streaming 1 GiB",
+                idle >> 20,
+                peak >> 20
+            );
+            eprintln!(
+                "host RSS: {} MiB idle, {} MiB at most streaming 1 GiB across a mediated edge",
+                idle >> 20,
+                peak >> 20
+            );
+        }
+        replies.push(reply);
+    }
+    assert_eq!(replies[0], replies[1], "the same drain replies");
+}
+
+/// The resident set of process `pid`, in bytes (0 once it is gone).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib << 10)
 }
 
 /// The stream's next message, within 10 s.

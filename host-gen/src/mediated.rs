@@ -48,6 +48,154 @@ fn field_type(label: &Label, ty: &ValueType) -> TokenStream {
     }
 }
 
+/// The Rust type of rpc `m`'s reply in WIT: its mirror, or `()` for an
+/// empty message.
+fn output_type(m: &proto2wit::MethodMap) -> TokenStream {
+    if m.output_empty {
+        quote!(())
+    } else {
+        let t = type_ident(&m.output);
+        quote!(#t)
+    }
+}
+
+/// The registration of streaming rpc `m`'s functions and resource as
+/// host-mediated calls on a leased instance of the callee
+/// (`cofaas_host::EdgeStream`), and the mirror of its poll variant (bidi).
+fn stream_funcs(interface: &str, m: &proto2wit::MethodMap) -> (TokenStream, Option<TokenStream>) {
+    let wit = &m.wit_name;
+    let res = m.resource.as_deref().unwrap_or_default();
+    let marker = type_ident(&format!("resource.{res}"));
+    let output = output_type(m);
+    let handle = quote!(wasmtime::component::Resource<cofaas_host::EdgeStream<#marker>>);
+    let any = quote!(wasmtime::component::ResourceAny);
+    let resource = quote! {
+        instance.resource(
+            #res,
+            wasmtime::component::ResourceType::host::<cofaas_host::EdgeStream<#marker>>(),
+            cofaas_host::EdgeStream::<#marker>::drop_rep,
+        )?;
+    };
+    let method = |name: &str| format!("[method]{res}.{name}");
+    // `send(message) -> bool` of client and bidi calls.
+    let send = {
+        let name = method("send");
+        if m.input_empty {
+            quote! {
+                let edge = edges.edge(#name);
+                instance.func_wrap(#name, move |store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    edge.stream_call::<#marker, (#any,), (bool,)>(store, &this, |r| (r,), |_| (false,))
+                })?;
+            }
+        } else {
+            let input = type_ident(&m.input);
+            quote! {
+                let edge = edges.edge(#name);
+                instance.func_wrap(#name, move |store: wasmtime::StoreContextMut<'_, State>, (this, message): (#handle, #input)| {
+                    edge.stream_call::<#marker, (#any, #input), (bool,)>(store, &this, |r| (r, message), |_| (false,))
+                })?;
+            }
+        }
+    };
+    let open_call = quote! {
+        let edge = edges.edge(#wit);
+        instance.func_wrap(#wit, move |store: wasmtime::StoreContextMut<'_, State>, (): ()| {
+            edge.open_call::<#marker, ()>(store, ())
+        })?;
+    };
+    let mut poll_type = None;
+    let linked = match m.streaming {
+        proto2wit::Streaming::Server => {
+            let open = if m.input_empty {
+                quote! {
+                    instance.func_wrap(#wit, move |store: wasmtime::StoreContextMut<'_, State>, (): ()| {
+                        edge.open_stream::<#marker, (), RpcStatus>(store, (), |s| RpcStatus::from(s))
+                    })?;
+                }
+            } else {
+                let input = type_ident(&m.input);
+                quote! {
+                    instance.func_wrap(#wit, move |store: wasmtime::StoreContextMut<'_, State>, (request,): (#input,)| {
+                        edge.open_stream::<#marker, (#input,), RpcStatus>(store, (request,), |s| RpcStatus::from(s))
+                    })?;
+                }
+            };
+            let next = method("next");
+            quote! {
+                #resource
+                let edge = edges.edge(#wit);
+                #open
+                let edge = edges.edge(#next);
+                instance.func_wrap(#next, move |store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    edge.stream_call::<#marker, (#any,), (Option<Result<#output, RpcStatus>>,)>(
+                        store, &this, |r| (r,), |s| (Some(Err(RpcStatus::from(s))),),
+                    )
+                })?;
+            }
+        }
+        proto2wit::Streaming::Client => {
+            let finish = format!("[static]{res}.finish");
+            quote! {
+                #resource
+                #open_call
+                #send
+                let edge = edges.edge(#finish);
+                instance.func_wrap(#finish, move |store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    edge.stream_finish::<#marker, (#any,), (Result<#output, RpcStatus>,)>(
+                        store, this, |r| (r,), |s| (Err(RpcStatus::from(s)),),
+                    )
+                })?;
+            }
+        }
+        _ => {
+            let poll_wit = m.poll.as_deref().unwrap_or_default();
+            let poll = type_ident(&format!("poll.{interface}.{poll_wit}"));
+            let message = if m.output_empty {
+                quote!(
+                    #[component(name = "message")]
+                    Message
+                )
+            } else {
+                quote!(#[component(name = "message")] Message(#output))
+            };
+            poll_type = Some(quote! {
+                #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower)]
+                #[component(variant)]
+                pub enum #poll {
+                    #message,
+                    #[component(name = "pending")] Pending,
+                    #[component(name = "end")] End(Result<(), RpcStatus>),
+                }
+            });
+            let close = method("close-send");
+            let poll_next = method("poll-next");
+            quote! {
+                #resource
+                #open_call
+                #send
+                let edge = edges.edge(#close);
+                instance.func_wrap(#close, move |store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    edge.stream_call::<#marker, (#any,), ()>(store, &this, |r| (r,), |_| ())
+                })?;
+                let edge = edges.edge(#poll_next);
+                instance.func_wrap(#poll_next, move |store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    edge.stream_call::<#marker, (#any,), (#poll,)>(
+                        store, &this, |r| (r,), |s| (#poll::End(Err(RpcStatus::from(s))),),
+                    )
+                })?;
+            }
+        }
+    };
+    (
+        quote! {
+            /// The resource's marker (`cofaas_host::EdgeStream`).
+            pub enum #marker {}
+            #linked
+        },
+        poll_type,
+    )
+}
+
 /// The `mediated` module of the generated host.
 pub(crate) fn module(map: &Map) -> TokenStream {
     let mut types = Vec::new();
@@ -136,25 +284,14 @@ pub(crate) fn module(map: &Map) -> TokenStream {
     let mut arms = Vec::new();
     for service in map.services.values() {
         let interface = map.interface_path(service);
-        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
-            let message = format!(
-                "`{}.{}` is a {}, which a host-mediated edge does not carry yet \
-                 (`cofaas build` fuses streaming edges between stateless functions)",
-                service.proto_name,
-                m.proto_name,
-                m.streaming.describe()
-            );
-            arms.push(quote!(#interface => Err(wasmtime::Error::msg(#message)),));
-            continue;
-        }
         let funcs = service.methods.iter().map(|m| {
             let wit = &m.wit_name;
-            let output = if m.output_empty {
-                quote!(())
-            } else {
-                let t = type_ident(&m.output);
-                quote!(#t)
-            };
+            if !m.is_unary() {
+                let (linked, poll) = stream_funcs(&interface, m);
+                types.extend(poll);
+                return linked;
+            }
+            let output = output_type(m);
             let result = quote!((Result<#output, RpcStatus>,));
             if m.input_empty {
                 quote! {
@@ -173,6 +310,7 @@ pub(crate) fn module(map: &Map) -> TokenStream {
                 }
             }
         });
+        let funcs = funcs.collect::<Vec<_>>();
         arms.push(quote! {
             #interface => {
                 let mut instance = linker.instance(interface)?;

@@ -5,7 +5,7 @@
 //! prost reply back, by the same conversions the public handlers use.
 
 use proc_macro2::TokenStream;
-use proto2wit::Map;
+use proto2wit::{Map, MethodMap, ServiceMap, Streaming};
 use quote::{format_ident, quote};
 
 use crate::{Error, host_conversions, import_module, pb_path};
@@ -16,17 +16,6 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
     let mut convs = Vec::new();
     let mut arms = Vec::new();
     for service in map.services.values() {
-        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
-            let interface = map.interface_path(service);
-            let message = format!(
-                "`{}.{}` is a {}, which a remote edge does not carry yet",
-                service.proto_name,
-                m.proto_name,
-                m.streaming.describe()
-            );
-            arms.push(quote!(#interface => Err(wasmtime::Error::msg(#message)),));
-            continue;
-        }
         let conv = format_ident!(
             "__cofaas_remote_{}",
             grpc_shim_gen::rust_names::tonic_snake(&service.name)
@@ -58,6 +47,16 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
             let path = format!("/{}/{}", service.proto_name, m.proto_name);
             let pb_in = pb_path(map, &m.input);
             let pb_out = pb_path(map, &m.output);
+            if !m.is_unary() {
+                let io = Io {
+                    conv: &conv,
+                    pb_in: &pb_in,
+                    pb_out: &pb_out,
+                    path: &path,
+                };
+                funcs.push(stream_funcs(map, service, m, &io));
+                continue;
+            }
             let (params, request) = if m.input_empty {
                 (quote!((): ()), quote!(<#pb_in>::default()))
             } else {
@@ -125,6 +124,169 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
             }
         }
     })
+}
+
+/// What the registration of one streaming rpc needs.
+struct Io<'a> {
+    conv: &'a proc_macro2::Ident,
+    pb_in: &'a TokenStream,
+    pb_out: &'a TokenStream,
+    path: &'a str,
+}
+
+/// The registration of streaming rpc `m`'s function and resource as a
+/// streaming call to the peer (`cofaas_host::RemoteStream`).
+fn stream_funcs(map: &Map, service: &ServiceMap, m: &MethodMap, io: &Io) -> TokenStream {
+    let Io {
+        conv,
+        pb_in,
+        pb_out,
+        path,
+    } = io;
+    let wit = &m.wit_name;
+    let res = m.resource.as_deref().unwrap_or_default();
+    let stream = quote!(cofaas_host::RemoteStream<#pb_in, #pb_out>);
+    let handle = quote!(wasmtime::component::Resource<#stream>);
+    let method = |name: &str| format!("[method]{res}.{name}");
+    // A prost reply as its WIT value, or the status it fails with.
+    let reply = if m.output_empty {
+        quote!(|reply: #pb_out| {
+            let _ = reply;
+            Ok::<(), cofaas_host::tonic::Status>(())
+        })
+    } else {
+        let to = grpc_shim_gen::to_wit_fn(map, &m.output);
+        quote!(crate::#conv::#to)
+    };
+    let resource = quote! {
+        instance.resource(
+            #res,
+            wasmtime::component::ResourceType::host::<#stream>(),
+            cofaas_host::RemoteStream::<#pb_in, #pb_out>::drop_rep,
+        )?;
+    };
+    let open_call = |bidi: bool| {
+        quote! {
+            let edge = remote.edge(#wit, #path);
+            instance.func_wrap(#wit, move |mut store: wasmtime::StoreContextMut<'_, State>, (): ()| {
+                Ok((edge.open_call::<#pb_in, #pb_out>(store.as_context_mut(), #bidi)?,))
+            })?;
+        }
+    };
+    let send = {
+        let name = method("send");
+        if m.input_empty {
+            quote! {
+                let edge = remote.edge(#name, #path);
+                instance.func_wrap(#name, move |mut store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                    Ok((edge.send::<#pb_in, #pb_out>(store.as_context_mut(), &this, <#pb_in>::default()),))
+                })?;
+            }
+        } else {
+            let input = wit_type(map, &m.input);
+            let from = grpc_shim_gen::from_wit_fn(map, &m.input);
+            quote! {
+                let edge = remote.edge(#name, #path);
+                instance.func_wrap(#name, move |mut store: wasmtime::StoreContextMut<'_, State>, (this, message): (#handle, #input)| {
+                    let sent = match crate::#conv::#from(message) {
+                        Ok(message) => edge.send::<#pb_in, #pb_out>(store.as_context_mut(), &this, message),
+                        Err(_) => false,
+                    };
+                    Ok((sent,))
+                })?;
+            }
+        }
+    };
+    match m.streaming {
+        Streaming::Server => {
+            let (params, request) = if m.input_empty {
+                (quote!((): ()), quote!(<#pb_in>::default()))
+            } else {
+                let input = wit_type(map, &m.input);
+                let from = grpc_shim_gen::from_wit_fn(map, &m.input);
+                (
+                    quote!((request,): (#input,)),
+                    quote!(crate::#conv::#from(request)?),
+                )
+            };
+            let next = method("next");
+            quote! {
+                {
+                    #resource
+                    let edge = remote.edge(#wit, #path);
+                    instance.func_wrap(#wit, move |mut store: wasmtime::StoreContextMut<'_, State>, #params| {
+                        let result = (|| {
+                            let request = #request;
+                            edge.open_server::<#pb_in, #pb_out>(store.as_context_mut(), request)
+                        })();
+                        Ok((result.map_err(crate::#conv::status_to_wit),))
+                    })?;
+                    let edge = remote.edge(#next, #path);
+                    instance.func_wrap(#next, move |mut store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                        let item = edge.next::<#pb_in, #pb_out>(store.as_context_mut(), &this);
+                        Ok((item.map(|r| r.and_then(#reply).map_err(crate::#conv::status_to_wit)),))
+                    })?;
+                }
+            }
+        }
+        Streaming::Client => {
+            let finish = format!("[static]{res}.finish");
+            let open = open_call(false);
+            quote! {
+                {
+                    #resource
+                    #open
+                    #send
+                    let edge = remote.edge(#finish, #path);
+                    instance.func_wrap(#finish, move |mut store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                        let result = edge.finish::<#pb_in, #pb_out>(store.as_context_mut(), this).and_then(#reply);
+                        Ok((result.map_err(crate::#conv::status_to_wit),))
+                    })?;
+                }
+            }
+        }
+        _ => {
+            let poll = import_module(map, service);
+            let variant = grpc_shim_gen::rust_names::ident(&grpc_shim_gen::rust_names::wit_camel(
+                m.poll.as_deref().unwrap_or_default(),
+            ));
+            let message = if m.output_empty {
+                quote!(match (#reply)(reply) {
+                    Ok(()) => #poll::#variant::Message,
+                    Err(status) => #poll::#variant::End(Err(crate::#conv::status_to_wit(status))),
+                })
+            } else {
+                quote!(match (#reply)(reply) {
+                    Ok(message) => #poll::#variant::Message(message),
+                    Err(status) => #poll::#variant::End(Err(crate::#conv::status_to_wit(status))),
+                })
+            };
+            let (close, poll_next) = (method("close-send"), method("poll-next"));
+            let open = open_call(true);
+            quote! {
+                {
+                    #resource
+                    #open
+                    #send
+                    let edge = remote.edge(#close, #path);
+                    instance.func_wrap(#close, move |mut store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                        edge.close_send::<#pb_in, #pb_out>(store.as_context_mut(), &this);
+                        Ok(())
+                    })?;
+                    let edge = remote.edge(#poll_next, #path);
+                    instance.func_wrap(#poll_next, move |mut store: wasmtime::StoreContextMut<'_, State>, (this,): (#handle,)| {
+                        let polled = match edge.poll_next::<#pb_in, #pb_out>(store.as_context_mut(), &this) {
+                            Ok(Some(reply)) => #message,
+                            Ok(None) => #poll::#variant::Pending,
+                            Err(None) => #poll::#variant::End(Ok(())),
+                            Err(Some(status)) => #poll::#variant::End(Err(crate::#conv::status_to_wit(status))),
+                        };
+                        Ok((polled,))
+                    })?;
+                }
+            }
+        }
+    }
 }
 
 /// The import-side bindings type of message `full`.

@@ -193,6 +193,8 @@ pub struct BothWays {
     pub native: cofaas::ghz::NativeApp,
     /// The consolidated host.
     pub host: cofaas::demo::Consolidated,
+    /// The consolidated host's `deployment.json`.
+    pub deployment: PathBuf,
 }
 
 /// Builds and starts the app in `app_dir` natively and consolidated (with
@@ -209,14 +211,20 @@ pub async fn both_ways(app_dir: &Path, link: LinkMode, out: &str) -> BothWays {
     .await
     .unwrap();
     let opts = build_options_at(app_dir, link, out);
-    let host = tokio::task::spawn_blocking(move || {
+    let (host, deployment) = tokio::task::spawn_blocking(move || {
         let artifacts = cofaas::pipeline::build(&opts).unwrap();
-        cofaas::demo::start_host(&artifacts, None, &[], false).unwrap()
+        let host = cofaas::demo::start_host(&artifacts, None, &[], false).unwrap();
+        (host, artifacts.deployment)
     })
     .await
     .unwrap();
     assert_eq!(before, hash_tree(app_dir), "the build modified the app");
-    BothWays { bins, native, host }
+    BothWays {
+        bins,
+        native,
+        host,
+        deployment,
+    }
 }
 
 /// The app's entries of `map` (`x-` and `-bin` keys, not the transport's
