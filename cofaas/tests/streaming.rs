@@ -534,8 +534,13 @@ async fn a_dropped_stream_stops_its_producer_and_heartbeats_flow() {
     let drain = |addr, text: &'static str| {
         let (pool, drain_reply) = (pool.clone(), drain_reply.clone());
         async move {
-            let request = encode(&pool, "tick.DrainRequest", text);
-            let reply = unary(addr, "/tick.Sink/Drain", request).await.unwrap();
+            // 1 GiB takes its time through an unoptimised (test) host.
+            let mut request = tonic::Request::new(encode(&pool, "tick.DrainRequest", text));
+            request.set_timeout(std::time::Duration::from_secs(300));
+            let reply = common::unary_request(addr, "/tick.Sink/Drain", request)
+                .await
+                .unwrap()
+                .into_inner();
             let decoded = DynamicMessage::decode(drain_reply, &*reply).unwrap();
             let field = |name: &str| decoded.get_field_by_name(name).unwrap().as_u64().unwrap();
             (

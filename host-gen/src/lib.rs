@@ -101,11 +101,6 @@ opt-level = 2
 opt-level = 2
 [profile.dev.package.wasmtime-internal-cranelift]
 opt-level = 2
-# The runtime's list lifting and lowering loop per element unoptimised
-# (a 64 KiB message across a host-mediated edge took 1.7 ms): optimise
-# the runtime crate too.
-[profile.dev.package.wasmtime]
-opt-level = 2
 
 [profile.release]
 debug = false

@@ -4,7 +4,8 @@
 //! recursive messages (prost's `Box`es, encoded back-edges), empty messages
 //! (one-case WIT enums), wrappers in every position and as rpc types, other
 //! well-known types as ordinary messages (`prost_types::Api`), and two
-//! packages' `Value`s behind aliased `use`s.
+//! packages' `Value`s behind aliased `use`s; and streaming rpcs of every
+//! kind.
 
 use std::path::Path;
 
@@ -74,6 +75,19 @@ fn two_packages_values_host_compiles() {
         "s.proto",
         "s.Names",
         "to_wit_google_protobuf_value",
+        false,
+    );
+}
+
+#[test]
+fn streaming_host_compiles() {
+    // Every kind, with and without empty requests and replies, served and
+    // called over host-mediated and remote edges.
+    compiles(
+        "streaming",
+        "route.proto",
+        "routeguide.RouteGuide",
+        "cofaas_host::RemoteStream",
         false,
     );
 }
