@@ -77,7 +77,7 @@ type Reply<Resp> = Result<(Resp, MetadataMap, MetadataMap), Status>;
 
 enum Call<Req, Resp> {
     /// A server stream's replies.
-    Server(tonic::Streaming<Resp>),
+    Server(Box<tonic::Streaming<Resp>>),
     /// A client stream: its requests, and the call waiting for its reply.
     Client {
         requests: Option<mpsc::Sender<Req>>,
@@ -221,12 +221,12 @@ impl RemoteEdge {
             headers: from_map(&headers, reserved),
             trailers: Vec::new(),
         });
-        let stream = self.stream(Some(handle), deadline, Call::Server(stream));
-        Ok(caller
+        let stream = self.stream(Some(handle), deadline, Call::Server(Box::new(stream)));
+        caller
             .data_mut()
             .table
             .push(stream)
-            .map_err(|e| Status::internal(e.to_string()))?)
+            .map_err(|e| Status::internal(e.to_string()))
     }
 
     /// A server stream's next reply: `None` at its end (its trailers then
