@@ -1355,17 +1355,11 @@ impl Edge {
             Ok(index) => index,
             Err(status) => return Ok(on_error(&status)),
         };
-        let mut params = Some(params);
-        let mut out = None;
-        let id = self.id;
-        let outcome = self.run(&mut caller, &mut |store, instance, cache| {
-            let func = typed::<P, R>(id, index, store, instance, cache)?;
-            let params = params
-                .take()
-                .ok_or_else(|| wasmtime::Error::msg("host-mediated call ran twice"))?;
-            out = Some(func.call(&mut *store, params)?);
-            Ok(())
-        })?;
+        let (mut params, mut out) = (Some(params), None);
+        let outcome = self.run(
+            &mut caller,
+            &mut typed_call(self.id, index, &mut params, &mut out),
+        )?;
         match (outcome, out) {
             (Ok(()), Some(r)) => Ok(r),
             (Err(status), _) => Ok(on_error(&status)),
@@ -1422,6 +1416,29 @@ where
             cache.insert(id, Box::new(func));
             Ok(func)
         }
+    }
+}
+
+/// What a typed host-mediated call runs on the callee's instance: its
+/// function `index` (see [`typed`]) called with `params`, taken once, the
+/// results put in `out`.
+fn typed_call<'a, P, R>(
+    id: u64,
+    index: ComponentExportIndex,
+    params: &'a mut Option<P>,
+    out: &'a mut Option<R>,
+) -> impl FnMut(&mut Store<State>, &Instance, &mut TypedCache) -> wasmtime::Result<()> + 'a
+where
+    P: ComponentNamedList + Lower + Send + Sync + 'static,
+    R: ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    move |store, instance, cache| {
+        let func = typed::<P, R>(id, index, store, instance, cache)?;
+        let params = params
+            .take()
+            .ok_or_else(|| wasmtime::Error::msg("host-mediated call ran twice"))?;
+        *out = Some(func.call(&mut *store, params)?);
+        Ok(())
     }
 }
 

@@ -243,28 +243,9 @@ impl RemoteEdge {
         Req: Message + Send + 'static,
         Resp: Message + Default + Send + 'static,
     {
-        let now = Instant::now();
-        let data = caller.data_mut();
-        let request_deadline = data.deadline;
-        let deadline = match (request_deadline, data.call_deadline) {
-            (Some(d), Some(c)) => d.min(c),
-            (d, c) => d.or(c).unwrap_or(now + self.default_timeout),
-        };
-        let metadata = std::mem::take(&mut data.request_metadata);
-        let timeout = deadline.saturating_duration_since(now);
-        if timeout.is_zero() {
-            return Err(Status::deadline_exceeded(format!(
-                "deadline exceeded before `{}` was called on {}",
-                self.path,
-                self.peer.url()
-            )));
-        }
+        let request_deadline = caller.data().deadline;
         self.count_bytes(request.encoded_len());
-        let mut grpc_request = tonic::Request::new(request);
-        *grpc_request.metadata_mut() = MetadataMap::from_headers(to_headers(metadata));
-        // tonic refuses timeouts beyond `grpc-timeout`'s range (8 digits
-        // of hours); a longer one means no deadline in practice.
-        grpc_request.set_timeout(timeout.min(MAX_GRPC_TIMEOUT));
+        let (deadline, timeout, grpc_request) = self.start(caller.data_mut(), request)?;
 
         let path = self.path.clone();
         let url = self.peer.url().to_string();
@@ -341,6 +322,36 @@ impl RemoteEdge {
     }
 
     /// Counts `n` bytes of messages on this edge.
+    /// What a call starts from: its deadline (the caller's request's, or
+    /// the call's own if sooner), the time left, and the gRPC request
+    /// carrying `message`, the metadata the caller set, and that time.
+    fn start<T>(
+        &self,
+        data: &mut State,
+        message: T,
+    ) -> Result<(Instant, Duration, tonic::Request<T>), Status> {
+        let now = Instant::now();
+        let deadline = match (data.deadline, data.call_deadline) {
+            (Some(d), Some(c)) => d.min(c),
+            (d, c) => d.or(c).unwrap_or(now + self.default_timeout),
+        };
+        let timeout = deadline.saturating_duration_since(now);
+        if timeout.is_zero() {
+            return Err(Status::deadline_exceeded(format!(
+                "deadline exceeded before `{}` was called on {}",
+                self.path,
+                self.peer.url()
+            )));
+        }
+        let metadata = std::mem::take(&mut data.request_metadata);
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = MetadataMap::from_headers(to_headers(metadata));
+        // tonic refuses timeouts beyond `grpc-timeout`'s range (8 digits
+        // of hours); a longer one means no deadline in practice.
+        request.set_timeout(timeout.min(MAX_GRPC_TIMEOUT));
+        Ok((deadline, timeout, request))
+    }
+
     fn count_bytes(&self, n: usize) {
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
     }

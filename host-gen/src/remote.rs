@@ -57,16 +57,7 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
                 funcs.push(stream_funcs(map, service, m, &io));
                 continue;
             }
-            let (params, request) = if m.input_empty {
-                (quote!((): ()), quote!(<#pb_in>::default()))
-            } else {
-                let input = wit_type(map, &m.input);
-                let from = grpc_shim_gen::from_wit_fn(map, &m.input);
-                (
-                    quote!((request,): (#input,)),
-                    quote!(crate::#conv::#from(request)?),
-                )
-            };
+            let (params, request) = request_params(map, m, &conv, &pb_in);
             let reply = if m.output_empty {
                 quote!({
                     let _ = reply;
@@ -124,6 +115,26 @@ pub(crate) fn module(map: &Map) -> Result<TokenStream, Error> {
             }
         }
     })
+}
+
+/// The parameters of rpc `m`'s WIT function, and its request as the prost
+/// message (`?` on a failed conversion).
+fn request_params(
+    map: &Map,
+    m: &MethodMap,
+    conv: &proc_macro2::Ident,
+    pb_in: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    if m.input_empty {
+        (quote!((): ()), quote!(<#pb_in>::default()))
+    } else {
+        let input = wit_type(map, &m.input);
+        let from = grpc_shim_gen::from_wit_fn(map, &m.input);
+        (
+            quote!((request,): (#input,)),
+            quote!(crate::#conv::#from(request)?),
+        )
+    }
 }
 
 /// What the registration of one streaming rpc needs.
@@ -199,16 +210,7 @@ fn stream_funcs(map: &Map, service: &ServiceMap, m: &MethodMap, io: &Io) -> Toke
     };
     match m.streaming {
         Streaming::Server => {
-            let (params, request) = if m.input_empty {
-                (quote!((): ()), quote!(<#pb_in>::default()))
-            } else {
-                let input = wit_type(map, &m.input);
-                let from = grpc_shim_gen::from_wit_fn(map, &m.input);
-                (
-                    quote!((request,): (#input,)),
-                    quote!(crate::#conv::#from(request)?),
-                )
-            };
+            let (params, request) = request_params(map, m, conv, pb_in);
             let next = method("next");
             quote! {
                 {

@@ -288,18 +288,14 @@ impl Edge {
         P: ComponentNamedList + Lower + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
+        let (mut params, mut out) = (Some(params), None);
         let id = self.id;
-        let mut params = Some(params);
-        let mut out = None;
         let outcome = self.run_with(caller, opens, |deadline, rpc| {
-            lease.run(deadline, rpc, &mut |store, instance, cache| {
-                let func = super::typed::<P, R>(id, index, store, instance, cache)?;
-                let params = params
-                    .take()
-                    .ok_or_else(|| wasmtime::Error::msg("host-mediated call ran twice"))?;
-                out = Some(func.call(&mut *store, params)?);
-                Ok(())
-            })
+            lease.run(
+                deadline,
+                rpc,
+                &mut super::typed_call(id, index, &mut params, &mut out),
+            )
         })?;
         match (outcome, out) {
             (Ok(()), Some(r)) => Ok(Ok(r)),

@@ -30,10 +30,10 @@ use tonic::{
 };
 use wasmtime::{StoreContextMut, component::Resource};
 
-use super::{MAX_GRPC_TIMEOUT, Peer, RemoteEdge};
+use super::{Peer, RemoteEdge};
 use crate::{
     ResponseMetadata, State,
-    metadata::{from_map, reserved, to_headers},
+    metadata::{from_map, reserved},
 };
 
 /// Requests (client and bidi calls) and replies (bidi calls) queued
@@ -151,24 +151,7 @@ impl RemoteEdge {
         message: T,
     ) -> Result<(Handle, Instant, tonic::Request<T>), Status> {
         let handle = runtime()?;
-        let now = Instant::now();
-        let data = caller.data_mut();
-        let deadline = match (data.deadline, data.call_deadline) {
-            (Some(d), Some(c)) => d.min(c),
-            (d, c) => d.or(c).unwrap_or(now + self.default_timeout),
-        };
-        let timeout = deadline.saturating_duration_since(now);
-        if timeout.is_zero() {
-            return Err(Status::deadline_exceeded(format!(
-                "deadline exceeded before `{}` was called on {}",
-                self.path,
-                self.peer.url()
-            )));
-        }
-        let metadata = std::mem::take(&mut data.request_metadata);
-        let mut request = tonic::Request::new(message);
-        *request.metadata_mut() = MetadataMap::from_headers(to_headers(metadata));
-        request.set_timeout(timeout.min(MAX_GRPC_TIMEOUT));
+        let (deadline, _, request) = self.start(caller.data_mut(), message)?;
         Ok((handle, deadline, request))
     }
 
