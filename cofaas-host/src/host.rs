@@ -1264,8 +1264,7 @@ impl Edge {
         caller: &mut StoreContextMut<'_, State>,
         f: &mut InSlot<'_>,
     ) -> wasmtime::Result<Result<(), Status>> {
-        let units = self.units()?;
-        self.run_with(caller, true, |deadline, rpc| {
+        self.run_with(caller, true, |units, deadline, rpc| {
             units.run_in(self.callee, deadline, rpc, f)
         })
     }
@@ -1279,7 +1278,7 @@ impl Edge {
         &self,
         caller: &mut StoreContextMut<'_, State>,
         opens: bool,
-        exec: impl FnOnce(Instant, Rpc) -> Result<Option<ResponseMetadata>, Status>,
+        exec: impl FnOnce(&dyn Units, Instant, Rpc) -> Result<Option<ResponseMetadata>, Status>,
     ) -> wasmtime::Result<Result<(), Status>> {
         let units = self.units()?;
         let request = caller
@@ -1308,7 +1307,7 @@ impl Edge {
         );
         let _span = span.enter();
         let started = Instant::now();
-        let outcome = exec(deadline, rpc);
+        let outcome = exec(&*units, deadline, rpc);
         let elapsed = started.elapsed();
         self.latency.observe(elapsed);
         let outcome = outcome.map(|response| {

@@ -290,7 +290,7 @@ impl Edge {
     {
         let (mut params, mut out) = (Some(params), None);
         let id = self.id;
-        let outcome = self.run_with(caller, opens, |deadline, rpc| {
+        let outcome = self.run_with(caller, opens, |_, deadline, rpc| {
             lease.run(
                 deadline,
                 rpc,
