@@ -82,6 +82,37 @@ async fn streaming_rpcs_answer_as_natively() {
     every_kind_crosses_an_edge_as_natively(both.native.addr, front.addr).await;
 }
 
+/// The same app with its functions in Go (`cofaas-go.toml`: grpc-go's
+/// `ServerStreamingServer`, `Send`/`Recv`/`CloseSend` and `io.EOF` on both
+/// sides): every kind crosses a Go → Go edge, fused and host-mediated, and
+/// the Go guide serves its streams to outside clients, as the native Go
+/// functions and the native Rust ones do.
+#[tokio::test(flavor = "multi_thread")]
+async fn go_streaming_rpcs_answer_as_natively() {
+    let app = common::repo().join("examples/routeguide");
+    let manifest = app.join("cofaas-go.toml");
+    let go = common::both_ways(&manifest, LinkMode::Auto, "go").await;
+    assert_eq!(units(&go), 1, "tour and guide fused");
+    every_kind_crosses_an_edge_as_natively(go.native.addr, go.host.addr).await;
+    public_streaming_methods_answer_as_natively(&go).await;
+
+    let mediated = common::both_ways(&manifest, LinkMode::Mediated, "go-mediated").await;
+    assert_eq!(units(&mediated), 2, "tour and guide apart");
+    every_kind_crosses_an_edge_as_natively(go.native.addr, mediated.host.addr).await;
+
+    // The Go functions answer as the Rust ones (natively, each its own
+    // process), so the two apps are one app in two languages.
+    let dir = app.clone();
+    let target = common::target_dir();
+    let rust = tokio::task::spawn_blocking(move || {
+        let bins = cofaas::demo::build_native_app(&dir, &target, false).unwrap();
+        cofaas::ghz::start_native_app(&dir, &bins, false).unwrap()
+    })
+    .await
+    .unwrap();
+    every_kind_crosses_an_edge_as_natively(rust.addr, go.native.addr).await;
+}
+
 /// The units of the consolidated app.
 fn units(both: &common::BothWays) -> usize {
     let text = std::fs::read_to_string(&both.deployment).unwrap();

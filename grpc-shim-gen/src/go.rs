@@ -22,6 +22,13 @@
 //!   the WIT import.
 //! - **Lifecycle**: `init` runs the function's `main` once (registered from
 //!   an `init()` in `cofaas_main.go`, which the main package gets).
+//! - **Streaming rpcs** (`streaming` module): a served one is a resource
+//!   struct of the export package over `cofaas.ServerCall`, which runs the
+//!   stream handler in a goroutine of its own; a called one goes through
+//!   the stream invoker `ClientConn.NewStream` routes to, over the imported
+//!   resource. An exported resource given back owned keeps the handle it
+//!   came with (a fix-up of wit-bindgen-go's output), so that dropping it
+//!   drops that handle.
 //!
 //! Messages convert through protobuf reflection (`protoreflect`) by field
 //! number, so no Go type name of the user's generated code is needed and
@@ -40,6 +47,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use proto2wit::{FieldMap, Label, Map, MessageMap, Scalar, ServiceMap, ValueType};
 
 use crate::Error;
+
+mod streaming;
 
 /// The Go module path of the generated bindings (wit-bindgen-go's own
 /// default for a standalone component).
@@ -103,7 +112,7 @@ impl<'a> GoGuest<'a> {
                 .ok_or_else(|| Error::UnknownFunction {
                     function: self.function.to_string(),
                 })?;
-        crate::refuse_streaming(self.map, world, "Go")?;
+        crate::check_stream_names(self.map, world.exports.iter().chain(&world.imports))?;
         let mut bindings = wit_bindgen_go_files(wit, &world.name)?;
         let mut main_package = BTreeMap::new();
         let exports_file = bindings.remove("wit_exports.go").unwrap_or_default();
@@ -229,6 +238,10 @@ impl<'a> GoGuest<'a> {
         let mut src = header(package, types, context, &self.type_packages(service));
         src.push_str("func init() {\n");
         for m in &service.methods {
+            if !m.is_unary() {
+                self.import_stream(&mut src, service, m);
+                continue;
+            }
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
             let call = go_camel(&m.wit_name);
             // As grpc-go: a call with a done context fails at once.
@@ -276,7 +289,14 @@ impl<'a> GoGuest<'a> {
         context: &str,
     ) -> String {
         let mut src = header(package, types, context, &self.type_packages(service));
+        if service.methods.iter().any(|m| !m.is_unary()) {
+            Self::respond_helper(&mut src);
+        }
         for m in &service.methods {
+            if !m.is_unary() {
+                self.export_stream(&mut src, service, m);
+                continue;
+            }
             let full = format!("/{}/{}", service.proto_name, m.proto_name);
             let name = go_camel(&m.wit_name);
             let ok = if m.output_empty {
@@ -929,9 +949,40 @@ fn wit_bindgen_go_files(wit: &str, world: &str) -> Result<BTreeMap<String, Strin
     for (name, bytes) in files.iter() {
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| fail(format!("wit-bindgen-go wrote non-UTF-8 `{name}`")))?;
-        out.insert(name.to_string(), stand_in_pinner(&text));
+        out.insert(name.to_string(), own_handle_kept(&stand_in_pinner(&text)));
     }
     Ok(out)
+}
+
+/// Makes an exported resource that comes back owned (the `finish` of a
+/// client-streaming call takes its call) keep the handle it came with, so
+/// that its `Drop` drops that handle. wit-bindgen-go 0.63's
+/// `XFromOwnHandle` of an exported resource only looks the representation
+/// up, leaving the struct with the handle it was created under, which the
+/// component gave away when it returned the resource.
+fn own_handle_kept(text: &str) -> String {
+    if !text.contains("FromOwnHandle(handle int32) *") || !text.contains("resourceRep") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut in_own = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if in_own
+            && trimmed.starts_with("return (*")
+            && trimmed.contains("(unsafe.Pointer(resourceRep")
+        {
+            let expr = trimmed.trim_start_matches("return ");
+            out.push_str(&format!(
+                "\tself := {expr}\n\tself.handle = handle\n\treturn self\n"
+            ));
+            in_own = false;
+            continue;
+        }
+        in_own = line.starts_with("func ") && line.contains("FromOwnHandle(handle int32) *");
+        out.push_str(line);
+    }
+    out
 }
 
 /// The import line of the stand-in runtime package, as wit-bindgen-go
@@ -971,6 +1022,19 @@ fn stand_in_pinner(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exported_resource_coming_back_owned_keeps_its_handle() {
+        // As wit-bindgen-go 0.63 writes an exported resource (and an
+        // imported one, which has no resourceRep and is left alone).
+        let exported = "func resourceDtorX(rep int32) {\n}\n\nfunc XFromOwnHandle(handle int32) *X {\n\treturn (*X)(unsafe.Pointer(resourceRepX(handle)))\n}\n\nfunc XFromBorrowHandle(rep int32) *X {\n\treturn (*X)(unsafe.Pointer(uintptr(rep)))\n}\n";
+        assert_eq!(
+            own_handle_kept(exported),
+            "func resourceDtorX(rep int32) {\n}\n\nfunc XFromOwnHandle(handle int32) *X {\n\tself := (*X)(unsafe.Pointer(resourceRepX(handle)))\n\tself.handle = handle\n\treturn self\n}\n\nfunc XFromBorrowHandle(rep int32) *X {\n\treturn (*X)(unsafe.Pointer(uintptr(rep)))\n}\n"
+        );
+        let imported = "func YFromOwnHandle(handleValue int32) *Y {\n\thandle := witRuntime.MakeHandle(handleValue)\n\treturn &Y{handle}\n}\n";
+        assert_eq!(own_handle_kept(imported), imported);
+    }
 
     #[test]
     fn bindings_pin_with_the_stand_in() {

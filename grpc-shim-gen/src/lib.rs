@@ -60,20 +60,6 @@ pub enum Error {
          (wit-bindgen 0.61 does not lower them); map `map<K, V>` as list<tuple<K, V>>"
     )]
     WitMaps,
-    /// A service the function serves or calls has a streaming rpc, which
-    /// proto2wit maps but the shims do not generate yet.
-    #[error(
-        "{rpc}: {kind}s are mapped to WIT, but the {backend} shims do not \
-         generate streaming rpcs yet"
-    )]
-    Streaming {
-        /// The rpc (`routeguide.RouteGuide.ListFeatures`).
-        rpc: String,
-        /// `server-streaming rpc`, `client-streaming rpc` or `bidi-streaming rpc`.
-        kind: &'static str,
-        /// The backend (`Rust`, `Go`).
-        backend: &'static str,
-    },
     /// The map gives a streaming rpc no resource (or no poll variant).
     #[error(
         "{rpc}: the map names no {missing} for this {kind} \
@@ -1030,28 +1016,6 @@ pub(crate) fn reply_or_status(
             }
         }
     }
-}
-
-/// [`Error::Streaming`] for the first streaming rpc of a service `world`
-/// exports or imports.
-pub(crate) fn refuse_streaming(
-    map: &Map,
-    world: &proto2wit::WorldMap,
-    backend: &'static str,
-) -> Result<(), Error> {
-    for name in world.exports.iter().chain(&world.imports) {
-        let Some(service) = map.services.get(name) else {
-            continue;
-        };
-        if let Some(m) = service.methods.iter().find(|m| !m.is_unary()) {
-            return Err(Error::Streaming {
-                rpc: format!("{}.{}", service.proto_name, m.proto_name),
-                kind: m.streaming.describe(),
-                backend,
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

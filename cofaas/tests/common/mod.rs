@@ -197,11 +197,18 @@ pub struct BothWays {
     pub deployment: PathBuf,
 }
 
-/// Builds and starts the app in `app_dir` natively and consolidated (with
+/// Builds and starts the app in `app_dir` (or of the manifest it names) natively and consolidated (with
 /// `link`, under `<target>/<out>`), checking that the build leaves the
 /// app's files as they were.
 pub async fn both_ways(app_dir: &Path, link: LinkMode, out: &str) -> BothWays {
-    let before = hash_tree(app_dir);
+    // `app_dir` may name a manifest other than cofaas.toml in the app's
+    // directory.
+    let tree = if app_dir.is_file() {
+        app_dir.parent().unwrap()
+    } else {
+        app_dir
+    };
+    let before = hash_tree(tree);
     let (dir, target) = (app_dir.to_path_buf(), target_dir());
     let (bins, native) = tokio::task::spawn_blocking(move || {
         let bins = cofaas::demo::build_native_app(&dir, &target, false).unwrap();
@@ -218,7 +225,7 @@ pub async fn both_ways(app_dir: &Path, link: LinkMode, out: &str) -> BothWays {
     })
     .await
     .unwrap();
-    assert_eq!(before, hash_tree(app_dir), "the build modified the app");
+    assert_eq!(before, hash_tree(tree), "the build modified the app");
     BothWays {
         bins,
         native,

@@ -7,7 +7,8 @@
 // codes.Unimplemented. Close only marks the conn closed (GetState reports
 // Shutdown) and the conn stays usable, since mains commonly
 // `defer conn.Close()` and return while the function keeps serving.
-// Streaming (NewStream) is not supported yet. Left out: WithChannelzParentID,
+// NewStream goes, after the conn's stream interceptors, to the stream
+// invoker the glue registered (see stream.go). Left out: WithChannelzParentID,
 // WithCompressor, WithDecompressor, WithResolvers, WithStatsHandler and
 // GetMethodConfig (they need packages cofaas does not provide).
 package grpc
@@ -194,19 +195,16 @@ func call(ctx context.Context, method string, req, reply any) error {
 	return status.FromContextError(err).Err()
 }
 
-// NewStream creates a new Stream for the client side. Streaming rpcs are
-// not supported yet: after the conn's stream interceptors it fails with
-// codes.Unimplemented.
+// NewStream creates a new Stream for the client side, after the conn's
+// stream interceptors. This is typically called by generated code. The rpc
+// goes to the glue of the imported service; a method no import provides
+// gives codes.Unimplemented.
 func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method string, opts ...CallOption) (ClientStream, error) {
 	opts = combine(cc.dopts.callOptions, opts)
 	if cc.dopts.streamInt != nil {
 		return cc.dopts.streamInt(ctx, desc, cc, method, newClientStream, opts...)
 	}
 	return newClientStream(ctx, desc, cc, method, opts...)
-}
-
-func newClientStream(context.Context, *StreamDesc, *ClientConn, string, ...CallOption) (ClientStream, error) {
-	return nil, errStreaming()
 }
 
 // Target returns the target string of the ClientConn.

@@ -2,9 +2,9 @@
 // It implements the interceptor types and their chaining, in grpc-go's
 // order: the interceptor given by UnaryInterceptor (server) or
 // WithUnaryInterceptor (client) is the outermost, then those given by the
-// Chain options, first to last. Nothing is left out; stream interceptors are
-// chained but never run on the server, since streaming rpcs are not
-// supported yet.
+// Chain options, first to last. Nothing is left out: stream interceptors run
+// around the stream handlers of served streaming rpcs, and the client's
+// around NewStream.
 package grpc
 
 import "context"

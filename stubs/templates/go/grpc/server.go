@@ -126,6 +126,7 @@ var (
 
 func init() {
 	cofaasrt.ServeUnary = serveUnary
+	cofaasrt.ServeStream = serveStream
 	cofaasrt.ServeState = serveState
 }
 
@@ -272,44 +273,41 @@ func serveState() (ready, registered bool) {
 	return serving && !waiting, registered
 }
 
-// serveUnary serves one unary rpc on the first Server (in order of
-// creation) that registered the rpc's service and is not stopped.
-func serveUnary(ctx context.Context, fullMethod string, incoming metadata.MD, dec func(any) error, out *cofaasrt.ResponseMD) (any, error) {
+// lookup finds the first Server (in order of creation) that registered
+// the service of fullMethod and is not stopped: the server, the service,
+// the service's and the method's names, and fullMethod with its leading
+// "/". The error is the
+// status grpc-go's server gives an unknown service (Unimplemented), a
+// malformed name, or a service registered only on stopped Servers
+// (Unavailable).
+func lookup(fullMethod string) (srv *Server, svc *service, serviceName, methodName, method string, err error) {
 	sm := strings.TrimPrefix(fullMethod, "/")
 	pos := strings.LastIndex(sm, "/")
 	if pos == -1 {
-		return nil, status.Errorf(codes.Unimplemented, "malformed method name: %q", fullMethod)
+		return nil, nil, "", "", "", status.Errorf(codes.Unimplemented, "malformed method name: %q", fullMethod)
 	}
-	serviceName, methodName := sm[:pos], sm[pos+1:]
-
-	var srv *Server
-	var svc *service
+	serviceName, methodName = sm[:pos], sm[pos+1:]
 	stopped := false
 	registry.RLock()
+	defer registry.RUnlock()
 	for _, s := range servers {
 		if d := s.services[serviceName]; d != nil {
 			if s.stopped {
 				stopped = true
 				continue
 			}
-			srv, svc = s, d
-			break
+			return s, d, serviceName, methodName, "/" + sm, nil
 		}
 	}
-	registry.RUnlock()
-	if svc == nil {
-		if stopped {
-			return nil, status.Error(codes.Unavailable, ErrServerStopped.Error())
-		}
-		return nil, status.Errorf(codes.Unimplemented, "unknown service %v", serviceName)
+	if stopped {
+		return nil, nil, "", "", "", status.Error(codes.Unavailable, ErrServerStopped.Error())
 	}
-	md, ok := svc.methods[methodName]
-	if !ok {
-		if _, ok := svc.streams[methodName]; ok {
-			return nil, errStreaming()
-		}
-		return nil, status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
-	}
+	return nil, nil, "", "", "", status.Errorf(codes.Unimplemented, "unknown service %v", serviceName)
+}
+
+// serveContext is ctx (Background if nil) with incoming metadata md (empty
+// unless given or already there) and the rpc's transport stream.
+func serveContext(ctx context.Context, method string, incoming metadata.MD, out *cofaasrt.ResponseMD) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -318,12 +316,48 @@ func serveUnary(ctx context.Context, fullMethod string, incoming metadata.MD, de
 	} else if _, ok := metadata.FromIncomingContext(ctx); !ok {
 		ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
 	}
-	method := fullMethod
-	if len(sm) == len(fullMethod) { // no leading "/"
-		method = "/" + sm
+	return NewContextWithServerTransportStream(ctx, &serverTransportStream{method: method, out: out})
+}
+
+// serveUnary serves one unary rpc on the first Server (in order of
+// creation) that registered the rpc's service and is not stopped.
+func serveUnary(ctx context.Context, fullMethod string, incoming metadata.MD, dec func(any) error, out *cofaasrt.ResponseMD) (any, error) {
+	srv, svc, serviceName, methodName, method, err := lookup(fullMethod)
+	if err != nil {
+		return nil, err
 	}
-	ctx = NewContextWithServerTransportStream(ctx, &serverTransportStream{method: method, out: out})
+	md, ok := svc.methods[methodName]
+	if !ok {
+		if _, ok := svc.streams[methodName]; ok {
+			return nil, status.Errorf(codes.Internal, "cofaas: %s is a streaming rpc, called as a unary one", method)
+		}
+		return nil, status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
+	}
+	ctx = serveContext(ctx, method, incoming, out)
 	return md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
+}
+
+// serveStream runs the stream handler of call's rpc on the first Server
+// that registered its service, through the server's stream interceptors,
+// as grpc-go's server does; it returns what the handler returned.
+func serveStream(call *cofaasrt.ServerCall, incoming metadata.MD) error {
+	srv, svc, serviceName, methodName, method, err := lookup(call.Method())
+	if err != nil {
+		return err
+	}
+	sd, ok := svc.streams[methodName]
+	if !ok {
+		if _, ok := svc.methods[methodName]; ok {
+			return status.Errorf(codes.Internal, "cofaas: %s is a unary rpc, called as a streaming one", method)
+		}
+		return status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
+	}
+	ss := &serverStream{call: call, ctx: serveContext(call.Context(), method, incoming, &call.Response)}
+	if srv.opts.streamInt != nil {
+		info := &StreamServerInfo{FullMethod: method, IsClientStream: sd.ClientStreams, IsServerStream: sd.ServerStreams}
+		return srv.opts.streamInt(svc.impl, ss, info, sd.Handler)
+	}
+	return sd.Handler(svc.impl, ss)
 }
 
 // serverTransportStream is the ServerTransportStream of a served rpc.
@@ -514,8 +548,7 @@ func ChainUnaryInterceptor(interceptors ...UnaryServerInterceptor) ServerOption 
 }
 
 // StreamInterceptor returns a ServerOption that sets the
-// StreamServerInterceptor for the server (never run in cofaas: streaming
-// rpcs are not supported yet).
+// StreamServerInterceptor for the server.
 func StreamInterceptor(i StreamServerInterceptor) ServerOption {
 	return funcServerOption(func(o *serverOptions) {
 		if o.streamInt != nil {
@@ -526,8 +559,7 @@ func StreamInterceptor(i StreamServerInterceptor) ServerOption {
 }
 
 // ChainStreamInterceptor returns a ServerOption that specifies the chained
-// interceptor for streaming RPCs (never run in cofaas: streaming rpcs are
-// not supported yet).
+// interceptor for streaming RPCs.
 func ChainStreamInterceptor(interceptors ...StreamServerInterceptor) ServerOption {
 	return funcServerOption(func(o *serverOptions) {
 		o.chainStreamInts = append(o.chainStreamInts, interceptors...)

@@ -2,24 +2,29 @@
 // It implements the stream interfaces that generated code names: ClientStream,
 // ServerStream, the generic interfaces of protoc-gen-go-grpc 1.5
 // (ServerStreamingClient, ..., BidiStreamingServer) with GenericClientStream
-// and GenericServerStream, and ServerTransportStream. Streaming rpcs are not
-// supported yet: ClientConn.NewStream fails with codes.Unimplemented, so
-// generated files with streaming rpcs compile and their streaming calls
-// return that error. The Generic*Stream methods forward to the embedded
-// stream (so user-made fakes work) and return the same error without one.
+// and GenericServerStream, and ServerTransportStream; and the streams
+// themselves: the ClientStream of ClientConn.NewStream, over the invoker
+// the glue of an imported streaming rpc registered, and the ServerStream a
+// stream handler of a registered service gets. The Generic*Stream methods
+// forward to the embedded stream (so user-made fakes work) and return an
+// Internal status without one.
 package grpc
 
 import (
 	"context"
+	"io"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/internal/cofaasrt"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// errStreaming is the error of every streaming operation.
+// errStreaming is the error of a Generic*Stream without a stream.
 func errStreaming() error {
-	return status.Error(codes.Unimplemented, "cofaas: streaming rpcs are not supported yet")
+	return status.Error(codes.Internal, "grpc: a generic stream without its stream")
 }
 
 // Stream defines the common interface a client or server stream has to
@@ -214,4 +219,306 @@ func NewContextWithServerTransportStream(ctx context.Context, stream ServerTrans
 func ServerTransportStreamFromContext(ctx context.Context) ServerTransportStream {
 	s, _ := ctx.Value(streamKey{}).(ServerTransportStream)
 	return s
+}
+
+// serverStream is the ServerStream of a stream handler served by cofaas:
+// messages go to and come from the caller through call.
+type serverStream struct {
+	call *cofaasrt.ServerCall
+	ctx  context.Context
+}
+
+func (s *serverStream) ts() ServerTransportStream { return ServerTransportStreamFromContext(s.ctx) }
+
+// SetHeader adds md to the response headers; after SendHeader or the first
+// message it fails, as in grpc-go.
+func (s *serverStream) SetHeader(md metadata.MD) error { return s.ts().SetHeader(md) }
+
+// SendHeader adds md to the response headers and closes them.
+func (s *serverStream) SendHeader(md metadata.MD) error { return s.ts().SendHeader(md) }
+
+// SetTrailer adds md to the response trailers.
+func (s *serverStream) SetTrailer(md metadata.MD) { _ = s.ts().SetTrailer(md) }
+
+// Context is the rpc's context: its deadline, incoming metadata and
+// method; it is canceled when the caller drops the stream.
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+// SendMsg sends m to the caller; it returns once the caller has taken it
+// and asks for more, or with the context's status once the rpc is
+// canceled or past its deadline.
+func (s *serverStream) SendMsg(m any) error {
+	if ts, ok := s.ts().(*serverTransportStream); ok {
+		ts.sent = true
+	}
+	return s.call.Send(m)
+}
+
+// RecvMsg fills m with the caller's next request: io.EOF once the caller
+// has closed its side.
+func (s *serverStream) RecvMsg(m any) error { return s.call.Recv(m) }
+
+// clientStream is the ClientStream of ClientConn.NewStream: the rpc goes
+// to the glue of the imported service (cofaasrt.ClientCall). A
+// server-streaming rpc is opened by its one SendMsg; the others when the
+// stream is made. Its context's cancellation or deadline drops the call.
+type clientStream struct {
+	ctx    context.Context
+	desc   *StreamDesc
+	method string
+	open   cofaasrt.StreamInvoker
+	opts   []CallOption
+	ci     callInfo
+
+	mu      sync.Mutex
+	call    *cofaasrt.ClientCall
+	opened  bool // the invoker ran (call's functions are set)
+	closed  bool // CloseSend was called
+	replied bool // a client-streaming rpc's reply was taken
+	err     error
+	ended   bool // err is final: io.EOF (OK) or the rpc's status
+	stop    func() bool
+}
+
+func newClientStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (ClientStream, error) {
+	if cc != nil {
+		cc.Connect()
+	}
+	if desc == nil {
+		desc = &StreamDesc{ServerStreams: true, ClientStreams: true}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cs := &clientStream{ctx: ctx, desc: desc, method: method, opts: opts, call: &cofaasrt.ClientCall{}}
+	for _, o := range opts {
+		if err := o.before(&cs.ci); err != nil {
+			return nil, status.Convert(err).Err()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	if len(method) == 0 || method[0] != '/' {
+		cs.method = "/" + method
+	}
+	open, ok := cofaasrt.LookupStreamInvoker(cs.method)
+	if !ok {
+		return nil, status.Errorf(codes.Unimplemented,
+			"cofaas: this function does not import the service of %s (list it among the function's imports in cofaas.toml)", cs.method)
+	}
+	cs.open = open
+	cofaasrt.StreamOpened()
+	if desc.ClientStreams {
+		if err := cs.start(nil); err != nil {
+			return nil, err
+		}
+	}
+	cs.stop = context.AfterFunc(ctx, cs.cancel)
+	return cs, nil
+}
+
+// start runs the invoker; an error ends the stream with it.
+func (cs *clientStream) start(request any) error {
+	cs.opened = true
+	if err := cs.open(cs.ctx, cs.call, request); err != nil {
+		err = toStatus(err)
+		cs.finish(err)
+		return err
+	}
+	return nil
+}
+
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.FromContextError(err).Err()
+}
+
+// finish ends the stream with err (nil for OK): the resource is dropped,
+// the call options see the response metadata.
+func (cs *clientStream) finish(err error) {
+	if cs.ended {
+		return
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	cs.ended, cs.err = true, err
+	if cs.call.Drop != nil {
+		cs.call.Drop()
+	}
+	if cs.stop != nil {
+		cs.stop()
+	}
+	cofaasrt.StreamEnded()
+	if cs.ci.response != nil {
+		cs.ci.response.Header, cs.ci.response.Trailer = cs.call.Header, cs.call.Trailer
+	}
+	final := err
+	if final == io.EOF {
+		final = nil
+	}
+	for _, o := range cs.opts {
+		o.after(&cs.ci, final)
+	}
+	for _, f := range cs.ci.onFinish {
+		f(final)
+	}
+}
+
+// cancel ends the stream when its context is done (context.AfterFunc).
+func (cs *clientStream) cancel() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.finish(status.FromContextError(cs.ctx.Err()).Err())
+}
+
+// Header returns the response headers the server sent.
+func (cs *clientStream) Header() (metadata.MD, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.ended && cs.err != io.EOF && cs.call.Header == nil {
+		return nil, cs.err
+	}
+	return cs.call.Header, nil
+}
+
+// Trailer returns the trailers of an ended stream.
+func (cs *clientStream) Trailer() metadata.MD {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if !cs.ended {
+		return nil
+	}
+	return cs.call.Trailer
+}
+
+// Context returns the stream's context.
+func (cs *clientStream) Context() context.Context { return cs.ctx }
+
+// CloseSend closes the sending side of the stream.
+func (cs *clientStream) CloseSend() error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return nil
+	}
+	cs.closed = true
+	if cs.desc.ClientStreams && cs.desc.ServerStreams && !cs.ended {
+		cs.call.CloseSend()
+	}
+	return nil
+}
+
+// SendMsg sends m: io.EOF once the stream has ended (RecvMsg gives its
+// status), as grpc-go's does.
+func (cs *clientStream) SendMsg(m any) error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return status.Error(codes.Internal, "SendMsg called after CloseSend")
+	}
+	if !cs.desc.ClientStreams {
+		if cs.opened {
+			return status.Errorf(codes.Internal, "cardinality violation: expected one request for %s", cs.method)
+		}
+		// The status of an rpc that fails at once comes from RecvMsg.
+		_ = cs.start(m)
+		return nil
+	}
+	if cs.ended {
+		return io.EOF
+	}
+	ok, err := cs.call.Send(m)
+	if err != nil {
+		err = status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
+		cs.finish(err)
+		return err
+	}
+	if !ok {
+		return io.EOF
+	}
+	return nil
+}
+
+// RecvMsg fills m with the next reply: io.EOF at the end of an OK stream,
+// the rpc's status otherwise.
+func (cs *clientStream) RecvMsg(m any) error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	switch {
+	case cs.ended:
+		return cs.err
+	case !cs.desc.ServerStreams:
+		return cs.recvReply(m)
+	case !cs.desc.ClientStreams:
+		if !cs.opened {
+			return status.Errorf(codes.Internal, "cofaas: RecvMsg before SendMsg on %s", cs.method)
+		}
+		ok, err := cs.call.Next(m)
+		if ok {
+			return nil
+		}
+		cs.finish(err)
+		return cs.err
+	default:
+		return cs.poll(m)
+	}
+}
+
+// recvReply takes a client-streaming rpc's reply.
+func (cs *clientStream) recvReply(m any) error {
+	if cs.replied {
+		cs.finish(nil)
+		return cs.err
+	}
+	cs.replied = true
+	cs.closed = true
+	if err := cs.call.Finish(m); err != nil {
+		cs.finish(err)
+		return cs.err
+	}
+	// The reply is in; the stream ends OK (a second RecvMsg gives io.EOF).
+	cs.finish(nil)
+	return nil
+}
+
+// First and longest pause of a bidi RecvMsg between polls that found no
+// reply: the callee cannot wake the caller, so it polls again.
+const (
+	pollFirstPause = 20 * time.Microsecond
+	pollMaxPause   = time.Millisecond
+)
+
+// poll waits for a bidi rpc's next reply, polling the call with pauses
+// (other goroutines, such as one sending requests, run meanwhile); the
+// lock is not held while it pauses.
+func (cs *clientStream) poll(m any) error {
+	pause := pollFirstPause
+	for {
+		st, err := cs.call.Poll(m)
+		switch st {
+		case cofaasrt.PollMessage:
+			return nil
+		case cofaasrt.PollEnd:
+			cs.finish(err)
+			return cs.err
+		}
+		cs.mu.Unlock()
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-cs.ctx.Done():
+			t.Stop()
+		}
+		cs.mu.Lock()
+		if cs.ended {
+			return cs.err
+		}
+		if pause *= 2; pause > pollMaxPause {
+			pause = pollMaxPause
+		}
+	}
 }

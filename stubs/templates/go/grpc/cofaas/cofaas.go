@@ -5,7 +5,9 @@
 // serves unary rpcs of those services for the component's exports, routes
 // grpc.ClientConn.Invoke to the invokers of the component's imports, and
 // converts gRPC statuses to and from WIT rpc-status values. Streaming rpcs
-// are not supported yet.
+// run their handlers in goroutines of their own (ServerCall) on the
+// served side, and go through the stream invokers of the imports
+// (RegisterStreamInvoker) on the calling side.
 //
 // # When Init returns
 //
@@ -85,7 +87,42 @@ func UnaryCallMetadata(ctx context.Context, fullMethod string, md metadata.MD, d
 	Init()
 	var out cofaasrt.ResponseMD
 	reply, err = cofaasrt.ServeUnary(ctx, fullMethod, md, dec, &out)
+	cofaasrt.Settle()
 	return reply, out.Header, out.Trailer, err
+}
+
+// ServerCall is the served side of one streaming rpc: see StartStream.
+type ServerCall = cofaasrt.ServerCall
+
+// ClientCall is the calling side of one streaming rpc of an imported
+// service, which the glue's stream invoker fills in.
+type ClientCall = cofaasrt.ClientCall
+
+// PollState is what a bidi poll found.
+type PollState = cofaasrt.PollState
+
+// What a bidi poll finds.
+const (
+	PollMessage = cofaasrt.PollMessage
+	PollPending = cofaasrt.PollPending
+	PollEnd     = cofaasrt.PollEnd
+)
+
+// StartStream serves one streaming rpc of a registered service (after
+// Init): its stream handler starts in a goroutine of its own, with ctx
+// (cancel ends the rpc) and md as its incoming metadata, and the
+// ServerCall hands its messages to the caller one at a time. request fills
+// the one request of a server-streaming rpc; nil for the other kinds.
+func StartStream(ctx context.Context, cancel context.CancelFunc, fullMethod string, md metadata.MD, request func(any) error) *ServerCall {
+	Init()
+	return cofaasrt.StartServerCall(ctx, cancel, fullMethod, md, request)
+}
+
+// RegisterStreamInvoker routes grpc.ClientConn.NewStream for fullMethod to
+// open (called by generated glue in init()). It panics on a second
+// registration of the same method.
+func RegisterStreamInvoker(fullMethod string, open func(ctx context.Context, call *ClientCall, request any) error) {
+	cofaasrt.RegisterStreamInvoker(fullMethod, open)
 }
 
 // SetCallResponse gives the call made with ctx its response headers and

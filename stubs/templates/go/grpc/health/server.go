@@ -2,8 +2,8 @@
 // It implements package health: a Server for the grpc.health.v1.Health
 // service (Check, List, Watch, SetServingStatus, Shutdown, Resume), which a
 // main registers with healthpb.RegisterHealthServer(s, health.NewServer()).
-// Check and List are served like any unary rpc; Watch is written out but
-// never reached in cofaas, since streaming rpcs are not supported yet. Left
+// Check and List are served like any unary rpc, Watch like any server
+// stream (inside an app the host answers the app's own health). Left
 // out: the client-side health checking (health.Client, registered by
 // grpc-go's balancers), which has no connections to check.
 
