@@ -119,9 +119,13 @@ async fn prodcon_go_answers_like_native_with_the_gc_on() {
     assert_eq!((c.code(), c.message()), (n.code(), n.message()));
     assert_eq!(c.code(), Code::InvalidArgument);
 
-    // The GC really on: 20 000 calls of 512 KiB into the Go consumer under
-    // the default memory cap, with the host's memory flat after the first
-    // 1 000.
+    // The GC really on: 20 000 calls of 512 KiB (10 GiB) into the Go
+    // consumer under the default memory cap. Without collections the first
+    // 1 000 alone would pass the cap. The host's memory settles: each Go
+    // heap's linear memory keeps its highest peak (wasm memory never
+    // shrinks), and a collection may come a few safe points late, so the
+    // peak creeps up by a few MiB while rare late collections are met; a
+    // leak of even 1 % of what crosses (100 MiB) fails.
     let pid = host.process().id();
     let thousand = HelloRequest {
         name: "gc".into(),
@@ -129,19 +133,18 @@ async fn prodcon_go_answers_like_native_with_the_gc_on() {
         payload_kib: 512,
         ..Default::default()
     };
-    let reply = say_hello_long(host.addr, thousand.clone()).await.unwrap();
-    assert_eq!(reply.bytes_consumed, 1000 * 512 * 1024);
-    let after_first = rss_kib(pid);
-    for _ in 1..20 {
+    let mut rss = Vec::new();
+    for _ in 0..20 {
         let reply = say_hello_long(host.addr, thousand.clone()).await.unwrap();
         assert_eq!(reply.bytes_consumed, 1000 * 512 * 1024);
+        rss.push(rss_kib(pid));
     }
-    let at_end = rss_kib(pid);
+    eprintln!("host RSS (KiB) after each 1 000 calls of 512 KiB: {rss:?}");
+    let (after_first, after_half, at_end) = (rss[0], rss[9], rss[19]);
     assert!(
-        at_end * 10 <= after_first * 12,
-        "host RSS grew from {after_first} KiB after 1 000 calls to {at_end} KiB after 20 000"
+        at_end <= after_first + 64 * 1024 && at_end <= after_half + 32 * 1024,
+        "host RSS grew from {after_first} KiB after 1 000 calls to {after_half} KiB after 10 000 and {at_end} KiB after 20 000: {rss:?}"
     );
-    eprintln!("host RSS: {after_first} KiB after 1 000 calls, {at_end} KiB after 20 000");
 }
 
 /// Sends `body` to Front/Handle natively and consolidated; asserts both
