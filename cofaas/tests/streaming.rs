@@ -86,7 +86,8 @@ async fn streaming_rpcs_answer_as_natively() {
 /// `ServerStreamingServer`, `Send`/`Recv`/`CloseSend` and `io.EOF` on both
 /// sides): every kind crosses a Go → Go edge, fused and host-mediated, and
 /// the Go guide serves its streams to outside clients, as the native Go
-/// functions and the native Rust ones do.
+/// functions and the native Rust ones do; and the Go tour calling the Rust
+/// guide (`cofaas-mixed.toml`).
 #[tokio::test(flavor = "multi_thread")]
 async fn go_streaming_rpcs_answer_as_natively() {
     let app = common::repo().join("examples/routeguide");
@@ -111,6 +112,13 @@ async fn go_streaming_rpcs_answer_as_natively() {
     .await
     .unwrap();
     every_kind_crosses_an_edge_as_natively(rust.addr, go.native.addr).await;
+    drop(mediated);
+
+    // Go calling Rust (`cofaas-mixed.toml`): the Go tour's streams into
+    // the tonic guide, fused into one component.
+    let mixed = common::both_ways(&app.join("cofaas-mixed.toml"), LinkMode::Auto, "mixed").await;
+    assert_eq!(units(&mixed), 1, "tour and guide fused");
+    every_kind_crosses_an_edge_as_natively(rust.addr, mixed.host.addr).await;
 }
 
 /// The units of the consolidated app.

@@ -352,6 +352,9 @@ func serveStream(call *cofaasrt.ServerCall, incoming metadata.MD) error {
 		}
 		return status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
 	}
+	if !sd.ServerStreams {
+		call.OneReply()
+	}
 	ss := &serverStream{call: call, ctx: serveContext(call.Context(), method, incoming, &call.Response)}
 	if srv.opts.streamInt != nil {
 		info := &StreamServerInfo{FullMethod: method, IsClientStream: sd.ClientStreams, IsServerStream: sd.ServerStreams}

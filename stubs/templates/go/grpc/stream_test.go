@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ const (
 
 // routeServer is the service: List sends the numbers below its request
 // ("3"), then fails if the request ends in "!" ("!" alone fails before
-// any); Record joins what it receives; Chat greets first, then echoes
+// any); Record joins what it receives (replying at once on "early",
+// failing on "stop"); Chat greets first, then echoes
 // each request, and sends "tick" on a "wait" request after a timer.
 type routeServer struct {
 	cancelled chan string
@@ -80,6 +82,11 @@ func (s *routeServer) Record(stream grpc.ClientStreamingServer[str, str]) error 
 		}
 		if m.GetValue() == "stop" {
 			return status.Error(codes.Aborted, "stopped")
+		}
+		if m.GetValue() == "early" {
+			// A reply before the requests end: the caller's next Send
+			// gives io.EOF, CloseAndRecv this reply.
+			return stream.SendAndClose(wrapperspb.String(strings.Join(append(got, "early"), "+")))
 		}
 		got = append(got, m.GetValue())
 	}
@@ -153,7 +160,10 @@ func served(ctx context.Context, method string, request func(any) error) *cofaas
 	return cofaas.StartStream(sctx, cancel, method, md.Copy(), request)
 }
 
-var routeOnce = func() bool {
+// setUpRoute registers the service (on a Server of its own, made after
+// Init: main is the test's fakeMain) and the invokers.
+func setUpRoute() {
+	cofaas.Init()
 	s := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if m, ok := grpc.MethodFromServerStream(ss); !ok || m != info.FullMethod {
 			return status.Errorf(codes.Internal, "method %q %v, info %q", m, ok, info.FullMethod)
@@ -161,7 +171,6 @@ var routeOnce = func() bool {
 		return handler(srv, ss)
 	}))
 	s.RegisterService(&routeDesc, &routeServer{cancelled: routeCancelled})
-	go s.Serve(nil)
 	// The invokers, written as the glue of an imported service is: each
 	// WIT call of the glue is a call of the ServerCall here.
 	cofaas.RegisterStreamInvoker(routeList, func(ctx context.Context, call *cofaas.ClientCall, req any) error {
@@ -222,16 +231,13 @@ var routeOnce = func() bool {
 		call.Drop = sc.Cancel
 		return nil
 	})
-	return true
 }
 
 var routeCancelled = make(chan string, 4)
 
 func routeConn(t *testing.T) *grpc.ClientConn {
 	t.Helper()
-	if !routeReady {
-		t.Fatal("route service not set up")
-	}
+	routeOnce.Do(setUpRoute)
 	cc, err := grpc.NewClient("route:1", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +245,7 @@ func routeConn(t *testing.T) *grpc.ClientConn {
 	return cc
 }
 
-var routeReady = routeOnce()
+var routeOnce sync.Once
 
 // single runs f with one thread, as under wasip1.
 func single(t *testing.T) {
@@ -365,6 +371,9 @@ func TestClientStreaming(t *testing.T) {
 	}
 	if r, err := record(); r != "" || err != nil {
 		t.Fatalf("Record() = %q, %v", r, err)
+	}
+	if r, err := record("a", "early", "c", "d"); r != "a+early" || err != nil {
+		t.Fatalf("Record(early) = %q, %v", r, err)
 	}
 	if _, err := record("a", "stop", "c", "d"); status.Code(err) != codes.Aborted {
 		t.Fatalf("Record(stop) = %v", err)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
@@ -40,6 +41,7 @@ type ServerCall struct {
 	cancel context.CancelFunc
 	method string
 
+	mu       sync.Mutex // guards inbox and inClosed
 	inbox    []func(any) error
 	inClosed bool
 	wake     chan struct{} // cap 1: a request came or the requests ended
@@ -50,6 +52,13 @@ type ServerCall struct {
 	parked bool          // the handler handed a message and waits for resume
 
 	pending any // the first message, taken by Opened, for Next
+
+	// A client-streaming handler's one reply (SendAndClose) is kept, not
+	// handed over: its caller is still sending, not pulling. Set by
+	// ServeStream before the handler runs.
+	oneReply bool
+	reply    any
+	replied  bool
 
 	done  chan struct{} // closed when the handler has returned
 	err   error         // what it returned; read after done
@@ -120,9 +129,25 @@ func (c *ServerCall) contextErr() error {
 	return status.FromContextError(c.ctx.Err()).Err()
 }
 
+// OneReply makes the handler's SendMsg keep its message for Finish (a
+// client-streaming rpc, whose handler replies once, while its caller may
+// still be sending).
+func (c *ServerCall) OneReply() { c.oneReply = true }
+
 // Send is the handler's SendMsg: it hands m to the caller and waits until
-// the caller pulls again (or the rpc is canceled).
+// the caller pulls again (or the rpc is canceled); for a client-streaming
+// rpc it keeps m as the reply and returns.
 func (c *ServerCall) Send(m any) error {
+	if c.oneReply {
+		if err := c.ctx.Err(); err != nil {
+			return c.contextErr()
+		}
+		if c.replied {
+			return status.Error(codes.Internal, "cofaas: a second reply to a client-streaming rpc")
+		}
+		c.reply, c.replied = m, true
+		return nil
+	}
 	select {
 	case c.out <- m:
 	case <-c.ctx.Done():
@@ -140,17 +165,21 @@ func (c *ServerCall) Send(m any) error {
 // for one; io.EOF once the requests have ended.
 func (c *ServerCall) Recv(m any) error {
 	for {
+		c.mu.Lock()
 		if len(c.inbox) > 0 {
 			fill := c.inbox[0]
 			c.inbox[0] = nil
 			c.inbox = c.inbox[1:]
+			c.mu.Unlock()
 			signal(c.took)
 			if err := fill(m); err != nil {
 				return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
 			}
 			return nil
 		}
-		if c.inClosed {
+		closed := c.inClosed
+		c.mu.Unlock()
+		if closed {
 			return io.EOF
 		}
 		select {
@@ -240,16 +269,19 @@ func (c *ServerCall) Poll() (any, PollState) {
 // after letting the handler run a little. It reports false once the
 // handler has returned.
 func (c *ServerCall) Push(fill func(any) error, wait bool) bool {
-	if c.Ended() || c.inClosed {
+	c.mu.Lock()
+	if c.inClosed || c.Ended() {
+		c.mu.Unlock()
 		return false
 	}
 	c.inbox = append(c.inbox, fill)
+	c.mu.Unlock()
 	signal(c.wake)
 	if !wait {
 		c.settle()
 		return !c.Ended()
 	}
-	for len(c.inbox) > 0 {
+	for c.queued() > 0 {
 		select {
 		case <-c.took:
 		case <-c.done:
@@ -259,11 +291,20 @@ func (c *ServerCall) Push(fill func(any) error, wait bool) bool {
 	return true
 }
 
+func (c *ServerCall) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.inbox)
+}
+
 // CloseSend ends the requests: the handler's next Recv past the queued
 // ones gives io.EOF.
 func (c *ServerCall) CloseSend() {
-	if !c.inClosed {
-		c.inClosed = true
+	c.mu.Lock()
+	was := c.inClosed
+	c.inClosed = true
+	c.mu.Unlock()
+	if !was {
 		signal(c.wake)
 		c.settle()
 	}
@@ -276,20 +317,15 @@ func (c *ServerCall) settle() {
 }
 
 // Finish ends the requests and waits for the handler to return (client
-// streaming): the last message it sent (SendAndClose), and its error.
+// streaming): its reply (SendAndClose), and its error.
 func (c *ServerCall) Finish() (reply any, err error) {
 	c.CloseSend()
-	for {
-		c.unpark()
-		select {
-		case m := <-c.out:
-			reply = m
-			c.parked = true
-		case <-c.done:
-			c.ended = true
-			return reply, c.err
-		}
+	<-c.done
+	c.ended = true
+	if c.err == nil && !c.replied {
+		return nil, status.Error(codes.Internal, "cofaas: the client-streaming handler returned no reply")
 	}
+	return c.reply, c.err
 }
 
 // Ended reports whether the handler has returned.
