@@ -131,13 +131,19 @@ pub fn start_native_app(
 /// Compiles the app's protos (`cofaas.toml`'s `protos` and `includes`, in
 /// `app_dir`) into an encoded `FileDescriptorSet` at `out`, for ghz.
 pub fn write_protoset(app_dir: &Path, out: &Path) -> Result<()> {
+    let fds = app_descriptors(app_dir)?;
+    std::fs::write(out, prost::Message::encode_to_vec(&fds))
+        .with_context(|| format!("writing {}", out.display()))
+}
+
+/// The app's protos (`cofaas.toml`'s `protos` and `includes`, in
+/// `app_dir`, or of the manifest it names), compiled.
+pub fn app_descriptors(app_dir: &Path) -> Result<prost_types::FileDescriptorSet> {
     let (manifest_path, manifest) = Manifest::load(app_dir)?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let protos: Vec<PathBuf> = manifest.app.protos.iter().map(|p| dir.join(p)).collect();
     let includes: Vec<PathBuf> = manifest.app.includes.iter().map(|p| dir.join(p)).collect();
-    let fds = proto2wit::compile_protos(&protos, &includes)?;
-    std::fs::write(out, prost::Message::encode_to_vec(&fds))
-        .with_context(|| format!("writing {}", out.display()))
+    Ok(proto2wit::compile_protos(&protos, &includes)?)
 }
 
 /// One ghz load run.

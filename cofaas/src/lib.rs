@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod proc;
 pub mod units;
+pub mod workload;
 
 /// The prodcon example's public API (client side), for the demo and tests.
 #[allow(missing_docs, clippy::all)]

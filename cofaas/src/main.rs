@@ -165,6 +165,13 @@ enum Cmd {
         /// ghz: the request, as protobuf JSON.
         #[arg(long, default_value = r#"{"name":"load","calls":1,"payloadKib":1}"#)]
         data: String,
+        /// A workload file (TOML, or JSON by its `.json` extension): one
+        /// `[[call]]` per ghz run (`method`, `request` as protobuf JSON,
+        /// `concurrency`, `requests`), each against the native app, then the
+        /// consolidated host, on any app. Checked against the app's protos
+        /// before anything is built. Replaces `--experiment`.
+        #[arg(long, value_name = "FILE")]
+        workload: Option<PathBuf>,
     },
     /// Map .proto files to a WIT package.
     Wit {
@@ -282,11 +289,7 @@ fn bench_ghz(
 ) -> anyhow::Result<ExitCode> {
     use cofaas::ghz;
     let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
-    let tools = opts.cargo_target_dir.join("tools");
-    eprintln!("cofaas bench: installing {}", ghz::GHZ);
-    let ghz_bin = ghz::install_go_tool(&tools, "ghz", ghz::GHZ)?;
-    let protoset = artifacts.dir.join("ghz.protoset");
-    ghz::write_protoset(app, &protoset)?;
+    let (ghz_bin, protoset) = ghz_setup(app, opts, artifacts)?;
     let mut g = ghz::GhzOptions::new(ghz_bin, protoset, call, data);
     g.requests = requests;
     g.concurrency = concurrency;
@@ -295,15 +298,11 @@ fn bench_ghz(
         eprintln!("cofaas bench: ghz against the native app ({requests} requests)");
         // The function serving the call's service (`pkg.Service/Method` or
         // `pkg.Service.Method`), which need not be the first entry.
-        let (_, manifest) = cofaas::manifest::Manifest::load(app)?;
         let service = g
             .call
             .rsplit_once(['/', '.'])
             .map_or(g.call.as_str(), |(service, _)| service);
-        let addr = manifest
-            .exporter(service)
-            .and_then(|f| n.addrs.get(f).copied())
-            .unwrap_or(n.addr);
+        let addr = native_addr(app, &n, service)?;
         ghz::load(&g, addr, &n.pids())?
     };
     let consolidated = {
@@ -313,6 +312,87 @@ fn bench_ghz(
         ghz::load(&g, h.addr, &[pid])?
     };
     print!("{}", ghz::table(&g, &native, &consolidated));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The ghz binary (installed under the target dir) and the app's protoset
+/// beside its build.
+fn ghz_setup(
+    app: &std::path::Path,
+    opts: &BuildOptions,
+    artifacts: &cofaas::pipeline::Artifacts,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    use cofaas::ghz;
+    let tools = opts.cargo_target_dir.join("tools");
+    eprintln!("cofaas bench: installing {}", ghz::GHZ);
+    let ghz_bin = ghz::install_go_tool(&tools, "ghz", ghz::GHZ)?;
+    let protoset = artifacts.dir.join("ghz.protoset");
+    ghz::write_protoset(app, &protoset)?;
+    Ok((ghz_bin, protoset))
+}
+
+/// The address of the native function serving `service` (the first entry's
+/// if none does).
+fn native_addr(
+    app: &std::path::Path,
+    native: &cofaas::ghz::NativeApp,
+    service: &str,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let (_, manifest) = cofaas::manifest::Manifest::load(app)?;
+    Ok(manifest
+        .exporter(service)
+        .and_then(|f| native.addrs.get(f).copied())
+        .unwrap_or(native.addr))
+}
+
+/// `cofaas bench --workload`: each call of the workload by ghz against the
+/// native app, then all of them against the consolidated host (release
+/// builds of both); one table.
+fn bench_workload(
+    app: &std::path::Path,
+    opts: &BuildOptions,
+    artifacts: &cofaas::pipeline::Artifacts,
+    calls: Vec<cofaas::workload::Resolved>,
+) -> anyhow::Result<ExitCode> {
+    use cofaas::ghz;
+    let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
+    let (ghz_bin, protoset) = ghz_setup(app, opts, artifacts)?;
+    let options = |c: &cofaas::workload::Resolved| {
+        let mut g = ghz::GhzOptions::new(ghz_bin.clone(), protoset.clone(), &c.method, &c.data);
+        g.requests = c.requests;
+        g.concurrency = c.concurrency;
+        g
+    };
+    let mut native = Vec::new();
+    {
+        let n = ghz::start_native_app(app, &bins, false)?;
+        for c in &calls {
+            eprintln!(
+                "cofaas bench: {} against the native app ({} requests)",
+                c.label, c.requests
+            );
+            let addr = native_addr(app, &n, &c.service)?;
+            native.push(ghz::load(&options(c), addr, &n.pids())?);
+        }
+    }
+    let mut rows = Vec::new();
+    {
+        let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;
+        let pid = h.process().id();
+        for (c, n) in calls.into_iter().zip(native) {
+            eprintln!(
+                "cofaas bench: {} against the consolidated host ({} requests)",
+                c.label, c.requests
+            );
+            let consolidated = ghz::load(&options(&c), h.addr, &[pid])?;
+            rows.push(cofaas::workload::Row {
+                call: c,
+                native: n,
+                consolidated,
+            });
+        }
+    }
+    print!("{}", cofaas::workload::table(&rows));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -495,12 +575,25 @@ fn real_main() -> Result<ExitCode> {
             kib,
             call,
             data,
+            workload,
         } => {
+            // A workload is checked against the app's protos first, so that
+            // a mistake in it costs no build.
+            let workload = match workload {
+                Some(path) => {
+                    let w = cofaas::workload::Workload::load(&path)?;
+                    Some(w.check(&cofaas::workload::descriptors(&app)?)?)
+                }
+                None => None,
+            };
             let mut opts = BuildOptions::new(&app);
             opts.verbose = false;
             opts.link = link;
             eprintln!("cofaas bench: building {} (release)...", app.display());
             let artifacts = build(&opts)?;
+            if let Some(calls) = workload {
+                return bench_workload(&app, &opts, &artifacts, calls);
+            }
             if experiment == Experiment::Ghz {
                 return bench_ghz(&app, &opts, &artifacts, call, data, requests, concurrency);
             }

@@ -371,3 +371,34 @@ fn a_lib_table_is_refused_clearly() {
     assert!(!err.contains("Compiling"), "{err}");
     let _ = std::fs::remove_dir_all(app.parent().unwrap());
 }
+
+/// A workload that does not fit the app is refused before anything is
+/// built, naming the call and what is wrong.
+#[test]
+fn bench_checks_a_workload_before_building() {
+    let dir = scratch("workload");
+    let workload = dir.join("w.toml");
+    std::fs::write(
+        &workload,
+        "[[call]]\nmethod = \"mixed.Front/Handle\"\n\n[[call]]\nmethod = \"mixed.Front/Handle\"\nrequest = '{\"words\": 3}'\n",
+    )
+    .unwrap();
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mixed");
+    let out = cofaas(
+        &[
+            "bench",
+            app.to_str().unwrap(),
+            "--workload",
+            workload.to_str().unwrap(),
+        ],
+        Path::new("."),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("workload call 2 (`mixed.Front/Handle`)")
+            && err.contains("the request is not a `mixed.Job` in protobuf JSON"),
+        "{err}"
+    );
+    assert!(!err.contains("building"), "nothing is built: {err}");
+}
