@@ -312,6 +312,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_workload_of_routeguide_checks() {
+        let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/routeguide");
+        let w = Workload::load(&app.join("workload.toml")).unwrap();
+        let r = w.check(&descriptors(&app).unwrap()).unwrap();
+        assert_eq!(r[1].method, "routeguide.RouteGuide.ListFeatures");
+    }
+
+    #[test]
     fn the_example_workload_of_the_mixed_app_checks() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mixed/workload.toml");
         let w = Workload::load(&path).unwrap();
