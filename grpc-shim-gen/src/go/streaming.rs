@@ -158,11 +158,8 @@ impl GoGuest<'_> {
                     let message = if m.output_empty {
                         format!("\t\t_ = reply\n\t\treturn wit.Make{poll}Message()\n")
                     } else {
-                        let lower = lower_fn(self.map, &m.output);
-                        let ty = self.wit_type_name(&m.output);
-                        format!(
-                            "\t\tvar r protoreflect.Message\n\t\tif r, err = conv.Reply(reply, {full:?}); err == nil {{\n\t\t\tvar out {ty}\n\t\t\tif out, err = {lower}(r); err == nil {{\n\t\t\t\treturn wit.Make{poll}Message(out)\n\t\t\t}}\n\t\t}}\n\t\tself.call.Cancel()\n"
-                        )
+                        let ok = format!("return wit.Make{poll}Message(out)");
+                        self.reply_to_wit(m, &full, &ok, "\t\t") + "\t\tself.call.Cancel()\n"
                     };
                     let _ = write!(
                         src,
