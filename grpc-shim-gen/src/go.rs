@@ -259,9 +259,10 @@ impl<'a> GoGuest<'a> {
                 );
                 "in".to_string()
             };
+            src.push_str(&call_in_context(&format!("res := wit.{call}({args})")));
             let _ = writeln!(
                 src,
-                "\t\t// The context's deadline goes with the call (none replaces one an\n\t\t// outer caller in this unit set); a set one is cleared after it.\n\t\t// So does its outgoing metadata; the callee's response metadata\n\t\t// comes back for grpc.Header and grpc.Trailer.\n\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\tif md := conv.OutgoingMD(ctx); md != nil {{\n\t\t\trpc.SetCallMetadata(md)\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tres := wit.{call}({args})\n\t\tresponse := rpc.TakeResponseMetadata()\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\tconv.CallResponse(ctx, response.Headers, response.Trailers)\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
+                "\t\tconv.CallResponse(ctx, response.Headers, response.Trailers)\n\t\tif res.IsErr() {{\n\t\t\te := res.Err()\n\t\t\treturn cofaas.StatusFromWit(e.Code, e.Message, e.Details)\n\t\t}}"
             );
             if m.output_empty {
                 src.push_str("\t\treturn nil\n");
@@ -326,16 +327,14 @@ impl<'a> GoGuest<'a> {
                     "\tif err == nil {{\n\t\treturn witTypes.Ok[{ok}, wit.RpcStatus](witTypes.Unit{{}})\n\t}}"
                 );
             } else {
-                let lower = lower_fn(self.map, &m.output);
+                let ret = format!("return witTypes.Ok[{ok}, wit.RpcStatus](out)");
                 let _ = writeln!(
                     src,
-                    "\tif err == nil {{\n\t\tvar r protoreflect.Message\n\t\tif r, err = conv.Reply(reply, {full:?}); err == nil {{\n\t\t\tvar out {ok}\n\t\t\tif out, err = {lower}(r); err == nil {{\n\t\t\t\treturn witTypes.Ok[{ok}, wit.RpcStatus](out)\n\t\t\t}}\n\t\t}}\n\t}}"
+                    "\tif err == nil {{\n{}\t}}",
+                    self.reply_to_wit(m, &full, &ret, "\t\t")
                 );
             }
-            let _ = writeln!(
-                src,
-                "\tcode, message, details := cofaas.StatusToWit(err)\n\treturn witTypes.Err[{ok}, wit.RpcStatus](wit.RpcStatus{{Code: code, Message: message, Details: details}})\n}}\n"
-            );
+            let _ = writeln!(src, "{}}}\n", status_return(&ok, "\t"));
         }
         self.conversions(&mut src, service);
         src.truncate(src.trim_end().len());
@@ -769,6 +768,22 @@ impl<'a> GoGuest<'a> {
         }
         src.push_str("\t}\n\treturn 0\n}\n\n");
     }
+}
+
+/// The statements of an import call `call` (a Go statement) made with the
+/// deadline and outgoing metadata of `ctx`, between safe points; the
+/// callee's response metadata is left in `response`.
+fn call_in_context(call: &str) -> String {
+    format!(
+        "\t\t// The context's deadline goes with the call (none replaces one an\n\t\t// outer caller in this unit set); a set one is cleared after it.\n\t\t// So does its outgoing metadata; the callee's response metadata\n\t\t// comes back for grpc.Header and grpc.Trailer.\n\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\tif md := conv.OutgoingMD(ctx); md != nil {{\n\t\t\trpc.SetCallMetadata(md)\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\t{call}\n\t\tresponse := rpc.TakeResponseMetadata()\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\twitRuntime.SafePoint()\n"
+    )
+}
+
+/// `return` of `err` as the WIT error of a `result<ty, rpc-status>`.
+fn status_return(ty: &str, tab: &str) -> String {
+    format!(
+        "{tab}code, message, details := cofaas.StatusToWit(err)\n{tab}return witTypes.Err[{ty}, wit.RpcStatus](wit.RpcStatus{{Code: code, Message: message, Details: details}})\n"
+    )
 }
 
 fn tabs(depth: usize) -> String {

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use proto2wit::{MethodMap, ServiceMap, Streaming};
 
-use super::{GoGuest, go_camel, lift_fn, lower_fn};
+use super::{GoGuest, call_in_context, go_camel, lift_fn, lower_fn, status_return};
 
 /// The Go names of one streaming rpc's WIT items.
 struct Names {
@@ -67,7 +67,7 @@ impl GoGuest<'_> {
     /// Statements converting the handler's reply `reply` (an `any`) into
     /// `out` of the WIT reply type, setting `err` when it does not
     /// convert; `ok` is the statement run with `out`.
-    fn reply_to_wit(&self, m: &MethodMap, full: &str, ok: &str, tab: &str) -> String {
+    pub(super) fn reply_to_wit(&self, m: &MethodMap, full: &str, ok: &str, tab: &str) -> String {
         if m.output_empty {
             format!("{tab}_ = reply\n{tab}out := witTypes.Unit{{}}\n{tab}{ok}\n")
         } else {
@@ -90,11 +90,6 @@ impl GoGuest<'_> {
         } = names(service, m);
         let reply_ty = self.reply_type(m);
         let start = "\twitRuntime.SafePoint()\n\tmd := conv.MDFromWit(rpc.TakeRequestMetadata())\n\tctx, cancel := conv.ServerContext(rpc.Deadline())\n";
-        let status = |ty: &str, tab: &str| {
-            format!(
-                "{tab}code, message, details := cofaas.StatusToWit(err)\n{tab}return witTypes.Err[{ty}, wit.RpcStatus](wit.RpcStatus{{Code: code, Message: message, Details: details}})\n"
-            )
-        };
         let kind = m.streaming.describe();
         let _ = writeln!(
             src,
@@ -112,7 +107,7 @@ impl GoGuest<'_> {
                 let _ = write!(
                     src,
                     "// {func} serves rpc `{full}`: the handler runs until its first\n// message or its end; a status before any message fails the call.\nfunc {func}({param}) witTypes.Result[{result}, wit.RpcStatus] {{\n{start}\tcall := cofaas.StartStream(ctx, cancel, {full:?}, md, {fill})\n\terr := call.Opened()\n\tif err == nil {{\n\t\tcofaasRespond(call, false)\n\t\treturn witTypes.Ok[{result}, wit.RpcStatus](&{res}{{call: call}})\n\t}}\n\tcofaasRespond(call, true)\n{}}}\n\n",
-                    status(&result, "\t")
+                    status_return(&result, "\t")
                 );
                 let item = format!("witTypes.Result[{reply_ty}, wit.RpcStatus]");
                 let ok = format!(
@@ -152,7 +147,7 @@ impl GoGuest<'_> {
                         src,
                         "// {res}Finish ends the requests and waits for the handler's reply.\nfunc {res}Finish(call *{res}) {result} {{\n\twitRuntime.SafePoint()\n\tdefer call.Drop()\n\tcall.ended = true\n\treply, err := call.call.Finish()\n\tcofaasRespond(call.call, true)\n\tif err == nil {{\n{}\t}}\n{}}}\n\n",
                         self.reply_to_wit(m, &full, &ok, "\t\t"),
-                        status(&reply_ty, "\t")
+                        status_return(&reply_ty, "\t")
                     );
                 } else {
                     let message = if m.output_empty {
@@ -213,9 +208,7 @@ impl GoGuest<'_> {
         // The deadline and metadata of the call's context go with the WIT
         // call that opens the rpc, as for a unary call.
         let open = |call: &str| {
-            format!(
-                "\t\tdeadline := conv.CallDeadline(ctx)\n\t\trpc.SetCallDeadline(deadline)\n\t\tif md := conv.OutgoingMD(ctx); md != nil {{\n\t\t\trpc.SetCallMetadata(md)\n\t\t}}\n\t\twitRuntime.SafePoint()\n\t\t{call}\n\t\topened := rpc.TakeResponseMetadata()\n\t\tif deadline.IsSome() {{\n\t\t\trpc.SetCallDeadline(witTypes.None[uint64]())\n\t\t}}\n\t\tcall.Header = conv.MDFromWit(opened.Headers)\n"
-            )
+            call_in_context(call) + "\t\tcall.Header = conv.MDFromWit(response.Headers)\n"
         };
         let trailers = "call.Trailer = conv.MDFromWit(rpc.TakeResponseMetadata().Trailers)";
         let status_err = "cofaas.StatusFromWit(e.Code, e.Message, e.Details)";
@@ -227,7 +220,7 @@ impl GoGuest<'_> {
                 let lift = lift_out("out", "reply");
                 let _ = write!(
                     src,
-                    "\t\tif res.IsErr() {{\n\t\t\tcall.Trailer = conv.MDFromWit(opened.Trailers)\n\t\t\te := res.Err()\n\t\t\treturn {status_err}\n\t\t}}\n\t\tstream := res.Ok()\n\t\tcall.Drop = stream.Drop\n\t\tcall.Next = func(reply any) (bool, error) {{\n\t\t\twitRuntime.SafePoint()\n\t\t\tnext := stream.Next()\n\t\t\twitRuntime.SafePoint()\n\t\t\tif next.IsNone() {{\n\t\t\t\t{trailers}\n\t\t\t\treturn false, nil\n\t\t\t}}\n\t\t\tif item := next.Some(); item.IsErr() {{\n\t\t\t\t{trailers}\n\t\t\t\te := item.Err()\n\t\t\t\treturn false, {status_err}\n\t\t\t}} else {{\n\t\t\t\tout := item.Ok()\n\t\t\t\t_ = out\n\t\t\t\treturn true, {lift}\n\t\t\t}}\n\t\t}}\n\t\treturn nil\n"
+                    "\t\tif res.IsErr() {{\n\t\t\tcall.Trailer = conv.MDFromWit(response.Trailers)\n\t\t\te := res.Err()\n\t\t\treturn {status_err}\n\t\t}}\n\t\tstream := res.Ok()\n\t\tcall.Drop = stream.Drop\n\t\tcall.Next = func(reply any) (bool, error) {{\n\t\t\twitRuntime.SafePoint()\n\t\t\tnext := stream.Next()\n\t\t\twitRuntime.SafePoint()\n\t\t\tif next.IsNone() {{\n\t\t\t\t{trailers}\n\t\t\t\treturn false, nil\n\t\t\t}}\n\t\t\tif item := next.Some(); item.IsErr() {{\n\t\t\t\t{trailers}\n\t\t\t\te := item.Err()\n\t\t\t\treturn false, {status_err}\n\t\t\t}} else {{\n\t\t\t\tout := item.Ok()\n\t\t\t\t_ = out\n\t\t\t\treturn true, {lift}\n\t\t\t}}\n\t\t}}\n\t\treturn nil\n"
                 );
             }
             Streaming::Client | Streaming::Bidi => {
