@@ -185,14 +185,10 @@ func call(ctx context.Context, method string, req, reply any) error {
 		return status.Errorf(codes.Unimplemented,
 			"cofaas: this function does not import the service of %s (list it among the function's imports in cofaas.toml)", method)
 	}
-	err := inv(ctx, req, reply)
-	if err == nil {
-		return nil
+	if err := inv(ctx, req, reply); err != nil {
+		return toStatus(err)
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	return status.FromContextError(err).Err()
+	return nil
 }
 
 // NewStream creates a new Stream for the client side, after the conn's

@@ -334,7 +334,10 @@ func serveUnary(ctx context.Context, fullMethod string, incoming metadata.MD, de
 		return nil, status.Errorf(codes.Unimplemented, "unknown method %v for service %v", methodName, serviceName)
 	}
 	ctx = serveContext(ctx, method, incoming, out)
-	return md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
+	reply, err := md.Handler(svc.impl, ctx, dec, srv.opts.unaryInt)
+	// Client streams the handler canceled are dropped before it returns.
+	cofaasrt.Settle()
+	return reply, err
 }
 
 // serveStream runs the stream handler of call's rpc on the first Server

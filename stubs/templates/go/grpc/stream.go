@@ -329,6 +329,8 @@ func (cs *clientStream) start(request any) error {
 	return nil
 }
 
+// toStatus is err if it is a status error, else the status of a context
+// error (Canceled, DeadlineExceeded) or Unknown.
 func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err

@@ -87,7 +87,6 @@ func UnaryCallMetadata(ctx context.Context, fullMethod string, md metadata.MD, d
 	Init()
 	var out cofaasrt.ResponseMD
 	reply, err = cofaasrt.ServeUnary(ctx, fullMethod, md, dec, &out)
-	cofaasrt.Settle()
 	return reply, out.Header, out.Trailer, err
 }
 

@@ -388,7 +388,8 @@ type ClientCall struct {
 // the rpc failed before any reply); for the others it is nil.
 type StreamInvoker func(ctx context.Context, call *ClientCall, request any) error
 
-var streamInvokers atomic.Pointer[map[string]StreamInvoker]
+// streamInvokers is guarded by mu, as invokers are.
+var streamInvokers = map[string]StreamInvoker{}
 
 // RegisterStreamInvoker routes ClientConn.NewStream for fullMethod to
 // open. It panics on a nil invoker or a second registration.
@@ -398,27 +399,17 @@ func RegisterStreamInvoker(fullMethod string, open StreamInvoker) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	old := streamInvokers.Load()
-	next := map[string]StreamInvoker{}
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
-	if _, dup := next[fullMethod]; dup {
+	if _, dup := streamInvokers[fullMethod]; dup {
 		panic("cofaas: a second stream invoker registered for " + fullMethod)
 	}
-	next[fullMethod] = open
-	streamInvokers.Store(&next)
+	streamInvokers[fullMethod] = open
 }
 
 // LookupStreamInvoker returns the stream invoker registered for fullMethod.
 func LookupStreamInvoker(fullMethod string) (StreamInvoker, bool) {
-	m := streamInvokers.Load()
-	if m == nil {
-		return nil, false
-	}
-	open, ok := (*m)[fullMethod]
+	mu.RLock()
+	defer mu.RUnlock()
+	open, ok := streamInvokers[fullMethod]
 	return open, ok
 }
 
