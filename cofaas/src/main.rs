@@ -276,93 +276,23 @@ fn bench_stream(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `cofaas bench --experiment ghz`: ghz against the native app, then
-/// against the consolidated host (release builds of both).
-fn bench_ghz(
+/// `cofaas bench --workload` and `--experiment ghz`: each call by ghz
+/// against the native app, then all of them against the consolidated host
+/// (release builds of both); the rows in call order.
+fn bench_calls(
     app: &std::path::Path,
     opts: &BuildOptions,
     artifacts: &cofaas::pipeline::Artifacts,
-    call: String,
-    data: String,
-    requests: usize,
-    concurrency: usize,
-) -> anyhow::Result<ExitCode> {
+    calls: Vec<cofaas::workload::Resolved>,
+) -> anyhow::Result<Vec<cofaas::workload::Row>> {
     use cofaas::ghz;
     let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
-    let (ghz_bin, protoset) = ghz_setup(app, opts, artifacts)?;
-    let mut g = ghz::GhzOptions::new(ghz_bin, protoset, call, data);
-    g.requests = requests;
-    g.concurrency = concurrency;
-    let native = {
-        let n = ghz::start_native_app(app, &bins, false)?;
-        eprintln!("cofaas bench: ghz against the native app ({requests} requests)");
-        // The function serving the call's service (`pkg.Service/Method` or
-        // `pkg.Service.Method`), which need not be the first entry.
-        let service = g
-            .call
-            .rsplit_once(['/', '.'])
-            .map_or(g.call.as_str(), |(service, _)| service);
-        let addr = native_addr(app, &n, service)?;
-        ghz::load(&g, addr, &n.pids())?
-    };
-    let consolidated = {
-        let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;
-        let pid = h.process().id();
-        eprintln!("cofaas bench: ghz against the consolidated host ({requests} requests)");
-        ghz::load(&g, h.addr, &[pid])?
-    };
-    print!("{}", ghz::table(&g, &native, &consolidated));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The ghz binary (installed under the target dir) and the app's protoset
-/// beside its build.
-fn ghz_setup(
-    app: &std::path::Path,
-    opts: &BuildOptions,
-    artifacts: &cofaas::pipeline::Artifacts,
-) -> anyhow::Result<(PathBuf, PathBuf)> {
-    use cofaas::ghz;
     let tools = opts.cargo_target_dir.join("tools");
     eprintln!("cofaas bench: installing {}", ghz::GHZ);
     let ghz_bin = ghz::install_go_tool(&tools, "ghz", ghz::GHZ)?;
     let protoset = artifacts.dir.join("ghz.protoset");
     ghz::write_protoset(app, &protoset)?;
-    Ok((ghz_bin, protoset))
-}
-
-/// The address of the native function serving `service` (the first entry's
-/// if none does).
-fn native_addr(
-    app: &std::path::Path,
-    native: &cofaas::ghz::NativeApp,
-    service: &str,
-) -> anyhow::Result<std::net::SocketAddr> {
     let (_, manifest) = cofaas::manifest::Manifest::load(app)?;
-    Ok(manifest
-        .exporter(service)
-        .and_then(|f| native.addrs.get(f).copied())
-        .unwrap_or(native.addr))
-}
-
-/// `cofaas bench --workload`: each call of the workload by ghz against the
-/// native app, then all of them against the consolidated host (release
-/// builds of both); one table.
-fn bench_workload(
-    app: &std::path::Path,
-    opts: &BuildOptions,
-    artifacts: &cofaas::pipeline::Artifacts,
-    calls: Vec<cofaas::workload::Resolved>,
-) -> anyhow::Result<ExitCode> {
-    use cofaas::ghz;
-    let bins = cofaas::demo::build_native_app(app, &opts.cargo_target_dir, true)?;
-    let (ghz_bin, protoset) = ghz_setup(app, opts, artifacts)?;
-    let options = |c: &cofaas::workload::Resolved| {
-        let mut g = ghz::GhzOptions::new(ghz_bin.clone(), protoset.clone(), &c.method, &c.data);
-        g.requests = c.requests;
-        g.concurrency = c.concurrency;
-        g
-    };
     let mut native = Vec::new();
     {
         let n = ghz::start_native_app(app, &bins, false)?;
@@ -371,29 +301,37 @@ fn bench_workload(
                 "cofaas bench: {} against the native app ({} requests)",
                 c.label, c.requests
             );
-            let addr = native_addr(app, &n, &c.service)?;
-            native.push(ghz::load(&options(c), addr, &n.pids())?);
+            // The function serving the call's service, which need not be
+            // the first entry.
+            let addr = manifest
+                .exporter(&c.service)
+                .and_then(|f| n.addrs.get(f).copied())
+                .unwrap_or(n.addr);
+            native.push(ghz::load(
+                &c.ghz_options(&ghz_bin, &protoset),
+                addr,
+                &n.pids(),
+            )?);
         }
     }
     let mut rows = Vec::new();
-    {
-        let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;
-        let pid = h.process().id();
-        for (c, n) in calls.into_iter().zip(native) {
-            eprintln!(
-                "cofaas bench: {} against the consolidated host ({} requests)",
-                c.label, c.requests
-            );
-            let consolidated = ghz::load(&options(&c), h.addr, &[pid])?;
-            rows.push(cofaas::workload::Row {
-                call: c,
-                native: n,
-                consolidated,
-            });
-        }
+    let mut h = cofaas::demo::start_host(artifacts, None, &[], false)?;
+    let pid = h.process().id();
+    for (c, n) in calls.into_iter().zip(native) {
+        eprintln!(
+            "cofaas bench: {} against the consolidated host ({} requests)",
+            c.label, c.requests
+        );
+        let options = c.ghz_options(&ghz_bin, &protoset);
+        let consolidated = ghz::load(&options, h.addr, &[pid])?;
+        rows.push(cofaas::workload::Row {
+            call: c,
+            options,
+            native: n,
+            consolidated,
+        });
     }
-    print!("{}", cofaas::workload::table(&rows));
-    Ok(ExitCode::SUCCESS)
+    Ok(rows)
 }
 
 /// The error and its causes, each said once: a cause that its error's own
@@ -577,25 +515,33 @@ fn real_main() -> Result<ExitCode> {
             data,
             workload,
         } => {
-            // A workload is checked against the app's protos first, so that
-            // a mistake in it costs no build.
-            let workload = match workload {
-                Some(path) => {
-                    let w = cofaas::workload::Workload::load(&path)?;
-                    Some(w.check(&cofaas::workload::descriptors(&app)?)?)
-                }
-                None => None,
-            };
+            // The ghz calls (a workload, or `--call` with `--data`) are
+            // checked against the app's protos first, so that a mistake in
+            // them costs no build.
+            let ghz_calls = match (&workload, experiment) {
+                (Some(path), _) => Some(cofaas::workload::Workload::load(path)?),
+                (None, Experiment::Ghz) => Some(cofaas::workload::Workload::new(vec![
+                    cofaas::workload::Call::new(call, data, concurrency, requests),
+                ])),
+                _ => None,
+            }
+            .map(|w| w.check(&cofaas::workload::descriptors(&app)?))
+            .transpose()?;
             let mut opts = BuildOptions::new(&app);
             opts.verbose = false;
             opts.link = link;
             eprintln!("cofaas bench: building {} (release)...", app.display());
             let artifacts = build(&opts)?;
-            if let Some(calls) = workload {
-                return bench_workload(&app, &opts, &artifacts, calls);
-            }
-            if experiment == Experiment::Ghz {
-                return bench_ghz(&app, &opts, &artifacts, call, data, requests, concurrency);
+            if let Some(calls) = ghz_calls {
+                let rows = bench_calls(&app, &opts, &artifacts, calls)?;
+                match (&workload, rows.as_slice()) {
+                    (None, [row]) => print!(
+                        "{}",
+                        cofaas::ghz::table(&row.options, &row.native, &row.consolidated)
+                    ),
+                    _ => print!("{}", cofaas::workload::table(&rows)),
+                }
+                return Ok(ExitCode::SUCCESS);
             }
             if experiment == Experiment::Stream {
                 return bench_stream(&app, &opts, &artifacts, quick);
@@ -640,7 +586,7 @@ fn real_main() -> Result<ExitCode> {
                                 eprintln!("cofaas bench: wrote {}", path.display());
                             }
                         }
-                        // Run by `bench_ghz` and `bench_stream` above.
+                        // Run by `bench_calls` and `bench_stream` above.
                         Experiment::Ghz | Experiment::Stream => {}
                         Experiment::Remote => {
                             let split = split.as_ref().context("the split app was not built")?;

@@ -62,6 +62,31 @@ pub struct Call {
     pub requests: usize,
 }
 
+impl Call {
+    /// A call of `method` with `request` (protobuf JSON text).
+    pub fn new(
+        method: impl Into<String>,
+        request: impl Into<String>,
+        concurrency: usize,
+        requests: usize,
+    ) -> Self {
+        Call {
+            name: None,
+            method: method.into(),
+            request: Some(serde_json::Value::String(request.into())),
+            concurrency,
+            requests,
+        }
+    }
+}
+
+impl Workload {
+    /// A workload of `calls`.
+    pub fn new(calls: Vec<Call>) -> Self {
+        Workload { calls }
+    }
+}
+
 fn one() -> usize {
     1
 }
@@ -165,6 +190,22 @@ impl Call {
     }
 }
 
+impl Resolved {
+    /// The ghz run of this call, by the ghz at `ghz` with the app's
+    /// `protoset`.
+    pub fn ghz_options(&self, ghz: &Path, protoset: &Path) -> crate::ghz::GhzOptions {
+        let mut g = crate::ghz::GhzOptions::new(
+            ghz.to_path_buf(),
+            protoset.to_path_buf(),
+            &self.method,
+            &self.data,
+        );
+        g.requests = self.requests;
+        g.concurrency = self.concurrency;
+        g
+    }
+}
+
 /// The app's descriptors, for [`Workload::check`].
 pub fn descriptors(app: &Path) -> Result<DescriptorPool> {
     let fds = crate::ghz::app_descriptors(app)?;
@@ -176,6 +217,8 @@ pub fn descriptors(app: &Path) -> Result<DescriptorPool> {
 pub struct Row {
     /// The call.
     pub call: Resolved,
+    /// The ghz run it was, both ways.
+    pub options: crate::ghz::GhzOptions,
     /// ghz against the native app.
     pub native: crate::ghz::GhzResult,
     /// ghz against the consolidated host.
